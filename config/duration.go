@@ -1,0 +1,45 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Duration is a time.Duration written in YAML as a Go duration string
+// ("5s", "100ms") or, as in the seed's config, a bare integer of milliseconds.
+type Duration time.Duration
+
+// D returns the value as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML accepts "1.5s", "250ms" or 250 (milliseconds).
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a duration such as \"5s\" or an integer of milliseconds", n.Line)
+	}
+	if n.Tag == "!!int" {
+		ms, err := strconv.ParseInt(n.Value, 0, 64)
+		if err != nil || ms < 0 || ms > int64(time.Duration(1<<63-1)/time.Millisecond) {
+			return fmt.Errorf("line %d: invalid duration %q: want a non-negative number of milliseconds", n.Line, n.Value)
+		}
+		*d = Duration(time.Duration(ms) * time.Millisecond)
+		return nil
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: invalid duration %q: want a Go duration such as \"5s\" or an integer of milliseconds", n.Line, n.Value)
+	}
+	if v < 0 {
+		return fmt.Errorf("line %d: invalid duration %q: must not be negative", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalYAML writes the duration as a Go duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }

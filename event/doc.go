@@ -1,0 +1,30 @@
+// Package event is the catalogue of typed events a node publishes on the
+// protoactor event stream, and the bounded subscriptions that read them.
+//
+// Every event implements [Event]; its Kind is a stable dotted name used as the
+// SSE event name, the Prometheus label and the JSON "kind" field.
+//
+// Catalogue:
+//
+//	kind                    type                   published by
+//	actor.started           *ActorStarted          supervisor, when a child is spawned
+//	actor.restarted         *ActorRestarted        supervisor, when it restarts a failed child
+//	actor.stopped           *ActorStopped          supervisor, when a child terminates
+//	supervision.escalated   *SupervisionEscalated  supervisor, when a child exceeds its restart intensity
+//	alert.raised            *AlertRaised           S5, for every algedonic alert its policy publishes
+//	breaker.state_changed   *BreakerStateChanged   breaker actor, after a transition is stored
+//	pool.checkout           *PoolCheckout          pool actor, sampled checkouts (see the pool package)
+//	pool.resized            *PoolResized           pool actor, after update_pool
+//	adapter.request         *AdapterRequest        protocol adapters, one per request when enabled
+//	endpoint.ejected        *EndpointEjected       load balancer, outlier ejection
+//	endpoint.restored       *EndpointRestored      load balancer, ejection expired
+//	health.result           *HealthResult          health checkers (S4)
+//	member.joined           *MemberJoined          cluster membership
+//	member.left             *MemberLeft            cluster membership
+//
+// protoactor runs every subscriber on the publisher's goroutine. [Subscribe]
+// therefore never calls the user's function there: the stream's callback only
+// offers the event to a bounded queue (dropping, and counting the drop, when
+// it is full) and a goroutine of the subscription drains it. A subscriber that
+// blocks loses events; it never slows a publisher.
+package event

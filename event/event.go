@@ -1,0 +1,149 @@
+package event
+
+import "time"
+
+// Event is implemented by every event in the catalogue. The set is open:
+// packages outside this one may publish their own types that implement it.
+type Event interface {
+	// Kind is the stable dotted name of the event type.
+	Kind() string
+}
+
+// ActorStarted: a supervisor spawned a child.
+type ActorStarted struct {
+	Name       string    `json:"name"` // stable name, e.g. "s1/breaker/api"
+	PID        string    `json:"pid"`
+	Supervisor string    `json:"supervisor"`
+	ActorKind  string    `json:"actor_kind"` // "supervisor" or "worker"
+	At         time.Time `json:"at"`
+}
+
+// ActorRestarted: a supervisor restarted a failed child (after Backoff, if any).
+type ActorRestarted struct {
+	Name       string        `json:"name"`
+	PID        string        `json:"pid"`
+	Supervisor string        `json:"supervisor"`
+	Reason     string        `json:"reason"` // the panic value or error, formatted
+	Restarts   int           `json:"restarts"`
+	Backoff    time.Duration `json:"backoff"`
+	At         time.Time     `json:"at"`
+}
+
+// ActorStopped: a supervised child terminated and will not be restarted.
+type ActorStopped struct {
+	Name       string    `json:"name"`
+	PID        string    `json:"pid"`
+	Supervisor string    `json:"supervisor"`
+	Reason     string    `json:"reason"`
+	At         time.Time `json:"at"`
+}
+
+// SupervisionEscalated: a child failed more than MaxRestarts times within the
+// window; its supervisor gave up on it and escalated to its own parent.
+type SupervisionEscalated struct {
+	Supervisor string        `json:"supervisor"`
+	Child      string        `json:"child"`
+	Reason     string        `json:"reason"`
+	Restarts   int           `json:"restarts"`
+	Window     time.Duration `json:"window"`
+	At         time.Time     `json:"at"`
+}
+
+// AlertRaised: S5 received an algedonic alert.
+type AlertRaised struct {
+	Severity string    `json:"severity"`
+	Source   string    `json:"source"`
+	Reason   string    `json:"reason"`
+	Node     string    `json:"node"`
+	At       time.Time `json:"at"`
+}
+
+// BreakerStateChanged: a circuit breaker moved from one state to another.
+type BreakerStateChanged struct {
+	Name   string    `json:"name"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+}
+
+// PoolCheckout: a resource was checked out of a pool.
+type PoolCheckout struct {
+	Pool string        `json:"pool"`
+	Wait time.Duration `json:"wait"`
+	At   time.Time     `json:"at"`
+}
+
+// PoolResized: a pool's size changed.
+type PoolResized struct {
+	Pool string    `json:"pool"`
+	From int       `json:"from"`
+	To   int       `json:"to"`
+	At   time.Time `json:"at"`
+}
+
+// AdapterRequest: a protocol adapter finished a request.
+type AdapterRequest struct {
+	Protocol string        `json:"protocol"`
+	Pool     string        `json:"pool"`
+	Endpoint string        `json:"endpoint"`
+	Method   string        `json:"method"`
+	Status   int           `json:"status"`
+	Duration time.Duration `json:"duration"`
+	Err      string        `json:"err,omitempty"`
+	At       time.Time     `json:"at"`
+}
+
+// EndpointEjected: outlier detection took an endpoint out of rotation.
+type EndpointEjected struct {
+	Pool     string        `json:"pool"`
+	Endpoint string        `json:"endpoint"`
+	For      time.Duration `json:"for"`
+	At       time.Time     `json:"at"`
+}
+
+// EndpointRestored: an ejected endpoint came back into rotation.
+type EndpointRestored struct {
+	Pool     string    `json:"pool"`
+	Endpoint string    `json:"endpoint"`
+	At       time.Time `json:"at"`
+}
+
+// HealthResult: a health check finished.
+type HealthResult struct {
+	Check   string        `json:"check"`
+	Target  string        `json:"target"`
+	Healthy bool          `json:"healthy"`
+	Latency time.Duration `json:"latency"`
+	Err     string        `json:"err,omitempty"`
+	At      time.Time     `json:"at"`
+}
+
+// MemberJoined: a node joined the cluster.
+type MemberJoined struct {
+	Node    string    `json:"node"`
+	Address string    `json:"address"`
+	At      time.Time `json:"at"`
+}
+
+// MemberLeft: a node left the cluster.
+type MemberLeft struct {
+	Node    string    `json:"node"`
+	Address string    `json:"address"`
+	At      time.Time `json:"at"`
+}
+
+func (*ActorStarted) Kind() string         { return "actor.started" }
+func (*ActorRestarted) Kind() string       { return "actor.restarted" }
+func (*ActorStopped) Kind() string         { return "actor.stopped" }
+func (*SupervisionEscalated) Kind() string { return "supervision.escalated" }
+func (*AlertRaised) Kind() string          { return "alert.raised" }
+func (*BreakerStateChanged) Kind() string  { return "breaker.state_changed" }
+func (*PoolCheckout) Kind() string         { return "pool.checkout" }
+func (*PoolResized) Kind() string          { return "pool.resized" }
+func (*AdapterRequest) Kind() string       { return "adapter.request" }
+func (*EndpointEjected) Kind() string      { return "endpoint.ejected" }
+func (*EndpointRestored) Kind() string     { return "endpoint.restored" }
+func (*HealthResult) Kind() string         { return "health.result" }
+func (*MemberJoined) Kind() string         { return "member.joined" }
+func (*MemberLeft) Kind() string           { return "member.left" }
