@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// TestMain doubles as the vsmnode binary when VSMNODE_TEST_MAIN is set, so
+// process-level tests run the real main without a separate build.
+func TestMain(m *testing.M) {
+	if os.Getenv("VSMNODE_TEST_MAIN") == "1" {
+		main()
+		return
+	}
+	goleak.VerifyTestMain(m)
+}
+
+func TestVersionAndUsage(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "vsmnode ") {
+		t.Fatalf("version: %d %q", code, out.String())
+	}
+	if code := run(context.Background(), nil, &out, &errb); code != 2 {
+		t.Fatalf("no args: exit %d, want 2", code)
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown command "frobnicate"`) {
+		t.Fatalf("unknown command: %d %q", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"run", "--no-such-flag"}, &out, &errb); code != 2 {
+		t.Fatalf("bad flag: exit %d, want 2", code)
+	}
+}
+
+func TestConfigCheck(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(good, []byte("node:\n  name: n1\n"), 0o600)
+	os.WriteFile(bad, []byte("node:\n  name: n1\n  colour: blue\n"), 0o600)
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"config", "check", good}, &out, &errb); code != 0 {
+		t.Fatalf("good config: exit %d: %s", code, errb.String())
+	}
+	if code := run(context.Background(), []string{"config", "check", bad}, &out, &errb); code != 2 {
+		t.Fatalf("bad config: exit %d, want 2", code)
+	}
+	if msg := errb.String(); !strings.Contains(msg, "bad.yaml:3") || !strings.Contains(msg, "colour") {
+		t.Fatalf("error %q does not name file, line and key", msg)
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"run", "--config", bad}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "bad.yaml:3") {
+		t.Fatalf("run with bad config: %d %q", code, errb.String())
+	}
+}
+
+// TestDaemonServesAndStopsOnSIGTERM runs vsmnode as a real process with the
+// embedded default config, talks to its admin API and stops it with SIGTERM.
+func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "run", "--admin-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "VSMNODE_TEST_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan map[string]any, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var m map[string]any
+			if json.Unmarshal(sc.Bytes(), &m) == nil {
+				lines <- m
+			}
+		}
+	}()
+	var addr string
+	var sawSummary bool
+	for addr == "" || !sawSummary {
+		select {
+		case m, ok := <-lines:
+			if !ok {
+				t.Fatal("vsmnode exited before listening")
+			}
+			if m["msg"] == "admin API listening" {
+				addr, _ = m["addr"].(string)
+			}
+			if msg, _ := m["msg"].(string); strings.HasPrefix(msg, "node running: ") {
+				sawSummary = true
+			}
+		case <-ctx.Done():
+			t.Fatal("no 'admin API listening' log line")
+		}
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz = %d", resp.StatusCode)
+	}
+	resp, err = http.Post("http://"+addr+"/api/v1/alerts", "application/json", strings.NewReader(`{"severity":"critical","source":"test","reason":"process alert"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("alert = %d", resp.StatusCode)
+	}
+	// S5 logs the critical alert (log_min defaults to warning).
+	for logged := false; !logged; {
+		select {
+		case m := <-lines:
+			logged = m["msg"] == "algedonic alert" && m["reason"] == "process alert"
+		case <-ctx.Done():
+			t.Fatal("S5 never logged the alert")
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for range lines {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("vsmnode exit after SIGTERM: %v (want status 0)", err)
+	}
+}

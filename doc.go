@@ -1,0 +1,33 @@
+// Package vsm is the Go face of VSM Connections: a node that runs the five
+// systems of Stafford Beer's Viable System Model as protoactor-go supervision
+// trees, and gives services fault-tolerant connectivity through them.
+//
+// Start a node, use it, stop it:
+//
+//	node, err := vsm.Start(ctx, nil) // nil: the embedded default config
+//	if err != nil { ... }
+//	defer node.Stop(context.Background())
+//
+// The supervision tree of a node (stable names in brackets):
+//
+//	root ("")             top-level one-for-one; gives up with an Emergency alert
+//	├── s5                Policy: identity, config, the final say on alerts
+//	│   └── s5/policy     receives every algedonic alert (priority mailbox)
+//	├── s4                Intelligence: health of the outside world
+//	├── s3                Control: pool stats, resizing, shedding
+//	├── s2                Coordination: pub/sub bus, cluster-wide breakers
+//	├── s1                Operations: pools, adapters, breakers
+//	└── user              users' own actors (Node.Spawn, Node.SpawnSupervisor)
+//
+// Systems start in that order and stop in reverse. Any actor can be found by
+// its stable name with Node.Lookup; Node.Tree is a snapshot of the whole tree.
+//
+// Alerts (package algedonic) never climb the tree: Node.Raise, or any actor
+// holding Node.Alerts(), sends them straight to s5/policy, where they overtake
+// every ordinary message queued.
+//
+// Events (package event, re-exported here as Event) are typed values on the
+// actor system's event stream. Node.Subscribe and Node.SubscribePID give each
+// subscriber a bounded queue, so a slow one loses events (counted) and never
+// slows the node.
+package vsm

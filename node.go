@@ -1,0 +1,330 @@
+package vsm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/exp/zapslog"
+
+	"github.com/viable-systems/vsm-connections/algedonic"
+	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/internal/ask"
+	"github.com/viable-systems/vsm-connections/supervisor"
+	"github.com/viable-systems/vsm-connections/systems"
+	"github.com/viable-systems/vsm-connections/systems/s1"
+	"github.com/viable-systems/vsm-connections/systems/s2"
+	"github.com/viable-systems/vsm-connections/systems/s3"
+	"github.com/viable-systems/vsm-connections/systems/s4"
+	"github.com/viable-systems/vsm-connections/systems/s5"
+	"github.com/viable-systems/vsm-connections/telemetry"
+)
+
+// Config is a node's configuration (see package config for the YAML form).
+type Config = config.Config
+
+// Event is implemented by every event on the node's stream; the catalogue is
+// in package event.
+type Event = event.Event
+
+// Stable names of the node's supervisors.
+const (
+	S1   = s1.Name
+	S2   = s2.Name
+	S3   = s3.Name
+	S4   = s4.Name
+	S5   = s5.Name
+	User = "user"
+)
+
+// startOrder is also the reverse of the stop order.
+var startOrder = []string{S5, S4, S3, S2, S1, User}
+
+var (
+	// ErrStopped is returned by calls on a node that has been stopped.
+	ErrStopped = errors.New("vsm: node stopped")
+	// ErrNotFound is returned when no actor has the given stable name.
+	ErrNotFound = errors.New("vsm: no such actor")
+)
+
+// Node is a running node. Its methods are safe for concurrent use.
+type Node struct {
+	cfg      *Config
+	sys      *actor.ActorSystem
+	root     *actor.PID
+	dir      *supervisor.Directory
+	senv     supervisor.Env
+	alerts   *algedonic.Channel
+	s5stats  *s5.Stats
+	registry *prometheus.Registry
+	logger   *zap.Logger
+	started  time.Time
+
+	mu       sync.Mutex
+	subs     map[*event.Subscription]struct{}
+	stopped  bool
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Start starts an actor system and the node's supervision tree, and returns
+// once every system supervisor runs. cfg nil means config.Default(). On error
+// nothing is left running.
+func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
+	o := options{logger: zap.NewNop()}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	c := cfg.WithDefaults()
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if o.registry == nil {
+		o.registry = prometheus.NewRegistry()
+	}
+	logger := o.logger.With(zap.String("node", c.Node.Name))
+	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return slog.New(zapslog.NewHandler(logger.Core())).With("lib", "protoactor")
+	}))
+	n := &Node{
+		cfg:      c,
+		sys:      sys,
+		dir:      supervisor.NewDirectory(),
+		alerts:   algedonic.NewChannel(sys.Root, c.Node.Name),
+		s5stats:  &s5.Stats{},
+		registry: o.registry,
+		logger:   logger,
+		started:  time.Now(),
+		subs:     map[*event.Subscription]struct{}{},
+	}
+	var metricsSub *event.Subscription
+	m, err := telemetry.New(n.registry, func() uint64 {
+		if metricsSub == nil {
+			return 0
+		}
+		return metricsSub.Dropped()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vsm: metrics: %w", err)
+	}
+	metricsSub = n.subscribe(m.Observe, event.WithBuffer(8192))
+
+	n.senv = supervisor.Env{Directory: n.dir, Events: sys.EventStream, Alerts: n.alerts, Logger: logger}
+	sc := supervisor.Config{
+		MaxRestarts: c.Supervision.MaxRestarts,
+		Window:      c.Supervision.Window.D(),
+		Backoff:     supervisor.Backoff{Initial: c.Supervision.BackoffInitial.D(), Max: c.Supervision.BackoffMax.D()},
+	}
+	s5env := s5.Env{
+		Identity: s5.Identity{Node: c.Node.Name, Cluster: c.Node.Cluster, Started: n.started},
+		Policy:   s5.Policy{LogMin: c.Algedonic.LogMin, PublishMin: c.Algedonic.PublishMin},
+		Events:   sys.EventStream,
+		Logger:   logger,
+		Stats:    n.s5stats,
+	}
+	rootCfg := sc
+	rootCfg.TopLevel = true
+	children := []supervisor.ChildSpec{
+		s5.Spec(sc, n.senv, s5env),
+		s4.Spec(sc, n.senv),
+		s3.Spec(sc, n.senv),
+		s2.Spec(sc, n.senv),
+		s1.Spec(sc, n.senv),
+		systems.Spec(User, sc, n.senv),
+	}
+	n.root, err = sys.Root.SpawnNamed(supervisor.Props("", rootCfg, n.senv, children...), "vsm")
+	if err != nil {
+		n.shutdown(context.Background())
+		return nil, fmt.Errorf("vsm: spawn root: %w", err)
+	}
+	if err := n.awaitTree(ctx); err != nil {
+		n.shutdown(context.Background())
+		return nil, err
+	}
+	policy, _ := n.dir.Lookup(S5 + "/" + s5.PolicyName)
+	n.alerts.Bind(policy)
+	logger.Info("node started", zap.String("cluster", c.Node.Cluster), zap.Strings("systems", startOrder))
+	return n, nil
+}
+
+// awaitTree waits until every system supervisor has spawned its initial
+// children: a reply to GetChildren comes after the Started that spawns them.
+func (n *Node) awaitTree(ctx context.Context) error {
+	if _, err := supervisor.Children(ctx, n.sys.Root, n.root); err != nil {
+		return fmt.Errorf("vsm: start root: %w", err)
+	}
+	for _, name := range startOrder {
+		pid, ok := n.dir.Lookup(name)
+		if !ok {
+			return fmt.Errorf("vsm: start %s: %w", name, ErrNotFound)
+		}
+		if _, err := supervisor.Children(ctx, n.sys.Root, pid); err != nil {
+			return fmt.Errorf("vsm: start %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Stop stops the systems in reverse order of start, waits for every actor to
+// stop within ctx's deadline, ends every event subscription and releases
+// the actor system. It is idempotent: later calls return the first result.
+func (n *Node) Stop(ctx context.Context) error {
+	n.stopOnce.Do(func() {
+		n.logger.Info("node stopping")
+		n.stopErr = n.shutdown(ctx)
+		n.logger.Info("node stopped")
+	})
+	return n.stopErr
+}
+
+func (n *Node) shutdown(ctx context.Context) error {
+	n.mu.Lock()
+	n.stopped = true
+	n.mu.Unlock()
+	var errs []error
+	if n.root != nil {
+		for i := len(startOrder) - 1; i >= 0; i-- {
+			if pid, ok := n.dir.Lookup(startOrder[i]); ok {
+				if err := n.stopActor(ctx, pid); err != nil {
+					errs = append(errs, fmt.Errorf("vsm: stop %s: %w", startOrder[i], err))
+				}
+			}
+		}
+		if err := n.stopActor(ctx, n.root); err != nil {
+			errs = append(errs, fmt.Errorf("vsm: stop root: %w", err))
+		}
+	}
+	n.alerts.Bind(nil)
+	n.mu.Lock()
+	subs := n.subs
+	n.subs = map[*event.Subscription]struct{}{}
+	n.mu.Unlock()
+	for s := range subs {
+		s.Cancel()
+	}
+	for s := range subs {
+		s.Wait()
+	}
+	n.sys.Shutdown()
+	return errors.Join(errs...)
+}
+
+func (n *Node) stopActor(ctx context.Context, pid *actor.PID) error {
+	done := make(chan error, 1)
+	go func() { done <- n.sys.Root.StopFuture(pid).Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Name is the node's name (node.name in the config).
+func (n *Node) Name() string { return n.cfg.Node.Name }
+
+// Config returns the node's configuration with defaults applied. The caller
+// must not modify it.
+func (n *Node) Config() *Config { return n.cfg }
+
+// ActorSystem is the node's actor system, for users who spawn their own
+// actors or use protoactor directly.
+func (n *Node) ActorSystem() *actor.ActorSystem { return n.sys }
+
+// Root is the actor system's root context.
+func (n *Node) Root() *actor.RootContext { return n.sys.Root }
+
+// Logger is the node's logger.
+func (n *Node) Logger() *zap.Logger { return n.logger }
+
+// Registry is the node's Prometheus registry; /metrics serves it.
+func (n *Node) Registry() *prometheus.Registry { return n.registry }
+
+// Lookup returns the PID of the actor with the given stable name, such as
+// "s1", "s5/policy" or "s1/breaker/api".
+func (n *Node) Lookup(name string) (*actor.PID, bool) { return n.dir.Lookup(name) }
+
+// Tree is a snapshot of the supervision tree.
+func (n *Node) Tree() supervisor.TreeNode { return n.dir.Tree() }
+
+// SupervisorEnv is what a supervisor built with supervisor.Props needs to
+// take part in this node's tree: the directory, event stream and alerts.
+func (n *Node) SupervisorEnv() supervisor.Env { return n.senv }
+
+// StartChild adds a child to the supervisor with the given stable name (a
+// system such as S1, "user", or any supervisor below them). This is how
+// every part of the node adds its actors to a system.
+func (n *Node) StartChild(ctx context.Context, supervisorName string, spec supervisor.ChildSpec) (*actor.PID, error) {
+	if n.isStopped() {
+		return nil, ErrStopped
+	}
+	sup, ok := n.dir.Lookup(supervisorName)
+	if !ok {
+		return nil, fmt.Errorf("vsm: supervisor %q: %w", supervisorName, ErrNotFound)
+	}
+	return supervisor.Start(ctx, n.sys.Root, sup, spec)
+}
+
+// Spawn starts a user actor, supervised by the node's user supervisor
+// (one-for-one with the node's restart intensity), under the stable name
+// "user/<name>".
+func (n *Node) Spawn(ctx context.Context, name string, props *actor.Props) (*actor.PID, error) {
+	return n.StartChild(ctx, User, supervisor.ChildSpec{Name: name, Props: props})
+}
+
+// SpawnSupervisor starts a supervisor of the user's own, with its own
+// strategy and restart intensity, under "user/<name>"; its children are
+// named "user/<name>/<child>".
+func (n *Node) SpawnSupervisor(ctx context.Context, name string, cfg supervisor.Config, children ...supervisor.ChildSpec) (*actor.PID, error) {
+	props := supervisor.Props(User+"/"+name, cfg, n.senv, children...)
+	return n.StartChild(ctx, User, supervisor.ChildSpec{Name: name, Kind: "supervisor", Props: props})
+}
+
+// Alerts is the node's algedonic channel: give it to actors that raise
+// alerts. It is safe for concurrent use.
+func (n *Node) Alerts() *algedonic.Channel { return n.alerts }
+
+// Raise sends an alert straight to System 5.
+func (n *Node) Raise(sev algedonic.Severity, source, reason string) error {
+	if !sev.Valid() {
+		return fmt.Errorf("vsm: raise: %w %d", algedonic.ErrSeverity, int8(sev))
+	}
+	if n.isStopped() {
+		return ErrStopped
+	}
+	n.alerts.Raise(sev, source, reason)
+	return nil
+}
+
+// AlertCount is how many alerts of a severity System 5 has received.
+func (n *Node) AlertCount(sev algedonic.Severity) uint64 { return n.s5stats.Count(sev) }
+
+func (n *Node) isStopped() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.stopped
+}
+
+// AddReaction makes System 5 run fn for every alert it accepts, after
+// logging and publishing it. fn runs on S5's policy actor: it must be quick
+// and must not block. AddReaction returns once the reaction is installed.
+func (n *Node) AddReaction(ctx context.Context, name string, fn s5.Reaction) error {
+	pid, ok := n.dir.Lookup(S5 + "/" + s5.PolicyName)
+	if !ok || n.isStopped() {
+		return ErrStopped
+	}
+	n.sys.Root.Send(pid, &s5.AddReaction{Name: name, Fn: fn})
+	// A reply to a later message from the same sender proves it was applied.
+	_, err := ask.Ask[*s5.Pong](ctx, n.sys.Root, pid, &s5.Ping{})
+	return err
+}

@@ -1,0 +1,34 @@
+package vsm
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+)
+
+// Option configures Start.
+type Option interface{ apply(*options) }
+
+type options struct {
+	logger   *zap.Logger
+	registry *prometheus.Registry
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithLogger sets the node's logger; protoactor's own logs go to it too.
+// Default: no logging.
+func WithLogger(l *zap.Logger) Option {
+	return optionFunc(func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	})
+}
+
+// WithRegistry registers the node's metrics on reg instead of a new registry
+// of its own.
+func WithRegistry(reg *prometheus.Registry) Option {
+	return optionFunc(func(o *options) { o.registry = reg })
+}

@@ -1,0 +1,14 @@
+package s1
+
+import (
+	"github.com/viable-systems/vsm-connections/supervisor"
+	"github.com/viable-systems/vsm-connections/systems"
+)
+
+// Name is System 1's stable name and the prefix of its children's names.
+const Name = "s1"
+
+// Spec is System 1's supervisor, for the node root to start.
+func Spec(cfg supervisor.Config, env supervisor.Env, children ...supervisor.ChildSpec) supervisor.ChildSpec {
+	return systems.Spec(Name, cfg, env, children...)
+}

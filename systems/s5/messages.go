@@ -1,0 +1,43 @@
+package s5
+
+import (
+	"time"
+
+	"github.com/viable-systems/vsm-connections/algedonic"
+)
+
+// GetIdentity asks the policy actor who this node is. Reply: *Identity.
+type GetIdentity struct{}
+
+// Identity is the node's identity.
+type Identity struct {
+	Node    string    `json:"node"`
+	Cluster string    `json:"cluster"`
+	Started time.Time `json:"started"`
+}
+
+// GetStats asks for the alert counters. Reply: *StatsResult.
+type GetStats struct{}
+
+// StatsResult holds alert counts by severity.
+type StatsResult struct {
+	BySeverity map[string]uint64 `json:"by_severity"`
+	Invalid    uint64            `json:"invalid"`
+}
+
+// Reaction is run by the policy actor for every alert it accepts. It runs on
+// the actor's goroutine: it must be quick and must not block.
+type Reaction func(*algedonic.Alert)
+
+// AddReaction adds a reaction at run time. Local only.
+type AddReaction struct {
+	Name string
+	Fn   Reaction
+}
+
+// Ping is a liveness probe of the policy actor. With a sender it is answered
+// with *Pong; sent bare it is simply consumed.
+type Ping struct{}
+
+// Pong answers Ping.
+type Pong struct{}
