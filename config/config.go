@@ -5,54 +5,58 @@ import (
 )
 
 // Config is a node's whole configuration. The zero value of every field
-// means its documented default; Defaults fills them in.
+// means its documented default; WithDefaults fills them in.
 type Config struct {
-	Node            Node                   `yaml:"node"`
-	Admin           Admin                  `yaml:"admin"`
-	Algedonic       Algedonic              `yaml:"algedonic"`
-	Supervision     Supervision            `yaml:"supervision"`
-	Pools           map[string]Pool        `yaml:"pools"`
-	CircuitBreakers map[string]Breaker     `yaml:"circuit_breakers"`
-	HealthChecks    map[string]HealthCheck `yaml:"health_checks"`
-	Redis           Redis                  `yaml:"redis"`
-	FaultTolerance  FaultTolerance         `yaml:"fault_tolerance"`
+	Node            Node                   `yaml:"node,omitempty"`
+	Admin           Admin                  `yaml:"admin,omitempty"`
+	Algedonic       Algedonic              `yaml:"algedonic,omitempty"`
+	Supervision     Supervision            `yaml:"supervision,omitempty"`
+	Pools           map[string]Pool        `yaml:"pools,omitempty"`
+	CircuitBreakers map[string]Breaker     `yaml:"circuit_breakers,omitempty"`
+	HealthChecks    map[string]HealthCheck `yaml:"health_checks,omitempty"`
+	Redis           Redis                  `yaml:"redis,omitempty"`
+	FaultTolerance  FaultTolerance         `yaml:"fault_tolerance,omitempty"`
+
+	// src is where a parsed Config came from (nil when built in code); it
+	// is never modified, so copies share it.
+	src *source
 }
 
 // Node is the node's identity.
 type Node struct {
 	// Name identifies the node in alerts, events and the cluster. Default: the
 	// host name.
-	Name string `yaml:"name"`
+	Name string `yaml:"name,omitempty"`
 	// Cluster groups nodes that share breaker state and alerts. Default "vsm".
-	Cluster string `yaml:"cluster"`
+	Cluster string `yaml:"cluster,omitempty"`
 }
 
 // Admin is the admin HTTP API.
 type Admin struct {
 	// Addr is where the admin API listens. Default "127.0.0.1:7070"; never all
 	// interfaces unless written here.
-	Addr string `yaml:"addr"`
+	Addr string `yaml:"addr,omitempty"`
 }
 
 // Algedonic is System 5's alert policy.
 type Algedonic struct {
 	// LogMin is the lowest severity written to the log. Default warning.
-	LogMin algedonic.Severity `yaml:"log_min"`
+	LogMin algedonic.Severity `yaml:"log_min,omitempty"`
 	// PublishMin is the lowest severity published on the event stream.
 	// Default info (every alert).
-	PublishMin algedonic.Severity `yaml:"publish_min"`
+	PublishMin algedonic.Severity `yaml:"publish_min,omitempty"`
 }
 
 // Supervision is the restart intensity of the system supervisors.
 type Supervision struct {
 	// MaxRestarts a child may have within Window before its supervisor gives
 	// up on it and escalates. Default 3.
-	MaxRestarts int `yaml:"max_restarts"`
+	MaxRestarts int `yaml:"max_restarts,omitempty"`
 	// Window of the restart intensity. Default 5s.
-	Window Duration `yaml:"window"`
+	Window Duration `yaml:"window,omitempty"`
 	// BackoffInitial delays the first restart; each further restart within the
 	// window doubles it, up to BackoffMax. Default 0 (restart at once).
-	BackoffInitial Duration `yaml:"backoff_initial"`
+	BackoffInitial Duration `yaml:"backoff_initial,omitempty"`
 	// BackoffMax caps the restart delay. Default 1s.
-	BackoffMax Duration `yaml:"backoff_max"`
+	BackoffMax Duration `yaml:"backoff_max,omitempty"`
 }

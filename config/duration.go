@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -17,28 +19,40 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func (d Duration) String() string { return time.Duration(d).String() }
 
-// UnmarshalYAML accepts "1.5s", "250ms" or 250 (milliseconds).
+// UnmarshalYAML accepts "1.5s", "250ms" or 250 (milliseconds). Its errors
+// name the bad value but not the line or key: Parse adds those.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration such as \"5s\" or an integer of milliseconds", n.Line)
+		return errors.New(`want a duration such as "5s" or an integer of milliseconds, got a ` + kindName(n.Kind))
 	}
-	if n.Tag == "!!int" {
-		ms, err := strconv.ParseInt(n.Value, 0, 64)
+	if n.ShortTag() == "!!int" {
+		ms, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 		if err != nil || ms < 0 || ms > int64(time.Duration(1<<63-1)/time.Millisecond) {
-			return fmt.Errorf("line %d: invalid duration %q: want a non-negative number of milliseconds", n.Line, n.Value)
+			return fmt.Errorf("invalid duration %s: want a non-negative number of milliseconds no larger than %d",
+				n.Value, int64(time.Duration(1<<63-1)/time.Millisecond))
 		}
 		*d = Duration(time.Duration(ms) * time.Millisecond)
 		return nil
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf("line %d: invalid duration %q: want a Go duration such as \"5s\" or an integer of milliseconds", n.Line, n.Value)
+		return fmt.Errorf(`invalid duration %q: want a Go duration such as "5s" or an integer of milliseconds`, n.Value)
 	}
 	if v < 0 {
-		return fmt.Errorf("line %d: invalid duration %q: must not be negative", n.Line, n.Value)
+		return fmt.Errorf("invalid duration %q: must not be negative", n.Value)
 	}
 	*d = Duration(v)
 	return nil
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	return "non-scalar"
 }
 
 // MarshalYAML writes the duration as a Go duration string.

@@ -1,0 +1,358 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/viable-systems/vsm-connections/algedonic"
+)
+
+// Validate checks c as the node would use it: the values of c.WithDefaults()
+// against the rules below, so a zero value is fine wherever it means a
+// default. It returns nil or an *Error listing every problem (errors.Is(err,
+// ErrInvalid)); for a Config from Parse or Load each problem names the file
+// and line.
+//
+// Counts that must be at least 1 (thresholds, sizes, attempts) may be left
+// out to get the default, but a 0 written in the file is reported: it would
+// otherwise silently become the default, which is rarely what "0" meant.
+func (c *Config) Validate() error {
+	if c == nil {
+		c = &Config{}
+	}
+	v := &validator{src: c.src}
+	d := c.WithDefaults()
+
+	v.nonEmpty("node.name", d.Node.Name)
+	v.nonEmpty("node.cluster", d.Node.Cluster)
+	if err := checkHostPort(d.Admin.Addr, true, 0); err != nil {
+		v.problem("admin.addr", "%v", err)
+	}
+	v.severity("algedonic.log_min", c.Algedonic.LogMin)
+	v.severity("algedonic.publish_min", c.Algedonic.PublishMin)
+
+	s := d.Supervision
+	v.atLeast1("supervision.max_restarts", c.Supervision.MaxRestarts)
+	v.nonNegative("supervision.window", s.Window)
+	v.nonNegative("supervision.backoff_initial", s.BackoffInitial)
+	v.nonNegative("supervision.backoff_max", s.BackoffMax)
+	if s.BackoffInitial > s.BackoffMax {
+		v.problem("supervision.backoff_initial", "%s exceeds backoff_max %s", s.BackoffInitial, s.BackoffMax)
+	}
+
+	for _, name := range sortedKeys(c.CircuitBreakers) {
+		v.breaker("circuit_breakers."+name, name, c.CircuitBreakers[name], d.CircuitBreakers[name], d.Redis.Enabled())
+	}
+	for _, name := range sortedKeys(c.Pools) {
+		v.pool("pools."+name, name, c.Pools[name], d.Pools[name], c.CircuitBreakers)
+	}
+	for _, name := range sortedKeys(c.HealthChecks) {
+		v.healthCheck("health_checks."+name, name, d.HealthChecks[name])
+	}
+	v.redis("redis", c.Redis, d.Redis)
+
+	f := d.FaultTolerance
+	v.atLeast1("fault_tolerance.default_max_attempts", c.FaultTolerance.DefaultMaxAttempts)
+	v.nonNegative("fault_tolerance.default_base_delay", f.DefaultBaseDelay)
+	v.nonNegative("fault_tolerance.default_max_delay", f.DefaultMaxDelay)
+	if f.DefaultBaseDelay > f.DefaultMaxDelay {
+		v.problem("fault_tolerance.default_base_delay", "%s exceeds default_max_delay %s", f.DefaultBaseDelay, f.DefaultMaxDelay)
+	}
+	if !f.DefaultJitter.Valid() {
+		v.problem("fault_tolerance.default_jitter", "must be one of full, equal, decorrelated, none; got %q", string(f.DefaultJitter))
+	}
+
+	if len(v.problems) == 0 {
+		return nil
+	}
+	return &Error{Problems: sortProblems(v.problems)}
+}
+
+type validator struct {
+	src      *source
+	problems []Problem
+}
+
+func (v *validator) problem(key, format string, args ...any) {
+	p := Problem{Key: key, Msg: fmt.Sprintf(format, args...)}
+	if v.src != nil {
+		p.File = v.src.file
+		p.Line = v.line(key)
+	}
+	v.problems = append(v.problems, p)
+}
+
+// line finds the line of key or, for a key not written in the file (a
+// missing required one), of its nearest written ancestor.
+func (v *validator) line(key string) int {
+	for key != "" {
+		if l, ok := v.src.lines[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			return 0
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+// explicit reports whether key was written in the parsed file with a value.
+func (v *validator) explicit(key string) bool { return v.src != nil && v.src.set[key] }
+
+func (v *validator) nonEmpty(key, s string) {
+	if s == "" {
+		v.problem(key, "must not be empty")
+	}
+}
+
+func (v *validator) atLeast1(key string, raw int) {
+	if raw < 0 || (raw == 0 && v.explicit(key)) {
+		v.problem(key, "must be at least 1, got %d", raw)
+	}
+}
+
+func (v *validator) nonNegative(key string, d Duration) {
+	if d < 0 {
+		v.problem(key, "must not be negative, got %s", d)
+	}
+}
+
+func (v *validator) oneOf(key, got string, allowed ...string) bool {
+	if slices.Contains(allowed, got) {
+		return true
+	}
+	v.problem(key, "must be one of %s; got %q", strings.Join(allowed, ", "), got)
+	return false
+}
+
+func (v *validator) severity(key string, s algedonic.Severity) {
+	if s != 0 && !s.Valid() {
+		v.problem(key, "must be one of info, warning, critical, emergency; got %s", s)
+	}
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+func (v *validator) name(key, name string) {
+	if !nameRE.MatchString(name) {
+		v.problem(key, "name %q must be non-empty and use only letters, digits, '_', '.' and '-'", name)
+	}
+}
+
+func (v *validator) tls(key string, t TLS) {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		missing := key + ".key_file"
+		if t.CertFile == "" {
+			missing = key + ".cert_file"
+		}
+		v.problem(missing, "cert_file and key_file must be given together")
+	}
+}
+
+func (v *validator) breaker(key, name string, raw, b Breaker, redis bool) {
+	v.name(key, name)
+	v.oneOf(key+".mode", b.Mode, ModeConsecutive, ModeRate)
+	v.oneOf(key+".window_type", b.WindowType, WindowCount, WindowTime)
+	if raw.FailureRate != 0 || v.explicit(key+".failure_rate") {
+		if r := raw.FailureRate; !(r > 0 && r <= 100) || math.IsNaN(r) {
+			v.problem(key+".failure_rate", "must be in (0, 100], got %v", r)
+		}
+	}
+	v.atLeast1(key+".failure_threshold", raw.FailureThreshold)
+	v.atLeast1(key+".window_size", raw.WindowSize)
+	v.atLeast1(key+".minimum_calls", raw.MinimumCalls)
+	v.atLeast1(key+".half_open_max_calls", raw.HalfOpenMaxCalls)
+	v.atLeast1(key+".success_threshold", raw.SuccessThreshold)
+	v.nonNegative(key+".recovery_timeout", b.RecoveryTimeout)
+	v.nonNegative(key+".call_timeout", b.CallTimeout)
+	v.nonNegative(key+".window_duration", b.WindowDuration)
+	v.nonNegative(key+".slow_call_threshold", b.SlowCallThreshold)
+	if v.oneOf(key+".coordination", b.Coordination, CoordinationLocal, CoordinationShared) &&
+		b.Coordination == CoordinationShared && !redis {
+		v.problem(key+".coordination", "shared coordination needs Redis: set redis.url or redis.addrs")
+	}
+}
+
+func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Breaker) {
+	v.name(key, name)
+	if v.oneOf(key+".protocol", p.Protocol, ProtocolHTTP, ProtocolWebSocket, ProtocolGRPC, ProtocolRedis) {
+		s := schemes[p.Protocol]
+		if p.Scheme != s[0] && p.Scheme != s[1] {
+			v.problem(key+".scheme", "must be %s or %s for protocol %s; got %q", s[0], s[1], p.Protocol, p.Scheme)
+		}
+	}
+	if p.Port < 0 || p.Port > 65535 || (p.Port == 0 && len(p.Endpoints) == 0) {
+		v.problem(key+".port", "must be in 1..65535, got %d", p.Port)
+	}
+	if len(p.Endpoints) == 0 && p.Host == "" {
+		v.problem(key+".host", "required when endpoints is empty")
+	}
+	for i, e := range p.Endpoints {
+		if err := checkHostPort(e, false, 1); err != nil {
+			v.problem(fmt.Sprintf("%s.endpoints[%d]", key, i), "%v", err)
+		}
+	}
+	v.oneOf(key+".load_balancing", p.LoadBalancing, BalanceRoundRobin, BalanceP2C)
+	v.atLeast1(key+".size", raw.Size)
+	// raw, not defaulted: response_header_timeout inherits timeout, and one
+	// bad value should be reported once.
+	v.nonNegative(key+".timeout", raw.Timeout)
+	v.nonNegative(key+".dial_timeout", raw.DialTimeout)
+	v.nonNegative(key+".tls_handshake_timeout", raw.TLSHandshakeTimeout)
+	v.nonNegative(key+".response_header_timeout", raw.ResponseHeaderTimeout)
+	v.nonNegative(key+".idle_timeout", raw.IdleTimeout)
+	if p.CircuitBreaker != "" {
+		if _, ok := breakers[p.CircuitBreaker]; !ok {
+			known := "none is configured"
+			if len(breakers) > 0 {
+				known = "configured: " + strings.Join(sortedKeys(breakers), ", ")
+			}
+			v.problem(key+".circuit_breaker", "no breaker %q in circuit_breakers (%s)", p.CircuitBreaker, known)
+		}
+	}
+	v.tls(key+".tls", p.TLS)
+	if raw.MaxResponseBody < 0 {
+		v.problem(key+".max_response_body", "must not be negative, got %d", raw.MaxResponseBody)
+	}
+	if m := p.Outlier.MaxEjectionPercent; m < 0 || m > 100 {
+		v.problem(key+".outlier.max_ejection_percent", "must be in 0..100, got %d", m)
+	}
+	v.nonNegative(key+".outlier.base_ejection_time", p.Outlier.BaseEjectionTime)
+}
+
+func (v *validator) healthCheck(key, name string, h HealthCheck) {
+	v.name(key, name)
+	v.nonNegative(key+".interval", h.Interval)
+	v.nonNegative(key+".timeout", h.Timeout)
+	if !v.oneOf(key+".type", h.Type, CheckHTTP, CheckTCP, CheckGRPC) {
+		return
+	}
+	if h.Target == "" {
+		v.problem(key+".target", "required")
+		return
+	}
+	if h.Type != CheckHTTP {
+		if err := checkHostPort(h.Target, false, 1); err != nil {
+			v.problem(key+".target", "%v", err)
+		}
+		return
+	}
+	u, err := url.Parse(h.Target)
+	switch {
+	case err != nil:
+		v.problem(key+".target", "invalid URL %q: %v", redactURL(h.Target), urlErr(h.Target, err))
+	case u.Scheme != "http" && u.Scheme != "https":
+		v.problem(key+".target", "want an http:// or https:// URL, got %q", redactURL(h.Target))
+	case u.Host == "":
+		v.problem(key+".target", "URL %q has no host", redactURL(h.Target))
+	}
+}
+
+func (v *validator) redis(key string, raw, r Redis) {
+	if raw.URL != "" && len(raw.Addrs) > 0 {
+		v.problem(key+".addrs", "set either url or addrs, not both")
+	}
+	if raw.URL != "" {
+		u, err := url.Parse(raw.URL)
+		switch {
+		case err != nil:
+			v.problem(key+".url", "invalid URL %q: %v", redactURL(raw.URL), urlErr(raw.URL, err))
+		case u.Scheme != "redis" && u.Scheme != "rediss":
+			v.problem(key+".url", "want a redis:// or rediss:// URL, got %q", redactURL(raw.URL))
+		case u.Hostname() == "":
+			v.problem(key+".url", "URL %q has no host", redactURL(raw.URL))
+		default:
+			if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+				if n, err := strconv.Atoi(db); err != nil || n < 0 {
+					v.problem(key+".url", "URL %q: the path must be a database number", redactURL(raw.URL))
+				}
+			}
+		}
+	}
+	for i, a := range raw.Addrs {
+		if err := checkHostPort(a, false, 1); err != nil {
+			v.problem(fmt.Sprintf("%s.addrs[%d]", key, i), "%v", err)
+		}
+	}
+	if raw.MasterName != "" && len(raw.Addrs) == 0 {
+		v.problem(key+".master_name", "needs addrs (the Sentinel addresses)")
+	}
+	if raw.PoolSize < 0 {
+		v.problem(key+".pool_size", "must not be negative, got %d", raw.PoolSize)
+	}
+	v.nonNegative(key+".timeout", r.Timeout)
+	v.tls(key+".tls", r.TLS)
+}
+
+// urlErr is the cause of a url.Parse error of raw without the URL, which
+// url.Error repeats whole, password included. A cause quoting part of the
+// password (a bad escape in it) is replaced too.
+func urlErr(raw string, err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	msg := err.Error()
+	if pw := urlPassword(raw); pw != "" {
+		for _, m := range quotedRE.FindAllStringSubmatch(msg, -1) {
+			if m[1] != "" && strings.Contains(pw, m[1]) {
+				return "malformed password"
+			}
+		}
+	}
+	return msg
+}
+
+var quotedRE = regexp.MustCompile(`"([^"]*)"`)
+
+// urlPassword finds the password in a URL that may not parse, the same way
+// redactURL does.
+func urlPassword(s string) string {
+	if _, rest, ok := strings.Cut(s, "://"); ok {
+		s = rest
+	}
+	if end := strings.IndexAny(s, "/?#"); end >= 0 {
+		s = s[:end]
+	}
+	at := strings.LastIndex(s, "@")
+	if at < 0 {
+		return ""
+	}
+	_, pw, _ := strings.Cut(s[:at], ":")
+	return pw
+}
+
+// checkHostPort accepts host:port with a numeric port of at least minPort;
+// an empty host only when emptyHost (a listen address on every interface).
+func checkHostPort(s string, emptyHost bool, minPort int) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return fmt.Errorf("want host:port, got %q", s)
+	}
+	if host == "" && !emptyHost {
+		return fmt.Errorf("want host:port, got %q: the host is empty", s)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < minPort || n > 65535 {
+		return fmt.Errorf("want host:port, got %q: the port must be a number in %d..65535", s, minPort)
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
