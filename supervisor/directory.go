@@ -1,0 +1,151 @@
+package supervisor
+
+import (
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Directory is the registry of every supervised actor of a node by stable
+// name. Supervisors are its only writers; anyone may read it concurrently.
+type Directory struct {
+	mu      sync.RWMutex
+	entries map[string]*dirEntry
+	seq     uint64
+}
+
+type dirEntry struct {
+	pid       *actor.PID
+	kind      string
+	parent    string
+	hasParent bool // false for a supervisor not spawned by one of ours
+	restarts  int
+	seq       uint64 // start order
+}
+
+// TreeNode is one actor in a snapshot of the supervision tree.
+type TreeNode struct {
+	Name     string     `json:"name"`
+	PID      string     `json:"pid"`
+	Kind     string     `json:"kind"`
+	Restarts int        `json:"restarts"`
+	Children []TreeNode `json:"children"` // in start order
+}
+
+// NewDirectory returns an empty directory.
+func NewDirectory() *Directory { return &Directory{entries: make(map[string]*dirEntry)} }
+
+// Lookup returns the PID registered under a stable name.
+func (d *Directory) Lookup(name string) (*actor.PID, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	e, ok := d.entries[name]
+	if !ok {
+		return nil, false
+	}
+	return e.pid, true
+}
+
+// Names returns every registered stable name, sorted.
+func (d *Directory) Names() []string {
+	d.mu.RLock()
+	names := make([]string, 0, len(d.entries))
+	for n := range d.entries {
+		names = append(names, n)
+	}
+	d.mu.RUnlock()
+	sort.Strings(names)
+	return names
+}
+
+// Tree returns a snapshot of the tree from the root supervisor (stable name
+// ""). Without a registered root the top node is synthetic (empty PID) and
+// holds every supervisor spawned outside the tree.
+func (d *Directory) Tree() TreeNode {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	kids := make(map[string][]string)
+	for name, e := range d.entries {
+		if name == "" {
+			continue
+		}
+		parent := ""
+		if e.hasParent {
+			parent = e.parent
+		}
+		kids[parent] = append(kids[parent], name)
+	}
+	for _, names := range kids {
+		slices.SortFunc(names, func(a, b string) int {
+			sa, sb := d.entries[a].seq, d.entries[b].seq
+			switch {
+			case sa < sb:
+				return -1
+			case sa > sb:
+				return 1
+			}
+			return 0
+		})
+	}
+	var build func(name string) TreeNode
+	build = func(name string) TreeNode {
+		n := TreeNode{Name: name, Children: []TreeNode{}}
+		if e, ok := d.entries[name]; ok {
+			n.PID, n.Kind, n.Restarts = PIDString(e.pid), e.kind, e.restarts
+		}
+		for _, k := range kids[name] {
+			n.Children = append(n.Children, build(k))
+		}
+		return n
+	}
+	return build("")
+}
+
+// register records a child spawned by the supervisor parent.
+func (d *Directory) register(name string, pid *actor.PID, kind, parent string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.seq++
+	d.entries[name] = &dirEntry{pid: pid, kind: kind, parent: parent, hasParent: true, seq: d.seq}
+}
+
+// registerSelf records a supervisor under its own path unless its parent
+// already did (the two race; the parent's entry wins either way).
+func (d *Directory) registerSelf(name string, pid *actor.PID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.entries[name]; ok && e.pid.Equal(pid) {
+		return
+	}
+	d.seq++
+	d.entries[name] = &dirEntry{pid: pid, kind: KindSupervisor, seq: d.seq}
+}
+
+// unregister removes name only while it still maps to pid, so a late
+// removal never deletes a newer registration.
+func (d *Directory) unregister(name string, pid *actor.PID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.entries[name]; ok && e.pid.Equal(pid) {
+		delete(d.entries, name)
+	}
+}
+
+func (d *Directory) setRestarts(name string, pid *actor.PID, n int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.entries[name]; ok && e.pid.Equal(pid) {
+		e.restarts = n
+	}
+}
+
+// PIDString formats a PID as "address/id", the form used in events and
+// tree snapshots.
+func PIDString(pid *actor.PID) string {
+	if pid == nil {
+		return ""
+	}
+	return pid.Address + "/" + pid.Id
+}
