@@ -1,0 +1,499 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// phase is one stay in one state. It is immutable except for the counters
+// that belong to that stay; a transition replaces the whole phase, so
+// writers that still hold an old phase write into a dead one and change
+// nothing that is current.
+type phase struct {
+	state  State
+	forced bool // opened by Open(): no recovery until Close or Reset
+	gen    uint64
+	at     int64 // entered at, in ns since the breaker's epoch
+	until  int64 // open, not forced: half-open from this instant
+	reason Reason
+	streak int // recoveries in a row that ended with a failed probe
+
+	_ [64]byte // keep the hot counters off the read-mostly fields' line
+
+	consec atomic.Int64 // closed: consecutive failures
+
+	_ [56]byte
+
+	inflight atomic.Int32 // half-open: probes running
+	probeOK  atomic.Int32 // half-open: probes that succeeded
+
+	count *countWindow // closed, rate mode, count window
+	timed *timeWindow  // closed, rate mode, time window
+}
+
+// Breaker is a circuit breaker. All methods are safe for concurrent use;
+// the per-call path (Allow, Token.Done, Call, Do) takes no lock.
+type Breaker struct {
+	cur atomic.Pointer[phase]
+
+	name      string
+	s         Settings
+	clock     Clock     // nil: the real monotonic clock
+	epoch     time.Time // instants are stored as ns since epoch
+	timeAll   bool      // every call is timed (slow calls)
+	needEnd   bool      // every outcome needs the time (time window)
+	tel       *telemetry
+	rejOpen   error
+	rejProbes error
+
+	listeners atomic.Pointer[[]*listener]
+	lmu       sync.Mutex // serialises Subscribe and cancel, never held while notifying
+}
+
+type listener struct{ fn func(Transition) }
+
+// New returns a closed breaker named name. Invalid settings are replaced by
+// their defaults (see Settings.Validate).
+func New(name string, s Settings) *Breaker {
+	s = s.withDefaults()
+	b := &Breaker{
+		name:      name,
+		s:         s,
+		clock:     s.Clock,
+		timeAll:   s.SlowCallThreshold > 0,
+		needEnd:   s.Mode == Rate && s.WindowType == TimeWindow,
+		rejOpen:   &RejectedError{Name: name, State: Open},
+		rejProbes: &RejectedError{Name: name, State: HalfOpen},
+	}
+	if b.clock != nil {
+		b.epoch = b.clock.Now()
+	} else {
+		b.epoch = time.Now()
+	}
+	if !s.DisableTelemetry {
+		every := s.LatencySampling
+		if b.timeAll {
+			every = 1
+		}
+		b.tel = newTelemetry(every)
+	}
+	if s.OnTransition != nil {
+		b.listeners.Store(&[]*listener{{fn: s.OnTransition}})
+	}
+	b.cur.Store(b.newPhase(nil, Closed, reasonNew, false, 0))
+	return b
+}
+
+// Name is the breaker's name.
+func (b *Breaker) Name() string { return b.name }
+
+// Settings are the breaker's settings, with defaults filled in.
+func (b *Breaker) Settings() Settings { return b.s }
+
+// State is the current state. An open breaker whose recovery timeout has
+// passed still reads Open until a call or Tick moves it.
+func (b *Breaker) State() State { return b.cur.Load().state }
+
+func (b *Breaker) now() int64 {
+	if b.clock == nil {
+		return int64(time.Since(b.epoch))
+	}
+	return int64(b.clock.Now().Sub(b.epoch))
+}
+
+func (b *Breaker) instant(ns int64) time.Time { return b.epoch.Add(time.Duration(ns)) }
+
+func (b *Breaker) newPhase(from *phase, to State, reason Reason, forced bool, now int64) *phase {
+	p := &phase{state: to, forced: forced, at: now, reason: reason}
+	if from != nil {
+		p.gen = from.gen + 1
+		p.streak = from.streak
+	}
+	switch to {
+	case Closed:
+		p.streak = 0
+		if b.s.Mode == Rate {
+			if b.s.WindowType == TimeWindow {
+				p.timed = newTimeWindow(b.s.WindowDuration)
+			} else {
+				p.count = newCountWindow(b.s.WindowSize)
+			}
+		}
+	case Open:
+		if reason == ReasonProbeFailed {
+			p.streak++
+		}
+		if !forced {
+			p.until = now + int64(b.s.RecoveryTimeout)
+		}
+	}
+	if reason == ReasonReset {
+		p.streak = 0
+	}
+	return p
+}
+
+// transition moves from → to if from is still current. Only the goroutine
+// whose compare-and-swap succeeds notifies, after the new phase is stored.
+func (b *Breaker) transition(from *phase, to State, reason Reason, forced bool, now int64) (*phase, bool) {
+	np := b.newPhase(from, to, reason, forced, now)
+	if !b.cur.CompareAndSwap(from, np) {
+		return b.cur.Load(), false
+	}
+	if from.state != to {
+		b.notify(Transition{
+			Name: b.name, From: from.state, To: to, Reason: reason,
+			At: b.instant(now), Generation: np.gen, FailedProbes: np.streak,
+		})
+	}
+	return np, true
+}
+
+func (b *Breaker) notify(t Transition) {
+	if ls := b.listeners.Load(); ls != nil {
+		for _, l := range *ls {
+			l.fn(t)
+		}
+	}
+}
+
+// Subscribe adds fn to the listeners notified after every transition (see
+// Settings.OnTransition for the rules fn must follow) and returns a func that
+// removes it; calling that func again does nothing.
+func (b *Breaker) Subscribe(fn func(Transition)) (cancel func()) {
+	l := &listener{fn: fn}
+	b.lmu.Lock()
+	var next []*listener
+	if old := b.listeners.Load(); old != nil {
+		next = append(next, *old...)
+	}
+	next = append(next, l)
+	b.listeners.Store(&next)
+	b.lmu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.lmu.Lock()
+			defer b.lmu.Unlock()
+			old := b.listeners.Load()
+			next := make([]*listener, 0, len(*old))
+			for _, x := range *old {
+				if x != l {
+					next = append(next, x)
+				}
+			}
+			b.listeners.Store(&next)
+		})
+	}
+}
+
+// Token is a permission to make one call, returned by Allow. Exactly one
+// Done must follow, whatever happens to the call; a half-open probe slot is
+// held until then. The zero Token's Done does nothing.
+type Token struct {
+	b     *Breaker
+	p     *phase
+	start int64 // -1: the call is not timed
+}
+
+// Allow asks whether a call may go. When it may not, err is a
+// *RejectedError matching ErrOpen (and ErrTooManyProbes in half-open), the
+// rejection is counted and the Token is zero. Allow does not allocate.
+func (b *Breaker) Allow() (Token, error) {
+	p := b.cur.Load()
+	for {
+		switch p.state {
+		case Closed:
+			return Token{b: b, p: p, start: b.startTime()}, nil
+		case Open:
+			if p.forced {
+				return Token{}, b.reject(b.rejOpen)
+			}
+			now := b.now()
+			if now < p.until {
+				return Token{}, b.reject(b.rejOpen)
+			}
+			p, _ = b.transition(p, HalfOpen, ReasonRecoveryTimeout, false, now)
+			continue
+		default: // HalfOpen
+			if p.inflight.Add(1) > int32(b.s.HalfOpenMaxCalls) {
+				p.inflight.Add(-1)
+				return Token{}, b.reject(b.rejProbes)
+			}
+			return Token{b: b, p: p, start: b.startTime()}, nil
+		}
+	}
+}
+
+func (b *Breaker) startTime() int64 {
+	if b.timeAll || b.tel != nil && b.tel.sample() {
+		return b.now()
+	}
+	return -1
+}
+
+func (b *Breaker) reject(err error) error {
+	if b.tel != nil {
+		b.tel.pick().rejections.Add(1)
+	}
+	return err
+}
+
+// Done records the call's outcome. ctx is the caller's own context (nil if
+// unknown): a context.Canceled while it is cancelled is ignored. Otherwise
+// Settings.IsFailure classifies err, and a call slower than
+// SlowCallThreshold is a failure. Done does not allocate.
+func (t Token) Done(ctx context.Context, err error) { t.finish(ctx, err, false) }
+
+func (t Token) finish(ctx context.Context, err error, timedOut bool) {
+	b := t.b
+	if b == nil {
+		return
+	}
+	var end, elapsed int64
+	timed := t.start >= 0
+	if timed || b.needEnd {
+		end = b.now()
+		elapsed = end - t.start
+	}
+	failed, ignored, slow := false, false, false
+	switch {
+	case timedOut:
+		failed = true
+	case err == nil:
+	case ctx != nil && errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		ignored = true
+	case b.s.IsFailure == nil || b.s.IsFailure(err):
+		failed = true
+	}
+	if !ignored && b.timeAll && elapsed >= int64(b.s.SlowCallThreshold) {
+		slow, failed = true, true
+	}
+	if b.tel != nil {
+		s := b.tel.pick()
+		switch {
+		case ignored:
+			s.ignored.Add(1)
+		case failed:
+			s.failures.Add(1)
+		default:
+			s.successes.Add(1)
+		}
+		if timedOut {
+			s.timeouts.Add(1)
+		}
+		if slow {
+			s.slow.Add(1)
+		}
+		if timed {
+			s.observe(elapsed)
+		}
+	}
+	b.record(t.p, failed, ignored, end)
+}
+
+// record applies an outcome to the state machine. Outcomes of a phase that
+// is no longer current are dropped.
+func (b *Breaker) record(p *phase, failed, ignored bool, now int64) {
+	switch p.state {
+	case HalfOpen:
+		p.inflight.Add(-1)
+		if ignored || b.cur.Load() != p {
+			return
+		}
+		if failed {
+			b.transition(p, Open, ReasonProbeFailed, false, b.nowIfZero(now))
+		} else if p.probeOK.Add(1) == int32(b.s.SuccessThreshold) {
+			b.transition(p, Closed, ReasonProbesSucceeded, false, b.nowIfZero(now))
+		}
+	case Closed:
+		if ignored || b.cur.Load() != p {
+			return
+		}
+		if !failed {
+			if p.consec.Load() != 0 {
+				p.consec.Store(0)
+			}
+			if p.count != nil {
+				p.count.record(false)
+			} else if p.timed != nil {
+				p.timed.record(now, false)
+			}
+			return
+		}
+		n := p.consec.Add(1)
+		switch {
+		case p.count != nil:
+			p.count.record(true)
+			if b.tripped(p.count.totals()) {
+				b.transition(p, Open, ReasonFailureRate, false, b.nowIfZero(now))
+			}
+		case p.timed != nil:
+			p.timed.record(now, true)
+			if b.tripped(p.timed.totals(now)) {
+				b.transition(p, Open, ReasonFailureRate, false, now)
+			}
+		case n >= int64(b.s.FailureThreshold):
+			b.transition(p, Open, ReasonFailureThreshold, false, b.nowIfZero(now))
+		}
+	}
+}
+
+func (b *Breaker) nowIfZero(now int64) int64 {
+	if now == 0 {
+		return b.now()
+	}
+	return now
+}
+
+func (b *Breaker) tripped(calls, fails int64) bool {
+	return calls >= int64(b.s.MinimumCalls) && calls > 0 &&
+		float64(fails)*100 >= b.s.FailureRate*float64(calls)
+}
+
+// Call runs fn if the breaker lets it, with CallTimeout applied to fn's
+// context, and records the outcome. When the breaker is open it returns at
+// once a *RejectedError (errors.Is(err, ErrOpen)) without calling fn. A call
+// that runs past CallTimeout returns a *TimeoutError (errors.Is matches
+// ErrTimeout and context.DeadlineExceeded) after fn returns: Call never
+// abandons fn (fault.WithDeadline does). If fn panics, the call counts as a
+// failure and the panic goes on. Without CallTimeout, Call does not allocate.
+func (b *Breaker) Call(ctx context.Context, fn func(context.Context) error) error {
+	t, err := b.Allow()
+	if err != nil {
+		return err
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			t.finish(ctx, errPanicked, false)
+		}
+	}()
+	if b.s.CallTimeout <= 0 {
+		err = fn(ctx)
+		finished = true
+		t.finish(ctx, err, false)
+		return err
+	}
+	err, timedOut := b.callWithTimeout(ctx, fn)
+	finished = true
+	t.finish(ctx, err, timedOut)
+	return err
+}
+
+func (b *Breaker) callWithTimeout(ctx context.Context, fn func(context.Context) error) (error, bool) {
+	cctx, cancel := context.WithTimeout(ctx, b.s.CallTimeout)
+	defer cancel()
+	err := fn(cctx)
+	if cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		return &TimeoutError{Name: b.name, Timeout: b.s.CallTimeout, Err: err}, true
+	}
+	return err, false
+}
+
+// Do is Call for a function that returns a value. The zero T is returned
+// with a rejection or a timeout.
+func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	var zero T
+	t, err := b.Allow()
+	if err != nil {
+		return zero, err
+	}
+	finished := false
+	defer func() {
+		if !finished {
+			t.finish(ctx, errPanicked, false)
+		}
+	}()
+	if b.s.CallTimeout <= 0 {
+		v, err := fn(ctx)
+		finished = true
+		t.finish(ctx, err, false)
+		return v, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, b.s.CallTimeout)
+	v, err := fn(cctx)
+	timedOut := cctx.Err() == context.DeadlineExceeded && ctx.Err() == nil
+	cancel()
+	if timedOut {
+		v, err = zero, &TimeoutError{Name: b.name, Timeout: b.s.CallTimeout, Err: err}
+	}
+	finished = true
+	t.finish(ctx, err, timedOut)
+	return v, err
+}
+
+// Open forces the breaker open. It stays open, rejecting every call, until
+// Close or Reset: there is no recovery timeout for a breaker opened by hand.
+func (b *Breaker) Open() {
+	for {
+		p := b.cur.Load()
+		if p.state == Open && p.forced {
+			return
+		}
+		if _, ok := b.transition(p, Open, ReasonManualOpen, true, b.now()); ok {
+			return
+		}
+	}
+}
+
+// Close closes the breaker with a fresh window, keeping the totals. It does
+// nothing to a closed breaker.
+func (b *Breaker) Close() {
+	for {
+		p := b.cur.Load()
+		if p.state == Closed {
+			return
+		}
+		if _, ok := b.transition(p, Closed, ReasonManualClose, false, b.now()); ok {
+			return
+		}
+	}
+}
+
+// Reset closes the breaker with a fresh window and zeroes every counter,
+// the telemetry totals and the failed-probe streak included. Listeners hear
+// of it only if the breaker was not closed.
+func (b *Breaker) Reset() {
+	if b.tel != nil {
+		b.tel.reset()
+	}
+	for {
+		p := b.cur.Load()
+		if _, ok := b.transition(p, Closed, ReasonReset, false, b.now()); ok {
+			return
+		}
+	}
+}
+
+// NextTransition is when an open breaker may move to half-open; ok is false
+// when no timed transition is pending (not open, or opened by hand).
+func (b *Breaker) NextTransition() (at time.Time, ok bool) {
+	p := b.cur.Load()
+	if p.state != Open || p.forced {
+		return time.Time{}, false
+	}
+	return b.instant(p.until), true
+}
+
+// Tick moves an open breaker whose recovery timeout has passed at now to
+// half-open, so that listeners hear of it without waiting for a call. now is
+// read on the breaker's clock. It reports whether this call made the move.
+func (b *Breaker) Tick(now time.Time) bool {
+	p := b.cur.Load()
+	if p.state != Open || p.forced {
+		return false
+	}
+	n := int64(now.Sub(b.epoch))
+	if n < p.until {
+		return false
+	}
+	_, ok := b.transition(p, HalfOpen, ReasonRecoveryTimeout, false, n)
+	return ok
+}
+
+// Now is the current time on the breaker's clock.
+func (b *Breaker) Now() time.Time { return b.instant(b.now()) }

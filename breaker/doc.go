@@ -1,0 +1,62 @@
+// Package breaker is a lock-free circuit breaker: the per-call decision (may
+// this call go? record its outcome) is a few atomic operations on a
+// [Breaker] that any goroutine may share. It imports neither protoactor nor
+// the node's config; the supervised actor that owns a Breaker's timer,
+// events and alerts lives in actors/breaker.
+//
+// # State machine
+//
+//	             failures reach the threshold (consecutive mode)
+//	             or the window's failure rate (rate mode)
+//	  +--------+ ----------------------------------------> +------+
+//	  | closed |                                           | open | <--+
+//	  +--------+ <--------------+                          +------+    |
+//	      ^                     | M probe successes            |       | a probe
+//	      |                     |                              |       | fails
+//	      |                +-----------+   RecoveryTimeout     |       |
+//	      |                | half_open | <---------------------+       |
+//	      |                +-----------+ ------------------------------+
+//	      |                     at most K probes run at once;
+//	      |                     the others are rejected
+//	  Close(), Reset() from any state; Open() from any state (sticky: no
+//	  recovery until Close or Reset)
+//
+// Every state the breaker enters is a new immutable phase with a generation
+// number, published through one atomic pointer. A transition is a
+// compare-and-swap of that pointer, so exactly one goroutine wins it and only
+// the winner notifies listeners, after the new phase is stored and outside
+// any lock. An outcome recorded against a phase that is no longer current
+// (a call admitted before a transition that finishes after it) is dropped, as
+// gobreaker v2 does with its generations.
+//
+// # Recovery
+//
+// Open moves to half-open lazily: the first [Breaker.Allow] after
+// RecoveryTimeout makes the move. An owner that wants the event at the
+// moment the timeout expires (the breaker actor) reads [Breaker.NextTransition]
+// and calls [Breaker.Tick] from a timer.
+//
+// # Counting
+//
+// In consecutive mode FailureThreshold consecutive failures open the
+// breaker. In rate mode a sliding window (the last WindowSize calls, or the
+// last WindowDuration in buckets) is judged each time a failure is recorded,
+// once it holds MinimumCalls calls: a success never opens a breaker. A call
+// slower than SlowCallThreshold counts as a failure even though its own
+// result is returned unchanged. Settings.IsFailure classifies errors; a
+// context.Canceled that comes from the caller's own cancelled context is
+// neither a success nor a failure.
+//
+// # Telemetry
+//
+// Totals (successes, failures, rejections, timeouts, slow calls) and a latency
+// histogram with fixed bounds ([LatencyBounds]) are kept on striped,
+// cache-line padded atomics so they are cheap enough to leave on;
+// Settings.DisableTelemetry turns them off (the state machine keeps working;
+// Stats then reports zero totals).
+//
+// # Restarts
+//
+// A *Breaker holds all of its state. The actor that owns one receives it from
+// outside, so an actor restart loses nothing.
+package breaker

@@ -1,0 +1,127 @@
+package breaker
+
+import (
+	"math/bits"
+	"runtime"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// LatencyBounds are the upper bounds of the latency histogram's buckets; a
+// last bucket counts the calls slower than the largest bound.
+var LatencyBounds = [...]time.Duration{
+	50 * time.Microsecond, 100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
+	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
+	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
+	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
+}
+
+const nBuckets = len(LatencyBounds) + 1
+
+// stripe is one shard of the telemetry counters. A goroutine updates the
+// stripe picked by hashing the address of its stack, so parallel callers
+// rarely share a cache line (a random pick costs ~30 ns here, the hash
+// ~1 ns); Stats sums the stripes.
+type stripe struct {
+	started    atomic.Uint64 // drives latency sampling
+	successes  atomic.Uint64
+	failures   atomic.Uint64
+	ignored    atomic.Uint64
+	rejections atomic.Uint64
+	timeouts   atomic.Uint64
+	slow       atomic.Uint64
+	sum        atomic.Int64
+	hist       [nBuckets]atomic.Uint64
+	_          [256 - (8+nBuckets)*8]byte // a stripe spans whole cache lines
+}
+
+type telemetry struct {
+	stripes []stripe
+	mask    uint64
+	every   uint64 // 1 call in every is timed; a power of two
+}
+
+func newTelemetry(every int) *telemetry {
+	n := 1 << bits.Len(uint(runtime.GOMAXPROCS(0)-1)) // next power of two
+	n = min(max(n, 4), 64)
+	return &telemetry{stripes: make([]stripe, n), mask: uint64(n - 1), every: uint64(every)}
+}
+
+// pick hashes the address of a local variable: goroutine stacks are
+// separate allocations at least 8 KiB apart, so the bits above 13 differ
+// between goroutines and stay put for one goroutine.
+func (t *telemetry) pick() *stripe {
+	var x byte
+	h := uint64(uintptr(unsafe.Pointer(&x))) >> 13
+	return &t.stripes[(h*0x9E3779B97F4A7C15)>>40&t.mask]
+}
+
+// sample reports whether the call being started should be timed.
+func (t *telemetry) sample() bool {
+	return t.every == 1 || t.pick().started.Add(1)&(t.every-1) == 0
+}
+
+func (s *stripe) observe(d int64) {
+	i := 0
+	for i < len(LatencyBounds) && time.Duration(d) > LatencyBounds[i] {
+		i++
+	}
+	s.hist[i].Add(1)
+	s.sum.Add(d)
+}
+
+func (t *telemetry) reset() {
+	for i := range t.stripes {
+		s := &t.stripes[i]
+		s.successes.Store(0)
+		s.failures.Store(0)
+		s.ignored.Store(0)
+		s.rejections.Store(0)
+		s.timeouts.Store(0)
+		s.slow.Store(0)
+		s.sum.Store(0)
+		for j := range s.hist {
+			s.hist[j].Store(0)
+		}
+	}
+}
+
+// Histogram is a latency distribution with fixed bounds.
+type Histogram struct {
+	// Bounds are the buckets' upper bounds (LatencyBounds), in nanoseconds in
+	// JSON.
+	Bounds []time.Duration `json:"bounds_ns"`
+	// Counts has one more element than Bounds: Counts[i] is the number of
+	// calls that took at most Bounds[i] and more than Bounds[i-1]; the last
+	// counts the calls slower than every bound. Counts are not cumulative.
+	Counts []uint64 `json:"counts"`
+	// Count is the sum of Counts.
+	Count uint64 `json:"count"`
+	// Sum is the total latency of the counted calls.
+	Sum time.Duration `json:"sum_ns"`
+	// SampleEvery: 1 call in SampleEvery is timed and counted here
+	// (Settings.LatencySampling).
+	SampleEvery int `json:"sample_every"`
+}
+
+func (t *telemetry) fill(st *Stats) {
+	h := Histogram{Bounds: LatencyBounds[:], Counts: make([]uint64, nBuckets), SampleEvery: int(t.every)}
+	for i := range t.stripes {
+		s := &t.stripes[i]
+		st.Successes += s.successes.Load()
+		st.Failures += s.failures.Load()
+		st.Ignored += s.ignored.Load()
+		st.Rejections += s.rejections.Load()
+		st.Timeouts += s.timeouts.Load()
+		st.SlowCalls += s.slow.Load()
+		h.Sum += time.Duration(s.sum.Load())
+		for j := range s.hist {
+			c := s.hist[j].Load()
+			h.Counts[j] += c
+			h.Count += c
+		}
+	}
+	st.Calls = st.Successes + st.Failures + st.Ignored
+	st.Latency = h
+}
