@@ -6,20 +6,22 @@
 //
 // # State machine
 //
-//	             failures reach the threshold (consecutive mode)
-//	             or the window's failure rate (rate mode)
-//	  +--------+ ----------------------------------------> +------+
-//	  | closed |                                           | open | <--+
-//	  +--------+ <--------------+                          +------+    |
-//	      ^                     | M probe successes            |       | a probe
-//	      |                     |                              |       | fails
-//	      |                +-----------+   RecoveryTimeout     |       |
-//	      |                | half_open | <---------------------+       |
-//	      |                +-----------+ ------------------------------+
-//	      |                     at most K probes run at once;
-//	      |                     the others are rejected
-//	  Close(), Reset() from any state; Open() from any state (sticky: no
-//	  recovery until Close or Reset)
+//	              threshold reached (consecutive mode)
+//	              or failure rate reached (rate mode)
+//	+--------+ ---------------------------------------> +------+
+//	| closed |                                          | open |
+//	+--------+ <---------+                              +------+
+//	                     | SuccessThreshold      RecoveryTimeout | ^
+//	                     | probes succeeded             passed   | |
+//	                     |                                       v | a probe
+//	                     |              +-----------+            | | fails
+//	                     +------------- | half_open | <----------+ |
+//	                                    +-----------+ ------------+
+//	                              at most HalfOpenMaxCalls probes run
+//	                              at once; the others are rejected
+//
+// Close and Reset close the breaker from any state. Open forces it open
+// from any state and it stays open (no recovery) until Close or Reset.
 //
 // Every state the breaker enters is a new immutable phase with a generation
 // number, published through one atomic pointer. A transition is a
