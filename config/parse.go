@@ -104,13 +104,37 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 	}
 	d := &decoder{src: src, budget: nodeBudget, active: map[*yaml.Node]bool{}}
 	d.value(root, reflect.ValueOf(cfg).Elem(), "")
-	if len(d.problems) > 0 {
+	if d.stopped {
 		return nil, &Error{Problems: sortProblems(d.problems)}
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
+	// Validate even after decoding problems, so one run reports them all,
+	// but drop what a value that failed to decode would cause: it is still
+	// zero, and "must be in 1..65535, got 0" next to "want an integer"
+	// would be noise.
+	problems := d.problems
+	var e *Error
+	if err := cfg.Validate(); errors.As(err, &e) {
+		for _, p := range e.Problems {
+			if !d.covers(p.Key) {
+				problems = append(problems, p)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &Error{Problems: sortProblems(problems)}
 	}
 	return cfg, nil
+}
+
+// covers reports whether key is, or is under, a key that failed to decode.
+func (d *decoder) covers(key string) bool {
+	for _, p := range d.problems {
+		b := p.Key
+		if b == "" || key == b || strings.HasPrefix(key, b+".") || strings.HasPrefix(key, b+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)

@@ -103,6 +103,12 @@ func TestParseErrors(t *testing.T) {
 				`vsm.yaml:4: admin.addr: want a string, got a list`,
 				`vsm.yaml:6: supervision.window: invalid duration "x": want a Go duration such as "5s" or an integer of milliseconds`,
 			}},
+		{"decode and validation problems together, without echoes", "pools:\n  a:\n    host: h\n    port: eighty\n    size: 0\n    circuit_breaker: nope\n",
+			[]string{
+				`vsm.yaml:4: pools.a.port: want an integer, got "eighty"`,
+				`vsm.yaml:5: pools.a.size: must be at least 1, got 0`,
+				`vsm.yaml:6: pools.a.circuit_breaker: no breaker "nope" in circuit_breakers (none is configured)`,
+			}},
 		{"breaker mode", "circuit_breakers:\n  a:\n    mode: sometimes\n",
 			[]string{`vsm.yaml:3: circuit_breakers.a.mode: must be one of consecutive, rate; got "sometimes"`}},
 		{"breaker window type", "circuit_breakers:\n  a:\n    window_type: sliding\n",
