@@ -168,6 +168,10 @@ func (s *supervisor) Receive(ctx actor.Context) {
 	case *StopChild:
 		s.stopChild(ctx, m, ctx.Sender())
 	case *GetChildren:
+		if s.restart {
+			s.deferRequest(m, ctx.Sender())
+			return
+		}
 		s.respond(ctx, ctx.Sender(), s.snapshot())
 	case *restartDue:
 		s.restartDue(m.id)
@@ -232,16 +236,25 @@ func (s *supervisor) spawn(ctx actor.Context, spec ChildSpec) (*child, error) {
 	if _, taken := s.env.Directory.Lookup(path); taken {
 		return nil, fmt.Errorf("%w: stable name %q is taken", ErrDuplicateChild, path)
 	}
+	// Register before spawning: a child supervisor registers itself on
+	// Started, which may run before SpawnNamed returns, and must find its
+	// parent link already there. protoactor names children self.Id+"/"+name.
+	want := actor.NewPID(s.self.Address, s.self.Id+"/"+spec.Name)
+	s.env.Directory.register(path, want, spec.Kind, s.path)
 	pid, err := ctx.SpawnNamed(spec.Props, spec.Name)
 	if err != nil {
+		s.env.Directory.unregister(path, want)
 		if errors.Is(err, actor.ErrNameExists) {
 			return nil, fmt.Errorf("%w: %q: %w", ErrDuplicateChild, spec.Name, err)
 		}
 		return nil, fmt.Errorf("supervisor: spawn %q: %w", spec.Name, err)
 	}
+	if !pid.Equal(want) { // a spawn middleware chose another id
+		s.env.Directory.unregister(path, want)
+		s.env.Directory.register(path, pid, spec.Kind, s.path)
+	}
 	c := &child{spec: spec, path: path, pid: pid}
 	s.children = append(s.children, c)
-	s.env.Directory.register(path, pid, spec.Kind, s.path)
 	s.publish(&event.ActorStarted{
 		Name: path, PID: PIDString(pid), Supervisor: s.path, ActorKind: spec.Kind, At: s.cfg.clock.Now(),
 	})
@@ -251,7 +264,7 @@ func (s *supervisor) spawn(ctx actor.Context, spec ChildSpec) (*child, error) {
 func (s *supervisor) startChild(ctx actor.Context, m *StartChild, replyTo *actor.PID) {
 	if s.closing != "" {
 		if s.restart {
-			s.shared.deferMsg(deferredMsg{msg: m, replyTo: replyTo})
+			s.deferRequest(m, replyTo)
 			return
 		}
 		s.respond(ctx, replyTo, &StartChildResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
@@ -266,10 +279,18 @@ func (s *supervisor) startChild(ctx actor.Context, m *StartChild, replyTo *actor
 	s.respond(ctx, replyTo, &StartChildResult{PID: c.pid})
 }
 
+// deferRequest keeps a request that arrives while protoactor stops our
+// children for a restart: spawning now would add a child the restart then
+// waits for forever, and the answer would describe a dying incarnation.
+func (s *supervisor) deferRequest(m any, replyTo *actor.PID) {
+	s.log.Debug("supervisor: deferring request until restarted", slog.String("type", fmt.Sprintf("%T", m)))
+	s.shared.deferMsg(deferredMsg{msg: m, replyTo: replyTo})
+}
+
 func (s *supervisor) stopChild(ctx actor.Context, m *StopChild, replyTo *actor.PID) {
 	if s.closing != "" {
 		if s.restart {
-			s.shared.deferMsg(deferredMsg{msg: m, replyTo: replyTo})
+			s.deferRequest(m, replyTo)
 			return
 		}
 		s.respond(ctx, replyTo, &StopChildResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})

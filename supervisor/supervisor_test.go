@@ -464,7 +464,9 @@ func TestUnknownMessagesAreLoggedAndIgnored(t *testing.T) {
 			t.Fatal("unknown message not logged")
 		}
 	}
-	if rec.count("a") != 1 {
+	rec.waitStarts(t, "a", 1)
+	tr.ping("a")
+	if rec.count("a") != 1 || len(ev.matching(restartedName("a"))) != 0 {
 		t.Fatal("supervisor restarted by an unknown message")
 	}
 }
@@ -555,5 +557,156 @@ func TestStoppingRemovesEverything(t *testing.T) {
 	}
 	if _, err := List(tr.ctx(), sys.Root, pid); !errors.Is(err, ErrStopped) {
 		t.Fatalf("list on a stopped supervisor: %v", err)
+	}
+}
+
+// blocker blocks in Stopping until release is closed, holding its
+// supervisor's restart open.
+type blocker struct {
+	stopping chan struct{}
+	release  chan struct{}
+}
+
+func (b *blocker) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Stopping); ok {
+		select {
+		case b.stopping <- struct{}{}:
+		default:
+		}
+		<-b.release
+	}
+}
+
+func TestRequestsDuringRestartAreReplayed(t *testing.T) {
+	sys := quietSystem()
+	ev := collect(t, sys)
+	rec := newRecorder()
+	logs := &logRecords{ch: make(chan string, 64)}
+	env := Env{Directory: NewDirectory(), Events: sys.EventStream, Logger: slog.New(logs)}
+	blk := &blocker{stopping: make(chan struct{}, 4), release: make(chan struct{})}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(blk.release)
+		}
+	}
+	t.Cleanup(release)
+	pid, err := sys.Root.SpawnNamed(Props("", Config{TopLevel: true, Strategy: AllForOne}, env,
+		SupervisorChild("", "sut", Config{}, env,
+			Worker("blk", actor.PropsFromProducer(func() actor.Actor { return blk })), workerSpec(rec, "a")),
+		workerSpec(rec, "w")), "node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { release(); _ = sys.Root.StopFuture(pid).Wait() })
+	tr := &tree{t: t, sys: sys, env: env, root: pid, events: ev, rec: rec}
+	tr.list("")
+	sut := tr.pid("sut")
+	tr.list("sut")
+
+	tr.crash("w", "boom") // all-for-one: the root restarts sut too
+	select {
+	case <-blk.stopping:
+	case <-time.After(waitFor):
+		t.Fatal("sut's restart did not reach blk")
+	}
+	fStart := sys.Root.RequestFuture(sut, &StartChild{Spec: workerSpec(rec, "d")}, waitFor)
+	fList := sys.Root.RequestFuture(sut, &GetChildren{}, waitFor)
+	for deferred := 0; deferred < 2; {
+		select {
+		case l := <-logs.ch:
+			if strings.Contains(l, "deferring") {
+				deferred++
+			}
+		case <-time.After(waitFor):
+			t.Fatal("requests not deferred")
+		}
+	}
+	release()
+	res, err := fStart.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.(*StartChildResult); r.Err != nil || r.PID == nil {
+		t.Fatalf("start during restart = %+v", r)
+	}
+	res, err = fList.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range res.(*Children).Children {
+		names = append(names, c.Name)
+	}
+	if !slices.Equal(names, []string{"blk", "a", "d"}) {
+		t.Fatalf("children replied after restart = %v", names)
+	}
+	if tr.ping("sut/d") != "pong d" || tr.ping("sut/a") != "pong a" || tr.rec.count("a") != 2 {
+		t.Fatal("restart incomplete")
+	}
+}
+
+func TestEscalationClimbsTheTree(t *testing.T) {
+	sys := quietSystem()
+	ev := collect(t, sys)
+	al := newAlerts()
+	rec := newRecorder()
+	env := Env{Directory: NewDirectory(), Events: sys.EventStream, Alerts: al}
+	one := Config{MaxRestarts: 1, Window: time.Hour}
+	pid, err := sys.Root.SpawnNamed(Props("", Config{TopLevel: true}, env,
+		SupervisorChild("", "mid", one, env,
+			SupervisorChild("mid", "sut", one, env, workerSpec(rec, "a")))), "node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sys.Root.StopFuture(pid).Wait() })
+	tr := &tree{t: t, sys: sys, env: env, root: pid, events: ev, rec: rec}
+	// Each spawn is registered before the spawned supervisor handles a request.
+	tr.list("")
+	tr.list("mid")
+	tr.list("mid/sut")
+
+	giveUp := func(round int) {
+		t.Helper()
+		ev.wait(t, round, startedName("mid/sut/a"))
+		tr.crash("mid/sut/a", "boom")
+		ev.wait(t, round, restartedName("mid/sut/a"))
+		tr.crash("mid/sut/a", "boom")
+		a := al.next(t)
+		if a.Severity != algedonic.Critical || a.Source != "mid/sut" || !strings.Contains(a.Reason, "mid/sut/a") {
+			t.Fatalf("round %d alert = %+v", round, a)
+		}
+	}
+	giveUp(1)
+	r := ev.wait(t, 1, restartedName("mid/sut"))[0].(*event.ActorRestarted)
+	if r.Supervisor != "mid" || !strings.Contains(r.Reason, "supervisor mid/sut gave up on mid/sut/a after 1 restarts") {
+		t.Fatalf("sut restart = %+v", r)
+	}
+	giveUp(2)
+	a := al.next(t)
+	if a.Severity != algedonic.Critical || a.Source != "mid" || !strings.Contains(a.Reason, "gave up on mid/sut") {
+		t.Fatalf("mid alert = %+v", a)
+	}
+	r = ev.wait(t, 1, restartedName("mid"))[0].(*event.ActorRestarted)
+	if r.Supervisor != "" || r.Restarts != 1 {
+		t.Fatalf("mid restart = %+v", r)
+	}
+	ev.wait(t, 3, startedName("mid/sut/a"))
+	tr.list("mid/sut")
+	if tr.ping("mid/sut/a") != "pong a" {
+		t.Fatal("a not back")
+	}
+	if n := len(ev.matching(isEscalated)); n != 3 {
+		t.Fatalf("%d escalations, want 3", n)
+	}
+	tree := env.Directory.Tree()
+	mid := tree.Children[0]
+	if mid.Name != "mid" || mid.Restarts != 1 || len(mid.Children) != 1 || mid.Children[0].Restarts != 0 ||
+		len(mid.Children[0].Children) != 1 || mid.Children[0].Children[0].Name != "mid/sut/a" {
+		t.Fatalf("tree = %+v", tree)
+	}
+	if got := env.Directory.Names(); !slices.Equal(got, []string{"", "mid", "mid/sut", "mid/sut/a"}) {
+		t.Fatalf("names = %q", got)
 	}
 }
