@@ -192,6 +192,9 @@ func TestHangRespectsClientTimeout(t *testing.T) {
 	if el := time.Since(start); el < 100*time.Millisecond {
 		t.Fatalf("returned after %v, before the timeout", el)
 	}
+	if n := m.Requests(); n != 1 {
+		t.Fatalf("Requests = %d: the request never hung at the service", n)
+	}
 	// The handler saw the client go: Heal, then a normal request works
 	// and Close does not wait on a stuck handler.
 	m.Heal()
