@@ -2,7 +2,6 @@ package supervisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +9,7 @@ import (
 )
 
 // DefaultRequestTimeout bounds Start, Stop and List when ctx has no
-// deadline.
+// deadline. When ctx ends first they return ctx.Err() at once.
 const DefaultRequestTimeout = 10 * time.Second
 
 // Start asks sup to spawn and supervise spec and returns the child's PID.
@@ -44,51 +43,53 @@ func List(ctx context.Context, root *actor.RootContext, sup *actor.PID) ([]Child
 	return res.Children, nil
 }
 
-// request wraps protoactor's future. When ctx ends first the call returns
-// ctx.Err() at once; the future itself expires at ctx's deadline (or after
-// DefaultRequestTimeout).
+// replyProcess receives one reply. It replaces protoactor's Future, which
+// needs a goroutine to wait with a context and races (result written
+// without its lock) when a reply arrives after it completed.
+type replyProcess struct{ ch chan any }
+
+func (p *replyProcess) SendUserMessage(_ *actor.PID, m any) {
+	_, msg, _ := actor.UnwrapEnvelope(m)
+	select {
+	case p.ch <- msg:
+	default: // a late duplicate; the caller has its answer
+	}
+}
+
+func (p *replyProcess) SendSystemMessage(*actor.PID, any) {}
+func (p *replyProcess) Stop(*actor.PID)                  {}
+
 func request[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any) (T, error) {
 	var zero T
 	if err := ctx.Err(); err != nil {
 		return zero, err
 	}
-	timeout := DefaultRequestTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-		if timeout <= 0 {
-			return zero, context.DeadlineExceeded
-		}
+	reg := root.ActorSystem().ProcessRegistry
+	proc := &replyProcess{ch: make(chan any, 1)}
+	self, ok := reg.Add(proc, "supervisor-reply$"+reg.NextId())
+	if !ok {
+		return zero, fmt.Errorf("supervisor: cannot register a reply process")
 	}
-	f := root.RequestFuture(pid, msg, timeout)
-	type result struct {
-		v   any
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := f.Result()
-		done <- result{v, err}
-	}()
-	var r result
+	defer reg.Remove(self)
+
+	timeout := time.NewTimer(DefaultRequestTimeout)
+	defer timeout.Stop()
+	root.RequestWithCustomSender(pid, msg, self)
+	var reply any
 	select {
-	case r = <-done:
+	case reply = <-proc.ch:
 	case <-ctx.Done():
 		return zero, ctx.Err()
+	case <-timeout.C:
+		return zero, fmt.Errorf("supervisor: no reply to %T from %s in %s: %w", msg, PIDString(pid), DefaultRequestTimeout, context.DeadlineExceeded)
 	}
-	switch {
-	case errors.Is(r.err, actor.ErrDeadLetter):
+	if _, dead := reply.(*actor.DeadLetterResponse); dead {
 		return zero, fmt.Errorf("%w: %s is gone", ErrStopped, PIDString(pid))
-	case errors.Is(r.err, actor.ErrTimeout):
-		if err := ctx.Err(); err != nil {
-			return zero, err
-		}
-		return zero, fmt.Errorf("supervisor: %T to %s: %w", msg, PIDString(pid), context.DeadlineExceeded)
-	case r.err != nil:
-		return zero, r.err
 	}
-	v, ok := r.v.(T)
+	v, ok := reply.(T)
 	if !ok {
-		return zero, fmt.Errorf("supervisor: unexpected reply %T to %T", r.v, msg)
+		return zero, fmt.Errorf("supervisor: unexpected reply %T to %T", reply, msg)
 	}
 	return v, nil
 }
+
