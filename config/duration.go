@@ -36,10 +36,10 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := time.ParseDuration(n.Value)
 	if err != nil {
-		return fmt.Errorf(`invalid duration %q: want a Go duration such as "5s" or an integer of milliseconds`, n.Value)
+		return fmt.Errorf(`invalid duration %s: want a Go duration such as "5s" or an integer of milliseconds`, quote(n.Value))
 	}
 	if v < 0 {
-		return fmt.Errorf("invalid duration %q: must not be negative", n.Value)
+		return fmt.Errorf("invalid duration %s: must not be negative", quote(n.Value))
 	}
 	*d = Duration(v)
 	return nil

@@ -33,7 +33,7 @@ func (j *Jitter) UnmarshalYAML(n *yaml.Node) error {
 	if n.ShortTag() == "!!bool" {
 		var b bool
 		if err := n.Decode(&b); err != nil {
-			return fmt.Errorf("invalid jitter %q: %w", n.Value, err)
+			return fmt.Errorf("invalid jitter %s: %w", quote(n.Value), err)
 		}
 		*j = JitterNone
 		if b {
@@ -43,7 +43,7 @@ func (j *Jitter) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v := Jitter(strings.ToLower(strings.TrimSpace(n.Value)))
 	if !v.Valid() {
-		return fmt.Errorf("invalid jitter %q: want full, equal, decorrelated, none, true or false", n.Value)
+		return fmt.Errorf("invalid jitter %s: want full, equal, decorrelated, none, true or false", quote(n.Value))
 	}
 	*j = v
 	return nil

@@ -20,15 +20,26 @@ import (
 // bounds the work a hostile file can cause together with the alias budget.
 const MaxSize = 1 << 20
 
-const (
-	// maxProblems stops a garbage file from producing megabytes of errors.
-	maxProblems = 100
-	// nodeBudget bounds the nodes visited while decoding, aliases expanded.
-	// The schema is a few levels deep, so only aliases and merge keys can
-	// multiply the work (a "billion laughs"); a real config of MaxSize bytes
-	// has well under a tenth of this.
-	nodeBudget = 1 << 20
-)
+// maxProblems stops a garbage file from producing megabytes of errors.
+const maxProblems = 100
+
+// aliasBudget bounds the nodes visited while decoding with aliases and merge
+// keys expanded: twice the nodes written, plus some slack. The schema is a
+// few levels deep, so only aliases can multiply the work (a "billion
+// laughs"), and real configs that share settings through aliases expand
+// far less than that.
+func aliasBudget(root *yaml.Node) int {
+	n := 0
+	var count func(*yaml.Node)
+	count = func(x *yaml.Node) {
+		n++
+		for _, c := range x.Content {
+			count(c)
+		}
+	}
+	count(root)
+	return 2*n + 10000
+}
 
 // source remembers where each key of a parsed Config was written, so that
 // Validate can name the line of a bad value and tell an explicit 0 from an
@@ -102,7 +113,7 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 		}
 		root = root.Content[0]
 	}
-	d := &decoder{src: src, budget: nodeBudget, active: map[*yaml.Node]bool{}}
+	d := &decoder{src: src, budget: aliasBudget(root), active: map[*yaml.Node]bool{}, pairCache: map[*yaml.Node][]pair{}}
 	d.value(root, reflect.ValueOf(cfg).Elem(), "")
 	if d.stopped {
 		return nil, &Error{Problems: sortProblems(d.problems)}
@@ -121,7 +132,7 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 		}
 	}
 	if len(problems) > 0 {
-		return nil, &Error{Problems: sortProblems(problems)}
+		return nil, &Error{Problems: capProblems(sortProblems(problems))}
 	}
 	return cfg, nil
 }
@@ -148,6 +159,15 @@ func syntaxProblem(file string, err error) Problem {
 	return Problem{File: file, Msg: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
+func capProblems(ps []Problem) []Problem {
+	if len(ps) <= maxProblems {
+		return ps
+	}
+	last := ps[maxProblems-1]
+	return append(ps[:maxProblems:maxProblems], Problem{File: last.File, Line: last.Line,
+		Msg: fmt.Sprintf("too many problems; stopped after %d", maxProblems)})
+}
+
 func sortProblems(ps []Problem) []Problem {
 	sort.SliceStable(ps, func(i, j int) bool {
 		li, lj := ps[i].Line, ps[j].Line
@@ -168,6 +188,9 @@ type decoder struct {
 	budget   int
 	stopped  bool
 	active   map[*yaml.Node]bool // anchored nodes being expanded, to stop cycles
+	// pairCache holds each mapping's entries with merges expanded, so a
+	// mapping merged many times is expanded once.
+	pairCache map[*yaml.Node][]pair
 }
 
 func (d *decoder) problem(line int, key, format string, args ...any) {
@@ -229,9 +252,18 @@ func describe(n *yaml.Node) string {
 	case yaml.SequenceNode:
 		return "a list"
 	case yaml.ScalarNode:
-		return strconv.Quote(n.Value)
+		return quote(n.Value)
 	}
 	return "nothing"
+}
+
+// quote quotes a value for a message, shortened: it may be a megabyte.
+func quote(s string) string {
+	const max = 80
+	if len(s) > max {
+		return strconv.Quote(s[:max]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 var (
@@ -331,6 +363,21 @@ type pair struct{ k, v *yaml.Node }
 // keys override merged ones and, among merged mappings, the first wins, as
 // in YAML 1.1 and yaml.v3. Duplicate explicit keys are problems.
 func (d *decoder) pairs(n *yaml.Node, path string) []pair {
+	if ps, ok := d.pairCache[n]; ok {
+		if d.budget -= len(ps); d.budget < 0 {
+			d.spend(n.Line)
+			return nil
+		}
+		return ps
+	}
+	ps := d.expand(n, path)
+	if !d.stopped {
+		d.pairCache[n] = ps
+	}
+	return ps
+}
+
+func (d *decoder) expand(n *yaml.Node, path string) []pair {
 	var merged, explicit []pair
 	seen := map[string]int{}
 	for i := 0; i+1 < len(n.Content); i += 2 {

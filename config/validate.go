@@ -66,13 +66,13 @@ func (c *Config) Validate() error {
 		v.problem("fault_tolerance.default_base_delay", "%s exceeds default_max_delay %s", f.DefaultBaseDelay, f.DefaultMaxDelay)
 	}
 	if !f.DefaultJitter.Valid() {
-		v.problem("fault_tolerance.default_jitter", "must be one of full, equal, decorrelated, none; got %q", string(f.DefaultJitter))
+		v.problem("fault_tolerance.default_jitter", "must be one of full, equal, decorrelated, none; got %s", quote(string(f.DefaultJitter)))
 	}
 
 	if len(v.problems) == 0 {
 		return nil
 	}
-	return &Error{Problems: sortProblems(v.problems)}
+	return &Error{Problems: capProblems(sortProblems(v.problems))}
 }
 
 type validator struct {
@@ -130,7 +130,7 @@ func (v *validator) oneOf(key, got string, allowed ...string) bool {
 	if slices.Contains(allowed, got) {
 		return true
 	}
-	v.problem(key, "must be one of %s; got %q", strings.Join(allowed, ", "), got)
+	v.problem(key, "must be one of %s; got %s", strings.Join(allowed, ", "), quote(got))
 	return false
 }
 
@@ -144,7 +144,7 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 func (v *validator) name(key, name string) {
 	if !nameRE.MatchString(name) {
-		v.problem(key, "name %q must be non-empty and use only letters, digits, '_', '.' and '-'", name)
+		v.problem(key, "name %s must be non-empty and use only letters, digits, '_', '.' and '-'", quote(name))
 	}
 }
 
@@ -187,7 +187,7 @@ func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Brea
 	if v.oneOf(key+".protocol", p.Protocol, ProtocolHTTP, ProtocolWebSocket, ProtocolGRPC, ProtocolRedis) {
 		s := schemes[p.Protocol]
 		if p.Scheme != s[0] && p.Scheme != s[1] {
-			v.problem(key+".scheme", "must be %s or %s for protocol %s; got %q", s[0], s[1], p.Protocol, p.Scheme)
+			v.problem(key+".scheme", "must be %s or %s for protocol %s; got %s", s[0], s[1], p.Protocol, quote(p.Scheme))
 		}
 	}
 	if p.Port < 0 || p.Port > 65535 || (p.Port == 0 && len(p.Endpoints) == 0) {
@@ -216,7 +216,7 @@ func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Brea
 			if len(breakers) > 0 {
 				known = "configured: " + strings.Join(sortedKeys(breakers), ", ")
 			}
-			v.problem(key+".circuit_breaker", "no breaker %q in circuit_breakers (%s)", p.CircuitBreaker, known)
+			v.problem(key+".circuit_breaker", "no breaker %s in circuit_breakers (%s)", quote(p.CircuitBreaker), known)
 		}
 	}
 	v.tls(key+".tls", p.TLS)
@@ -249,11 +249,11 @@ func (v *validator) healthCheck(key, name string, h HealthCheck) {
 	u, err := url.Parse(h.Target)
 	switch {
 	case err != nil:
-		v.problem(key+".target", "invalid URL %q: %v", redactURL(h.Target), urlErr(h.Target, err))
+		v.problem(key+".target", "invalid URL %s: %v", quote(redactURL(h.Target)), urlErr(h.Target, err))
 	case u.Scheme != "http" && u.Scheme != "https":
-		v.problem(key+".target", "want an http:// or https:// URL, got %q", redactURL(h.Target))
+		v.problem(key+".target", "want an http:// or https:// URL, got %s", quote(redactURL(h.Target)))
 	case u.Host == "":
-		v.problem(key+".target", "URL %q has no host", redactURL(h.Target))
+		v.problem(key+".target", "URL %s has no host", quote(redactURL(h.Target)))
 	}
 }
 
@@ -265,15 +265,15 @@ func (v *validator) redis(key string, raw, r Redis) {
 		u, err := url.Parse(raw.URL)
 		switch {
 		case err != nil:
-			v.problem(key+".url", "invalid URL %q: %v", redactURL(raw.URL), urlErr(raw.URL, err))
+			v.problem(key+".url", "invalid URL %s: %v", quote(redactURL(raw.URL)), urlErr(raw.URL, err))
 		case u.Scheme != "redis" && u.Scheme != "rediss":
-			v.problem(key+".url", "want a redis:// or rediss:// URL, got %q", redactURL(raw.URL))
+			v.problem(key+".url", "want a redis:// or rediss:// URL, got %s", quote(redactURL(raw.URL)))
 		case u.Hostname() == "":
-			v.problem(key+".url", "URL %q has no host", redactURL(raw.URL))
+			v.problem(key+".url", "URL %s has no host", quote(redactURL(raw.URL)))
 		default:
 			if db := strings.TrimPrefix(u.Path, "/"); db != "" {
 				if n, err := strconv.Atoi(db); err != nil || n < 0 {
-					v.problem(key+".url", "URL %q: the path must be a database number", redactURL(raw.URL))
+					v.problem(key+".url", "URL %s: the path must be a database number", quote(redactURL(raw.URL)))
 				}
 			}
 		}
@@ -336,14 +336,14 @@ func urlPassword(s string) string {
 func checkHostPort(s string, emptyHost bool, minPort int) error {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return fmt.Errorf("want host:port, got %q", s)
+		return fmt.Errorf("want host:port, got %s", quote(s))
 	}
 	if host == "" && !emptyHost {
-		return fmt.Errorf("want host:port, got %q: the host is empty", s)
+		return fmt.Errorf("want host:port, got %s: the host is empty", quote(s))
 	}
 	n, err := strconv.Atoi(port)
 	if err != nil || n < minPort || n > 65535 {
-		return fmt.Errorf("want host:port, got %q: the port must be a number in %d..65535", s, minPort)
+		return fmt.Errorf("want host:port, got %s: the port must be a number in %d..65535", quote(s), minPort)
 	}
 	return nil
 }
