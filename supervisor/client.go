@@ -57,7 +57,7 @@ func (p *replyProcess) SendUserMessage(_ *actor.PID, m any) {
 }
 
 func (p *replyProcess) SendSystemMessage(*actor.PID, any) {}
-func (p *replyProcess) Stop(*actor.PID)                  {}
+func (p *replyProcess) Stop(*actor.PID)                   {}
 
 func request[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any) (T, error) {
 	var zero T
@@ -92,4 +92,3 @@ func request[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID
 	}
 	return v, nil
 }
-
