@@ -27,7 +27,9 @@
 //	*StopChild    → *StopChildResult   stop a child for good; replied once it has terminated
 //	*GetChildren  → *Children          children in order, with restarts and state
 //
-// [Start], [Stop] and [List] wrap them with a context. Anything else is
+// [Start], [Stop] and [List] wrap them with a context (they wait on a
+// private reply process, not a protoactor Future, so an abandoned call
+// leaves no goroutine behind). Anything else is
 // logged at warn level and ignored. Requests that arrive while the
 // supervisor restarts are replayed, in order, by the next incarnation.
 //

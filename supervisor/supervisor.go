@@ -183,6 +183,18 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		s.closeDown("supervisor stopping", false)
 	case *actor.Stopped:
 		s.env.Directory.unregister(s.path, ctx.Self())
+		// Requests deferred by a restart that turned into a stop.
+		for _, d := range s.shared.takeDeferred() {
+			gone := fmt.Errorf("%w: %s", ErrStopped, s.closing)
+			switch d.msg.(type) {
+			case *StartChild:
+				s.respond(ctx, d.replyTo, &StartChildResult{Err: gone})
+			case *StopChild:
+				s.respond(ctx, d.replyTo, &StopChildResult{Err: gone})
+			case *GetChildren:
+				s.respond(ctx, d.replyTo, &Children{})
+			}
+		}
 		s.shared.reset()
 	case *actor.ReceiveTimeout:
 	default:
