@@ -31,6 +31,8 @@
 // them and WaitRequests blocks until a given number arrived, so tests wait
 // on the service rather than sleep.
 //
-// The breaker part of the seed's kit (simulate_failures on a circuit
-// breaker) will be added here once the breaker package lands.
+// For circuit breakers, SimulateFailures and SimulateSuccesses (the seed's
+// simulate_failures) drive a breaker.Breaker through real calls, so a test
+// can open it, or close it again after its recovery timeout, without a
+// failing service.
 package vsmtest
