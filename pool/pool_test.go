@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"runtime"
 	"sync"
@@ -597,4 +598,50 @@ func TestTimeoutRaceKeepsAccounts(t *testing.T) {
 		t.Fatalf("%d outcomes", ok.Load()+failed.Load())
 	}
 	t.Logf("ok %d, gave up %d", ok.Load(), failed.Load())
+}
+
+func TestDiscardHandsSlotToWaiter(t *testing.T) {
+	p, _ := newPool(t, Config{Size: 1})
+	q := queued(p)
+	l := get(t, p)
+	got := make(chan Lease[*res], 1)
+	go func() {
+		w, err := p.Get(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- w
+	}()
+	recv(t, q)
+	l.Discard()
+	w := recv(t, got)
+	if w.Value().id != 2 || w.Wait() <= 0 {
+		t.Fatalf("waiter got %d after %v, want a new resource 2", w.Value().id, w.Wait())
+	}
+	w.Release()
+	if s := p.Stats(); s.InUse != 0 || s.Idle != 1 || s.Discarded != 1 || s.Created != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestStatsJSON(t *testing.T) {
+	p, _ := newPool(t, Config{Size: 1})
+	get(t, p).Release()
+	b, err := json.Marshal(p.Stats())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"size", "in_use", "idle", "waiting", "checkouts", "timeouts", "discarded", "created", "closed", "create_errors", "wait"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("no %q in %s", k, b)
+		}
+	}
+	w := m["wait"].(map[string]any)
+	if w["count"].(float64) != 1 || len(w["buckets"].([]any)) != len(waitBounds) {
+		t.Fatalf("wait %v", w)
+	}
 }
