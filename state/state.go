@@ -122,7 +122,7 @@ func ResolveSetOptions(opts []SetOption) SetOptions {
 
 type expireOption time.Duration
 
-func (e expireOption) applySet(o *SetOptions) { o.TTL = time.Duration(e) }
+func (e expireOption) applySet(o *SetOptions) { o.TTL = max(time.Duration(e), 0) }
 
 // Expire makes a Set expire after d (d > 0; otherwise no expiry). Redis
 // keeps millisecond precision.

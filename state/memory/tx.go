@@ -43,11 +43,16 @@ func (s *Store) Transaction(ctx context.Context, keys []string, fn func(tx state
 			}
 		}
 		if !conflict {
+			// As in MULTI/EXEC, a queued write that fails on its own (INCR
+			// of text) does not undo the others; the first is reported.
+			var first error
 			for _, op := range tx.ops {
-				op(now)
+				if err := op(now); err != nil && first == nil {
+					first = err
+				}
 			}
 			s.mu.Unlock()
-			return nil
+			return first
 		}
 		s.mu.Unlock()
 	}
@@ -64,7 +69,7 @@ func (s *Store) revLocked(key string, now time.Time) uint64 {
 
 type memTx struct {
 	store *Store
-	ops   []func(now time.Time)
+	ops   []func(now time.Time) error
 	err   error // first queuing error; makes Transaction fail without writing
 }
 
@@ -83,27 +88,31 @@ func (t *memTx) Set(key string, value any, opts ...state.SetOption) error {
 	}
 	b = append([]byte(nil), b...)
 	ttl := state.ResolveSetOptions(opts).TTL
-	t.ops = append(t.ops, func(now time.Time) { t.store.setLocked(key, b, ttl, now) })
+	t.ops = append(t.ops, func(now time.Time) error { t.store.setLocked(key, b, ttl, now); return nil })
 	return nil
 }
 
 func (t *memTx) Incr(key string) { t.IncrBy(key, 1) }
 
-// IncrBy queues an increment; as in a Redis MULTI, an increment of a
-// non-integer fails on its own without undoing the others.
 func (t *memTx) IncrBy(key string, n int64) {
-	t.ops = append(t.ops, func(now time.Time) { _, _ = t.store.incrLocked(key, n, now) })
+	t.ops = append(t.ops, func(now time.Time) error {
+		if _, err := t.store.incrLocked(key, n, now); err != nil {
+			return fmt.Errorf("transaction incr %q: %w", key, err)
+		}
+		return nil
+	})
 }
 
 func (t *memTx) Del(keys ...string) {
 	keys = append([]string(nil), keys...)
-	t.ops = append(t.ops, func(now time.Time) {
+	t.ops = append(t.ops, func(now time.Time) error {
 		for _, k := range keys {
 			t.store.delLocked(k, now)
 		}
+		return nil
 	})
 }
 
 func (t *memTx) Expire(key string, d time.Duration) {
-	t.ops = append(t.ops, func(now time.Time) { t.store.expireLocked(key, d, now) })
+	t.ops = append(t.ops, func(now time.Time) error { t.store.expireLocked(key, d, now); return nil })
 }

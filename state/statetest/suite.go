@@ -652,6 +652,22 @@ func testTxQueued(t *testing.T, h *harness) {
 	}); err == nil {
 		t.Fatal("Transaction with an unencodable Set succeeded")
 	}
+	// A queued write failing on its own is reported; the others apply.
+	text := h.key("text")
+	if err := h.st.Set(h.ctx, text, "text"); err != nil {
+		t.Fatal(err)
+	}
+	err = h.st.Transaction(h.ctx, []string{text}, func(tx state.Tx) error {
+		tx.Incr(text)
+		tx.Incr(a)
+		return nil
+	})
+	if !errors.Is(err, state.ErrNotInteger) {
+		t.Fatalf("Transaction with INCR of text = %v, want ErrNotInteger", err)
+	}
+	if err := h.st.Get(h.ctx, a, &na); err != nil || na != 2 {
+		t.Fatalf("a after partly failed transaction = %d, %v; want 2", na, err)
+	}
 }
 
 func testPipeline(t *testing.T, h *harness) {

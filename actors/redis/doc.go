@@ -1,0 +1,40 @@
+// Package redis is the Redis backend of the state API and the only package
+// of the module that imports go-redis (github.com/redis/go-redis/v9).
+//
+// [New] builds a [Store] from the node's `redis:` configuration:
+//
+//   - url: redis://[user:pass@]host:port/db, or rediss:// for TLS, parsed by
+//     go-redis's ParseURL; or addrs: several host:port, a Sentinel set when
+//     master_name is given, otherwise a Redis Cluster (one address without
+//     master_name is a single server);
+//   - username/password override the URL's; tls.ca_file, cert_file, key_file
+//     and server_name configure TLS (any of them turns TLS on);
+//   - pool_size is go-redis's pool size (default 10 per CPU);
+//   - timeout (default 5s) bounds every call: it is the deadline of the
+//     call's context (whichever of it and the caller's is earlier) and
+//     go-redis's dial, read, write and pool-wait timeouts.
+//
+// Credentials are never shown: String, every returned error and every log
+// line go through a redactor that knows the configured password.
+//
+// Errors: a call that cannot reach Redis, or gets no answer within the
+// timeout, fails with an error matching state.ErrUnavailable (and still
+// matching the cause, such as context.DeadlineExceeded or a *net.OpError);
+// with Redis down it fails fast rather than waiting for the timeout, since
+// go-redis stops dialling a refused address after pool_size failures.
+// Replies map onto the state sentinels: a nil reply is state.ErrNotFound,
+// "not an integer" is state.ErrNotInteger, "unknown command" is
+// state.ErrUnsupported.
+//
+// Subscriptions: each Subscribe has its own go-redis PubSub connection and
+// goroutine. When the connection breaks (Redis restarted, network cut) the
+// goroutine keeps receiving with a capped exponential backoff; go-redis
+// redials and re-issues SUBSCRIBE/PSUBSCRIBE, so the handler receives
+// messages again without the user subscribing again. Messages published
+// while the connection was down are lost, as with any Redis pub/sub. An idle
+// subscription pings Redis every 15s to notice a dead connection that sent
+// no reset.
+//
+// Store is safe for concurrent use: commands go straight to go-redis's
+// connection pool from the caller's goroutine, with no actor hop.
+package redis
