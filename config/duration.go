@@ -28,8 +28,12 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.ShortTag() == "!!int" {
 		ms, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64)
 		if err != nil || ms < 0 || ms > int64(time.Duration(1<<63-1)/time.Millisecond) {
+			v := n.Value
+			if len(v) > 40 {
+				v = v[:40] + "..."
+			}
 			return fmt.Errorf("invalid duration %s: want a non-negative number of milliseconds no larger than %d",
-				n.Value, int64(time.Duration(1<<63-1)/time.Millisecond))
+				v, int64(time.Duration(1<<63-1)/time.Millisecond))
 		}
 		*d = Duration(time.Duration(ms) * time.Millisecond)
 		return nil

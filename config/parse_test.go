@@ -461,12 +461,14 @@ func TestDurationForms(t *testing.T) {
 		}
 	}
 	bad := map[string]string{
-		"1.5":                   `invalid duration "1.5": want a Go duration such as "5s" or an integer of milliseconds`,
-		`"250"`:                 `invalid duration "250": want a Go duration such as "5s" or an integer of milliseconds`,
-		"true":                  `invalid duration "true": want a Go duration such as "5s" or an integer of milliseconds`,
-		"9223372036854775807":   `invalid duration 9223372036854775807: want a non-negative number of milliseconds no larger than 9223372036854`,
-		"99999999999999999999h": `invalid duration "99999999999999999999h": want a Go duration such as "5s" or an integer of milliseconds`,
-		"{a: 1}":                `want a duration such as "5s" or an integer of milliseconds, got a mapping`,
+		"1.5":                               `invalid duration "1.5": want a Go duration such as "5s" or an integer of milliseconds`,
+		`"250"`:                             `invalid duration "250": want a Go duration such as "5s" or an integer of milliseconds`,
+		"true":                              `invalid duration "true": want a Go duration such as "5s" or an integer of milliseconds`,
+		"9223372036854775807":               `invalid duration 9223372036854775807: want a non-negative number of milliseconds no larger than 9223372036854`,
+		"99999999999999999999h":             `invalid duration "99999999999999999999h": want a Go duration such as "5s" or an integer of milliseconds`,
+		"{a: 1}":                            `want a duration such as "5s" or an integer of milliseconds, got a mapping`,
+		"!!int " + strings.Repeat("9", 100): `invalid duration 9999999999999999999999999999999999999999...: want a non-negative number of milliseconds no larger than 9223372036854`,
+		strings.Repeat("1x", 100):           `invalid duration "` + strings.Repeat("1x", 40) + `"...: want a Go duration such as "5s" or an integer of milliseconds`,
 	}
 	for src, msg := range bad {
 		got := mustProblems(t, "supervision:\n  backoff_max: "+src+"\n")
