@@ -41,7 +41,15 @@
 // Ejection ends lazily: the first Pick after the end restores the
 // endpoint, so no timer or goroutine is needed. An owning actor that must
 // announce restorations promptly asks Next for the earliest end and calls
-// Tick then. Config.Listener hears of every ejection and restoration; it is
+// Tick then. While some endpoint is ejected, Pick reads the clock (about
+// 60 ns on these VMs) to see whether the ejection has ended; with nothing
+// ejected it never does. Config.Listener hears of every ejection and restoration; it is
 // called after the new state is published, outside any lock, on the
 // goroutine that caused the change, and must not block.
+//
+// Outcomes carry no generation: a failure reported during an ejection is
+// forgotten when the endpoint returns (its count restarts from zero), but a
+// request picked before an ejection and finished after the endpoint's
+// return would count against it. With ejections of seconds and request
+// deadlines shorter than that, this does not arise.
 package balancer

@@ -245,7 +245,8 @@ func (m *MockService) RespondJSON(pattern string, status int, v any) error {
 }
 
 // Handle serves a route with a custom handler. Faults (FailNext, Hang,
-// ...) still apply before it.
+// ...) still apply before it. The handler must return when its request's
+// context ends: Close waits for every handler.
 func (m *MockService) Handle(pattern string, h http.Handler) {
 	m.mu.Lock()
 	m.routes[pattern] = route{h: h}
