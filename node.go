@@ -93,9 +93,13 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		o.registry = prometheus.NewRegistry()
 	}
 	logger := o.logger.With(zap.String("node", c.Node.Name))
+	slogger := slog.New(zapslog.NewHandler(logger.Core()))
 	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(zapslog.NewHandler(logger.Core())).With("lib", "protoactor")
-	}))
+		return slogger.With("lib", "protoactor")
+	}),
+		// protoactor parks a goroutine for one throttle interval after a
+		// dead letter; a short interval lets Stop leave nothing behind.
+		actor.WithDeadLetterThrottleInterval(100*time.Millisecond))
 	n := &Node{
 		cfg:      c,
 		sys:      sys,
@@ -119,7 +123,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	}
 	metricsSub = n.subscribe(m.Observe, event.WithBuffer(8192))
 
-	n.senv = supervisor.Env{Directory: n.dir, Events: sys.EventStream, Alerts: n.alerts, Logger: logger}
+	n.senv = supervisor.Env{Directory: n.dir, Events: sys.EventStream, Alerts: n.alerts, Logger: slogger}
 	sc := supervisor.Config{
 		MaxRestarts: c.Supervision.MaxRestarts,
 		Window:      c.Supervision.Window.D(),
@@ -160,7 +164,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 // awaitTree waits until every system supervisor has spawned its initial
 // children: a reply to GetChildren comes after the Started that spawns them.
 func (n *Node) awaitTree(ctx context.Context) error {
-	if _, err := supervisor.Children(ctx, n.sys.Root, n.root); err != nil {
+	if _, err := supervisor.List(ctx, n.sys.Root, n.root); err != nil {
 		return fmt.Errorf("vsm: start root: %w", err)
 	}
 	for _, name := range startOrder {
@@ -168,7 +172,7 @@ func (n *Node) awaitTree(ctx context.Context) error {
 		if !ok {
 			return fmt.Errorf("vsm: start %s: %w", name, ErrNotFound)
 		}
-		if _, err := supervisor.Children(ctx, n.sys.Root, pid); err != nil {
+		if _, err := supervisor.List(ctx, n.sys.Root, pid); err != nil {
 			return fmt.Errorf("vsm: start %s: %w", name, err)
 		}
 	}
@@ -194,10 +198,9 @@ func (n *Node) shutdown(ctx context.Context) error {
 	var errs []error
 	if n.root != nil {
 		for i := len(startOrder) - 1; i >= 0; i-- {
-			if pid, ok := n.dir.Lookup(startOrder[i]); ok {
-				if err := n.stopActor(ctx, pid); err != nil {
-					errs = append(errs, fmt.Errorf("vsm: stop %s: %w", startOrder[i], err))
-				}
+			err := supervisor.Stop(ctx, n.sys.Root, n.root, startOrder[i])
+			if err != nil && !errors.Is(err, supervisor.ErrNoChild) {
+				errs = append(errs, fmt.Errorf("vsm: stop %s: %w", startOrder[i], err))
 			}
 		}
 		if err := n.stopActor(ctx, n.root); err != nil {
@@ -287,7 +290,16 @@ func (n *Node) Spawn(ctx context.Context, name string, props *actor.Props) (*act
 // named "user/<name>/<child>".
 func (n *Node) SpawnSupervisor(ctx context.Context, name string, cfg supervisor.Config, children ...supervisor.ChildSpec) (*actor.PID, error) {
 	props := supervisor.Props(User+"/"+name, cfg, n.senv, children...)
-	return n.StartChild(ctx, User, supervisor.ChildSpec{Name: name, Kind: "supervisor", Props: props})
+	pid, err := n.StartChild(ctx, User, supervisor.ChildSpec{Name: name, Kind: "supervisor", Props: props})
+	if err != nil {
+		return nil, err
+	}
+	// Its children are spawned when it handles Started; a reply to List
+	// comes after that, so they can be looked up once this returns.
+	if _, err := supervisor.List(ctx, n.sys.Root, pid); err != nil {
+		return nil, err
+	}
+	return pid, nil
 }
 
 // Alerts is the node's algedonic channel: give it to actors that raise

@@ -287,6 +287,7 @@ func TestUserActorIsSupervised(t *testing.T) {
 
 func TestUserSupervisorWithOwnStrategy(t *testing.T) {
 	n := startNode(t, nil)
+	restarted := collect[*event.ActorRestarted](t, n)
 	var startsA, startsB atomic.Int64
 	outA, outB := make(chan int, 8), make(chan int, 8)
 	_, err := n.SpawnSupervisor(context.Background(), "team", supervisor.Config{Strategy: supervisor.AllForOne},
@@ -305,6 +306,13 @@ func TestUserSupervisorWithOwnStrategy(t *testing.T) {
 	recv(t, outB)
 	n.Root().Send(a, &boom{})
 	// all-for-one: b restarts too, and comes back with fresh state.
+	got := map[string]bool{}
+	for len(got) < 2 {
+		got[recv(t, restarted).Name] = true
+	}
+	if !got["user/team/a"] || !got["user/team/b"] {
+		t.Fatalf("restarted %v, want user/team/a and user/team/b", got)
+	}
 	n.Root().Send(b, "y")
 	if got := recv(t, outB); got != 1 {
 		t.Fatalf("b's count after a's failure = %d, want 1 (restarted)", got)

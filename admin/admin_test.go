@@ -110,7 +110,7 @@ func TestPostAlertReachesS5(t *testing.T) {
 			t.Fatalf("metrics lack the alert:\n%s", body)
 		}
 	}
-	for _, want := range []string{"vsm_events_total", "vsm_actor_restarts_total", "vsm_telemetry_events_dropped_total"} {
+	for _, want := range []string{`vsm_events_total{kind="alert.raised"} 1`, "vsm_telemetry_events_dropped_total 0"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}

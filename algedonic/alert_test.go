@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -66,10 +67,15 @@ func TestChannelUnboundCountsLost(t *testing.T) {
 			got <- a
 		}
 	}))
-	defer sys.Root.StopFuture(pid).Wait()
+	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
 	ch.Bind(pid)
 	ch.Raise(algedonic.Critical, "src", "now bound")
-	a := <-got
+	var a *algedonic.Alert
+	select {
+	case a = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the alert never arrived")
+	}
 	if a.Node != "n1" || a.Source != "src" || a.Reason != "now bound" || a.Severity != algedonic.Critical || a.Time.IsZero() {
 		t.Fatalf("alert = %+v", a)
 	}

@@ -86,7 +86,7 @@ func BenchmarkAlgedonic(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer sys.Root.StopFuture(fifo).Wait()
+		defer func() { _ = sys.Root.StopFuture(fifo).Wait() }()
 		lat := make([]time.Duration, 0, b.N)
 		for b.Loop() {
 			suspend(sys, fifo)
