@@ -37,4 +37,23 @@
 //
 // Store is safe for concurrent use: commands go straight to go-redis's
 // connection pool from the caller's goroutine, with no actor hop.
+//
+// The actor: [Props] wraps any state.Store (this one or the in-process one)
+// in an actor for custom actors that talk by message. It owns the store's
+// lifecycle (closes it on Stopping) and accepts:
+//
+//	message        reply          does
+//	*Get           *GetResult     raw value of a key
+//	*Set           *Result        store a value, optional TTL
+//	*Del           *CountResult   delete keys
+//	*Incr          *CountResult   increment
+//	*Publish       *Result        publish
+//	*Subscribe     *Result        forward a channel's messages to a PID as *Published
+//	*Unsubscribe   *Result        stop forwarding
+//	*Ping          *Result        health probe
+//
+// Each request runs on its own goroutine (at most [MaxInFlight]; beyond that
+// the reply is [ErrBusy] at once) and the reply goes to the captured sender:
+// the mailbox never waits for Redis. [AskGet], [AskSet], [AskPublish] and
+// [AskSubscribe] are typed, context-aware helpers over these requests.
 package redis

@@ -1,0 +1,177 @@
+package redis_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	vredis "github.com/viable-systems/vsm-connections/actors/redis"
+	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/state"
+	"github.com/viable-systems/vsm-connections/state/memory"
+)
+
+func quietSystem(t *testing.T) *actor.ActorSystem {
+	t.Helper()
+	sys := actor.NewActorSystem(
+		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
+	)
+	t.Cleanup(sys.Shutdown)
+	return sys
+}
+
+// closeTracker records whether the actor closed its store.
+type closeTracker struct {
+	state.Store
+	closed chan struct{}
+}
+
+func (c *closeTracker) Close() error {
+	select {
+	case <-c.closed:
+	default:
+		close(c.closed)
+	}
+	return c.Store.Close()
+}
+
+func testActor(t *testing.T, sys *actor.ActorSystem, st state.Store) {
+	root := sys.Root
+	tracker := &closeTracker{Store: st, closed: make(chan struct{})}
+	pid := root.Spawn(vredis.Props(tracker))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	if err := vredis.AskSet(ctx, root, pid, "actor:k", map[string]int{"a": 1}, state.Expire(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]int
+	if err := vredis.AskGet(ctx, root, pid, "actor:k", &got); err != nil || got["a"] != 1 {
+		t.Fatalf("AskGet = %v, %v", got, err)
+	}
+	if err := vredis.AskGet(ctx, root, pid, "actor:missing", &got); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("AskGet missing = %v", err)
+	}
+	r, err := root.RequestFuture(pid, &vredis.Incr{Key: "actor:n", By: 5}, 5*time.Second).Result()
+	if err != nil || r.(*vredis.CountResult).N != 5 {
+		t.Fatalf("Incr = %#v, %v", r, err)
+	}
+	r, err = root.RequestFuture(pid, &vredis.Del{Keys: []string{"actor:n", "actor:none"}}, 5*time.Second).Result()
+	if err != nil || r.(*vredis.CountResult).N != 1 {
+		t.Fatalf("Del = %#v, %v", r, err)
+	}
+	r, err = root.RequestFuture(pid, &vredis.Ping{}, 5*time.Second).Result()
+	if err != nil || r.(*vredis.Result).Err != nil {
+		t.Fatalf("Ping = %#v, %v", r, err)
+	}
+
+	// A subscriber actor receives *Published; it is unsubscribed when it
+	// stops.
+	got2 := make(chan string, 8)
+	sub := root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if p, ok := c.Message().(*vredis.Published); ok {
+			got2 <- p.Channel + " " + string(p.Payload)
+		}
+	}))
+	if err := vredis.AskSubscribe(ctx, root, pid, "actor:ch.*", sub); err != nil {
+		t.Fatal(err)
+	}
+	if err := vredis.AskSubscribe(ctx, root, pid, "actor:ch.*", sub); err != nil {
+		t.Fatalf("second Subscribe = %v", err)
+	}
+	if err := vredis.AskPublish(ctx, root, pid, "actor:ch.1", []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got2:
+		if s != "actor:ch.1 hello" {
+			t.Fatalf("subscriber got %q", s)
+		}
+	case <-ctx.Done():
+		t.Fatal("subscriber got nothing")
+	}
+	r, err = root.RequestFuture(pid, &vredis.Unsubscribe{Channel: "actor:ch.*", Subscriber: sub}, 5*time.Second).Result()
+	if err != nil || r.(*vredis.Result).Err != nil {
+		t.Fatalf("Unsubscribe = %#v, %v", r, err)
+	}
+	if err := root.StopFuture(sub).Wait(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stopping the actor closes the store.
+	if err := root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-tracker.closed:
+	case <-ctx.Done():
+		t.Fatal("store not closed when the actor stopped")
+	}
+}
+
+func TestActorMemory(t *testing.T) {
+	testActor(t, quietSystem(t), memory.New())
+}
+
+func TestActorRedis(t *testing.T) {
+	st, err := vredis.New(config.Redis{URL: "redis://" + redisAddr(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testActor(t, quietSystem(t), st)
+}
+
+// blockingStore holds every Get until released, to fill the actor.
+type blockingStore struct {
+	state.Store
+	release chan struct{}
+}
+
+func (b *blockingStore) Get(ctx context.Context, key string, dst any) error {
+	select {
+	case <-b.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return b.Store.Get(ctx, key, dst)
+}
+
+// The mailbox never waits for I/O: with every worker busy, the actor still
+// answers at once (ErrBusy), and a request's Deadline ends it.
+func TestActorNeverBlocksMailbox(t *testing.T) {
+	sys := quietSystem(t)
+	root := sys.Root
+	bs := &blockingStore{Store: memory.New(), release: make(chan struct{})}
+	pid := root.Spawn(vredis.Props(bs))
+	futures := make([]*actor.Future, vredis.MaxInFlight)
+	for i := range futures {
+		futures[i] = root.RequestFuture(pid, &vredis.Get{Key: "k"}, 10*time.Second)
+	}
+	r, err := root.RequestFuture(pid, &vredis.Get{Key: "k"}, 5*time.Second).Result()
+	if err != nil || !errors.Is(r.(*vredis.GetResult).Err, vredis.ErrBusy) {
+		t.Fatalf("request over the limit = %#v, %v; want ErrBusy", r, err)
+	}
+	r, err = root.RequestFuture(pid, &vredis.Set{Key: "k", Value: 1}, 5*time.Second).Result()
+	if err != nil || !errors.Is(r.(*vredis.Result).Err, vredis.ErrBusy) {
+		t.Fatalf("Set over the limit = %#v, %v", r, err)
+	}
+	close(bs.release)
+	for _, f := range futures {
+		r, err := f.Result()
+		if err != nil || !errors.Is(r.(*vredis.GetResult).Err, state.ErrNotFound) {
+			t.Fatalf("held Get = %#v, %v", r, err)
+		}
+	}
+	// A deadline in the past fails at once.
+	r, err = root.RequestFuture(pid, &vredis.Get{Key: "k", Deadline: time.Now().Add(-time.Second)}, 5*time.Second).Result()
+	if err != nil || !errors.Is(r.(*vredis.GetResult).Err, context.DeadlineExceeded) {
+		t.Fatalf("expired Get = %#v, %v", r, err)
+	}
+	if err := root.StopFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
