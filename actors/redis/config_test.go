@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,7 +145,7 @@ func writeCert(t *testing.T, dir string) (ca, cert, key string) {
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "redis.test"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		DNSNames: []string{"redis.test"},
+		DNSNames: []string{"redis.test"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
 	if err != nil {
@@ -163,4 +164,27 @@ func writeCert(t *testing.T, dir string) (ca, cert, key string) {
 		t.Fatal(err)
 	}
 	return cert, cert, key
+}
+
+// A real TLS server: rediss:// with the CA file verifies it; without the CA
+// the handshake fails (and says so without the password).
+func TestTLSServer(t *testing.T) {
+	dir := t.TempDir()
+	ca, cert, key := writeCert(t, dir)
+	srv := startServerArgs(t, []string{"--tls-cert-file", cert, "--tls-key-file", key,
+		"--tls-ca-cert-file", ca, "--tls-auth-clients", "no"})
+	st := newStore(t, config.Redis{URL: "rediss://" + srv.addr(), TLS: config.TLS{CAFile: ca}, Timeout: config.Duration(2 * time.Second)})
+	ctx := t.Context()
+	if err := st.Set(ctx, "tls:k", 1); err != nil {
+		t.Fatalf("Set over TLS: %v", err)
+	}
+	var n int
+	if err := st.Get(ctx, "tls:k", &n); err != nil || n != 1 {
+		t.Fatalf("Get over TLS = %d, %v", n, err)
+	}
+	untrusted := newStore(t, config.Redis{URL: "rediss://:" + secret + "@" + srv.addr(), Timeout: config.Duration(2 * time.Second)})
+	err := untrusted.Ping(ctx)
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("Ping without the CA = %v", err)
+	}
 }

@@ -3,6 +3,7 @@ package redis_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -39,11 +40,15 @@ type server struct {
 	bin  string
 	port int
 	cmd  *exec.Cmd
+	// tlsArgs, when set, serve TLS only (on port) with these file options.
+	tlsArgs []string
 }
 
 func (s *server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
 
-func startServer(tb testing.TB) *server {
+func startServer(tb testing.TB) *server { return startServerArgs(tb, nil) }
+
+func startServerArgs(tb testing.TB, tlsArgs []string) *server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -55,7 +60,7 @@ func startServer(tb testing.TB) *server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	s := &server{tb: tb, bin: bin, port: port}
+	s := &server{tb: tb, bin: bin, port: port, tlsArgs: tlsArgs}
 	s.start()
 	tb.Cleanup(s.kill)
 	return s
@@ -63,8 +68,13 @@ func startServer(tb testing.TB) *server {
 
 func (s *server) start() {
 	s.tb.Helper()
-	s.cmd = exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning")
+	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}
+	if s.tlsArgs != nil {
+		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(s.port))
+		args = append(args, s.tlsArgs...)
+	}
+	s.cmd = exec.Command(s.bin, args...)
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatal(err)
 	}
@@ -73,7 +83,7 @@ func (s *server) start() {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if pingRaw(s.addr()) == nil {
+		if pingRaw(s.addr(), s.tlsArgs != nil) == nil {
 			return
 		}
 		select {
@@ -94,8 +104,15 @@ func (s *server) kill() {
 }
 
 // pingRaw checks a server with a bare RESP PING, without go-redis.
-func pingRaw(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+func pingRaw(addr string, useTLS bool) error {
+	var c net.Conn
+	var err error
+	if useTLS {
+		d := &net.Dialer{Timeout: time.Second}
+		c, err = tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) // readiness only
+	} else {
+		c, err = net.DialTimeout("tcp", addr, time.Second)
+	}
 	if err != nil {
 		return err
 	}
