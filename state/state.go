@@ -83,7 +83,8 @@ type Message struct {
 	Channel string
 	// Pattern that matched Channel, empty for an exact subscription.
 	Pattern string
-	// Payload as published (JSON unless raw bytes were published).
+	// Payload as published (JSON unless raw bytes were published). It may
+	// be shared with other subscriptions: do not modify it.
 	Payload []byte
 }
 

@@ -15,7 +15,9 @@
 //   - transactions with a per-key revision: Transaction snapshots the
 //     revisions of the watched keys, runs fn without holding the lock, and
 //     commits only if every watched key still has its revision (a deleted or
-//     expired key counts as changed);
+//     expired key counts as changed; unlike Redis, a key that was absent at
+//     the start and is absent again at commit, created and deleted meanwhile,
+//     does not);
 //
 //   - Pipeline of this subset of commands, case-insensitive:
 //
