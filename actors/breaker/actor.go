@@ -1,0 +1,235 @@
+package breaker
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+
+	"github.com/viable-systems/vsm-connections/algedonic"
+	cb "github.com/viable-systems/vsm-connections/breaker"
+	"github.com/viable-systems/vsm-connections/event"
+)
+
+// Env is what the actor needs from the node.
+type Env struct {
+	// Events receives an *event.BreakerStateChanged per transition; nil
+	// publishes nothing.
+	Events *eventstream.EventStream
+	// Alerts receives the breaker's algedonic alerts; nil drops them.
+	Alerts algedonic.Raiser
+	// Name is the stable name used in events and alerts, e.g.
+	// "s1/breaker/api". Default: the breaker's own name.
+	Name string
+	// MaxCalls bounds the Call messages running at once. Default 1024.
+	MaxCalls int
+}
+
+// DefaultMaxCalls is Env.MaxCalls when zero.
+const DefaultMaxCalls = 1024
+
+// CriticalAfter is the number of recoveries in a row whose probe failed that
+// raises a Critical alert (and every multiple of it).
+const CriticalAfter = 3
+
+// Props returns the props of the actor owning b. Every incarnation made
+// from these props (restarts included) shares b and one subscription to its
+// transitions.
+func Props(b *cb.Breaker, env Env) *actor.Props {
+	if env.Name == "" {
+		env.Name = b.Name()
+	}
+	if env.Alerts == nil {
+		env.Alerts = algedonic.Nop{}
+	}
+	if env.MaxCalls <= 0 {
+		env.MaxCalls = DefaultMaxCalls
+	}
+	st := b.Stats()
+	sh := &shared{b: b, env: env, seenGen: st.Generation, seenState: st.State}
+	return actor.PropsFromProducer(func() actor.Actor { return &breakerActor{shared: sh} })
+}
+
+// shared outlives an actor instance: the subscription stays in place while
+// the actor restarts, and the transitions it sends wait in the mailbox for
+// the next instance.
+type shared struct {
+	b        *cb.Breaker
+	env      Env
+	mu       sync.Mutex
+	unsub    func()
+	inflight atomic.Int32
+	// The last transition published, read and written only by the actor.
+	seenGen   uint64
+	seenState cb.State
+}
+
+type breakerActor struct {
+	*shared
+	self   *actor.PID
+	root   *actor.RootContext
+	timer  *time.Timer
+	calls  context.Context // parent of every Call's context
+	cancel context.CancelFunc
+}
+
+func (a *breakerActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.start(ctx)
+	case *actor.Restarting:
+		a.halt(false)
+	case *actor.Stopping:
+		a.halt(true)
+	case *transitioned:
+		a.publish(m.t)
+		a.arm()
+	case *recoveryDue:
+		a.b.Tick(a.b.Now())
+		a.arm()
+	case *GetStats:
+		ctx.Respond(&StatsResult{Stats: a.b.Stats()})
+	case *OpenBreaker:
+		a.b.Open()
+		ctx.Respond(&StatsResult{Stats: a.b.Stats()})
+	case *CloseBreaker:
+		a.b.Close()
+		ctx.Respond(&StatsResult{Stats: a.b.Stats()})
+	case *ResetBreaker:
+		a.b.Reset()
+		ctx.Respond(&StatsResult{Stats: a.b.Stats()})
+	case *Call:
+		a.call(ctx, m)
+	}
+}
+
+func (a *breakerActor) start(ctx actor.Context) {
+	a.self = ctx.Self()
+	a.root = ctx.ActorSystem().Root
+	a.calls, a.cancel = context.WithCancel(context.Background())
+	a.mu.Lock()
+	if a.unsub == nil {
+		root, self := a.root, a.self
+		a.unsub = a.b.Subscribe(func(t cb.Transition) { root.Send(self, &transitioned{t: t}) })
+	}
+	a.mu.Unlock()
+	a.catchUp()
+	a.arm() // after a restart the breaker may already be open
+}
+
+// catchUp publishes, as one transition, whatever the breaker did while no
+// listener was subscribed (between Props and the first Started). Later
+// deliveries of transitions it covers are skipped by generation.
+func (a *breakerActor) catchUp() {
+	st := a.b.Stats()
+	if st.Generation <= a.seenGen {
+		return
+	}
+	a.publish(cb.Transition{
+		Name: a.b.Name(), From: a.seenState, To: st.State, Reason: st.LastReason,
+		At: st.LastTransition, Generation: st.Generation, FailedProbes: st.FailedProbes,
+	})
+}
+
+// halt stops this instance's timer and calls; final also ends the
+// subscription (the actor will not come back).
+func (a *breakerActor) halt(final bool) {
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+	if final {
+		if a.cancel != nil {
+			a.cancel()
+		}
+		a.mu.Lock()
+		if a.unsub != nil {
+			a.unsub()
+			a.unsub = nil
+		}
+		a.mu.Unlock()
+	}
+}
+
+// arm sets the recovery timer from the breaker's next timed transition.
+func (a *breakerActor) arm() {
+	if a.timer != nil {
+		a.timer.Stop()
+		a.timer = nil
+	}
+	at, ok := a.b.NextTransition()
+	if !ok {
+		return
+	}
+	root, self := a.root, a.self
+	d := max(at.Sub(a.b.Now()), 0)
+	a.timer = time.AfterFunc(d, func() { root.Send(self, &recoveryDue{}) })
+}
+
+// publish sends the event and raises the alerts of one transition. A
+// transition older than the last one published (delivered late by a slower
+// goroutine, or covered by catchUp) is skipped.
+func (a *breakerActor) publish(t cb.Transition) {
+	if t.Generation <= a.seenGen {
+		return
+	}
+	a.seenGen, a.seenState = t.Generation, t.To
+	if t.From == t.To {
+		return
+	}
+	if a.env.Events != nil {
+		a.env.Events.Publish(&event.BreakerStateChanged{
+			Name: a.env.Name, From: t.From.String(), To: t.To.String(), Reason: string(t.Reason), At: t.At,
+		})
+	}
+	switch {
+	case t.From == cb.Closed && t.To == cb.Open && t.Reason != cb.ReasonManualOpen:
+		a.env.Alerts.Raise(algedonic.Warning, a.env.Name, fmt.Sprintf("breaker opened (%s)", t.Reason))
+	case t.Reason == cb.ReasonProbeFailed && t.FailedProbes > 0 && t.FailedProbes%CriticalAfter == 0:
+		a.env.Alerts.Raise(algedonic.Critical, a.env.Name,
+			fmt.Sprintf("breaker failed its half-open probe %d recoveries in a row", t.FailedProbes))
+	}
+}
+
+func (a *breakerActor) call(ctx actor.Context, m *Call) {
+	sender := ctx.Sender()
+	reply := func(err error) {
+		if sender != nil {
+			a.root.Send(sender, &CallResult{Err: err})
+		}
+	}
+	if m.Fn == nil {
+		reply(fmt.Errorf("breaker actor: Call without Fn"))
+		return
+	}
+	if a.inflight.Add(1) > int32(a.env.MaxCalls) {
+		a.inflight.Add(-1)
+		reply(ErrBusy)
+		return
+	}
+	parent, deadline, fn, b := a.calls, m.Deadline, m.Fn, a.b
+	go func() {
+		defer a.inflight.Add(-1)
+		cctx, cancel := parent, context.CancelFunc(func() {})
+		if !deadline.IsZero() {
+			cctx, cancel = context.WithDeadline(parent, deadline)
+		}
+		defer cancel()
+		reply(runCall(cctx, b, fn))
+	}()
+}
+
+// runCall turns a panic of fn into an error: fn runs on the actor's
+// goroutine, where a panic would take the node down instead of the actor.
+func runCall(ctx context.Context, b *cb.Breaker, fn func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrPanicked, p)
+		}
+	}()
+	return b.Call(ctx, fn)
+}
