@@ -26,10 +26,12 @@ var errBoom = errors.New("boom")
 func fail(context.Context) error { return errBoom }
 func ok(context.Context) error   { return nil }
 
+func quietLogger(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }
+
 func quietSystem(t *testing.T) *actor.ActorSystem {
 	t.Helper()
 	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
+		actor.WithLoggerFactory(quietLogger),
 		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
 	)
 	t.Cleanup(sys.Shutdown)
