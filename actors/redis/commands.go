@@ -29,7 +29,7 @@ func (s *Store) Set(ctx context.Context, key string, value any, opts ...state.Se
 	ttl := state.ResolveSetOptions(opts).TTL
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.wrap("set "+key, s.c.Set(ctx, key, b, ttl).Err())
+	return s.wrapKey("set", key, s.c.Set(ctx, key, b, ttl).Err())
 }
 
 // Get implements state.Store.
@@ -41,7 +41,7 @@ func (s *Store) Get(ctx context.Context, key string, dst any) error {
 	b, err := s.c.Get(ctx, key).Bytes()
 	cancel()
 	if err != nil {
-		return s.wrap("get "+key, err)
+		return s.wrapKey("get", key, err)
 	}
 	return state.Decode(key, b, dst)
 }
@@ -87,7 +87,7 @@ func (s *Store) IncrBy(ctx context.Context, key string, n int64) (int64, error) 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	v, err := s.c.IncrBy(ctx, key, n).Result()
-	return v, s.wrap("incrby "+key, err)
+	return v, s.wrapKey("incrby", key, err)
 }
 
 // Expire implements state.Store with millisecond precision (PEXPIRE).
@@ -101,7 +101,7 @@ func (s *Store) Expire(ctx context.Context, key string, d time.Duration) (bool, 
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
 	ok, err := s.c.PExpire(ctx, key, d).Result()
-	return ok, s.wrap("pexpire "+key, err)
+	return ok, s.wrapKey("pexpire", key, err)
 }
 
 // Publish implements state.Store.
@@ -115,5 +115,5 @@ func (s *Store) Publish(ctx context.Context, channel string, value any) error {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.wrap("publish "+channel, s.c.Publish(ctx, channel, b).Err())
+	return s.wrapKey("publish", channel, s.c.Publish(ctx, channel, b).Err())
 }

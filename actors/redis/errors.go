@@ -41,6 +41,14 @@ func (e *sentinelError) Error() string        { return e.msg }
 func (e *sentinelError) Is(target error) bool { return target == e.sentinel }
 func (e *sentinelError) Unwrap() error        { return e.err }
 
+// wrapKey is wrap for an operation on key, building the name only on error.
+func (s *Store) wrapKey(op, key string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return s.wrap(op+" "+key, err)
+}
+
 // wrap classifies an error from go-redis for operation op (a command name
 // and key, shown in the message).
 func (s *Store) wrap(op string, err error) error {

@@ -90,7 +90,7 @@ func (t *redisTx) Get(ctx context.Context, key string, dst any) error {
 	b, err := t.rtx.Get(ctx, key).Bytes()
 	cancel()
 	if err != nil {
-		return t.s.wrap("get "+key, err)
+		return t.s.wrapKey("get", key, err)
 	}
 	return state.Decode(key, b, dst)
 }
