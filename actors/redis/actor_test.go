@@ -175,3 +175,34 @@ func TestActorNeverBlocksMailbox(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSubscribePID(t *testing.T) {
+	sys := quietSystem(t)
+	st := memory.New()
+	defer st.Close()
+	got := make(chan string, 4)
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if p, ok := c.Message().(*vredis.Published); ok {
+			got <- p.Channel + "=" + string(p.Payload)
+		}
+	}))
+	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sub, err := vredis.SubscribePID(ctx, st, sys.Root, "alerts:*", pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	if err := st.Publish(ctx, "alerts:critical", []byte("disk")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case s := <-got:
+		if s != "alerts:critical=disk" {
+			t.Fatalf("got %q", s)
+		}
+	case <-ctx.Done():
+		t.Fatal("nothing delivered")
+	}
+}

@@ -50,3 +50,11 @@ func resultOf(r *Result, err error) error {
 	}
 	return r.Err
 }
+
+// SubscribePID subscribes pid to channel on st without going through the
+// state actor: pid receives a *Published per message, sent with sender,
+// which must be safe to use from any goroutine (the actor system's Root is;
+// an actor.Context is not). Close the returned subscription to stop.
+func SubscribePID(ctx context.Context, st state.Store, sender actor.SenderContext, channel string, pid *actor.PID) (state.Subscription, error) {
+	return st.Subscribe(ctx, channel, func(m state.Message) { sender.Send(pid, &Published{Message: m}) })
+}
