@@ -56,4 +56,5 @@
 // the reply is [ErrBusy] at once) and the reply goes to the captured sender:
 // the mailbox never waits for Redis. [AskGet], [AskSet], [AskPublish] and
 // [AskSubscribe] are typed, context-aware helpers over these requests.
+// [SubscribePID] subscribes an actor directly, without the state actor.
 package redis
