@@ -8,6 +8,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -186,5 +187,38 @@ func TestTLSServer(t *testing.T) {
 	err := untrusted.Ping(ctx)
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Fatalf("Ping without the CA = %v", err)
+	}
+}
+
+func TestClientKinds(t *testing.T) {
+	const timeout = 750 * time.Millisecond
+	cases := []struct {
+		cfg  config.Redis
+		kind string
+	}{
+		{config.Redis{URL: "redis://127.0.0.1:1/3", PoolSize: 7, Timeout: config.Duration(timeout)}, "*redis.Client"},
+		{config.Redis{Addrs: []string{"127.0.0.1:1"}, Timeout: config.Duration(timeout)}, "*redis.Client"},
+		{config.Redis{Addrs: []string{"127.0.0.1:1", "127.0.0.1:2"}, Timeout: config.Duration(timeout)}, "*redis.ClusterClient"},
+		{config.Redis{Addrs: []string{"127.0.0.1:1"}, MasterName: "m", Timeout: config.Duration(timeout)}, "*redis.Client"},
+	}
+	for _, c := range cases {
+		st, err := vredis.New(c.cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("%T", st.Client()); got != c.kind {
+			t.Errorf("%+v: client %s, want %s", c.cfg, got, c.kind)
+		}
+		if st.Timeout() != timeout {
+			t.Errorf("Timeout = %v", st.Timeout())
+		}
+		if cl, ok := st.Client().(*goredis.Client); ok && c.cfg.URL != "" {
+			o := cl.Options()
+			if o.DB != 3 || o.PoolSize != 7 || o.ReadTimeout != timeout || o.WriteTimeout != timeout ||
+				o.DialTimeout != timeout || o.PoolTimeout != timeout || !o.ContextTimeoutEnabled {
+				t.Errorf("options = %+v", o)
+			}
+		}
+		_ = st.Close()
 	}
 }

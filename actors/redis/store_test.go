@@ -96,10 +96,27 @@ func TestSilentServerTimesOut(t *testing.T) {
 			t.Errorf("%s took %v, timeout is %v", name, took, timeout)
 		}
 	}
+	// With the only connection stuck, a second call waits for the pool and
+	// gives up at the timeout too.
+	one := newStore(t, config.Redis{URL: "redis://" + l.Addr().String(), PoolSize: 1, Timeout: config.Duration(timeout)})
+	errs := make(chan error, 2)
+	start := time.Now()
+	for i := 0; i < 2; i++ {
+		go func() { errs <- one.Ping(ctx) }()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; !errors.Is(err, state.ErrUnavailable) {
+			t.Errorf("Ping with a one-connection pool = %v", err)
+		}
+	}
+	if took := time.Since(start); took > 2*timeout+300*time.Millisecond {
+		t.Errorf("two Pings on one stuck connection took %v", took)
+	}
+
 	// A caller's earlier deadline wins over the store's timeout.
 	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
-	start := time.Now()
+	start = time.Now()
 	if err := st.Ping(short); !errors.Is(err, state.ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Ping with a short deadline = %v", err)
 	}
