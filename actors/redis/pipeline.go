@@ -60,7 +60,7 @@ func checkArgs(args []any) error {
 		return fmt.Errorf("redis pipeline: %w: empty command", state.ErrUnsupported)
 	}
 	for i, a := range args {
-		if _, ok := state.ArgString(a); !ok {
+		if !validArg(a) {
 			return fmt.Errorf("redis pipeline %s: argument %d has unsupported type %T", strings.ToLower(fmt.Sprint(args[0])), i, a)
 		}
 	}
@@ -72,4 +72,14 @@ func checkArgs(args []any) error {
 func isReply(err error) bool {
 	var rerr goredis.Error
 	return errors.Is(err, goredis.Nil) || errors.As(err, &rerr)
+}
+
+// validArg reports whether a has a wire form (the types state.ArgString
+// formats), without formatting it.
+func validArg(a any) bool {
+	switch a.(type) {
+	case string, []byte, int, int64, int32, uint64, uint32, uint, float64, bool:
+		return true
+	}
+	return false
 }
