@@ -257,6 +257,8 @@ func (t Token) finish(ctx context.Context, err error, timedOut bool) {
 	timed := t.start >= 0
 	if timed || b.needEnd {
 		end = b.now()
+	}
+	if timed {
 		elapsed = end - t.start
 	}
 	failed, ignored, slow := false, false, false

@@ -62,6 +62,8 @@ type shared struct {
 	env      Env
 	mu       sync.Mutex
 	unsub    func()
+	calls    context.Context // parent of every Call's context; ends with the actor
+	cancel   context.CancelFunc
 	inflight atomic.Int32
 	// The last transition published, read and written only by the actor.
 	seenGen   uint64
@@ -70,11 +72,9 @@ type shared struct {
 
 type breakerActor struct {
 	*shared
-	self   *actor.PID
-	root   *actor.RootContext
-	timer  *time.Timer
-	calls  context.Context // parent of every Call's context
-	cancel context.CancelFunc
+	self  *actor.PID
+	root  *actor.RootContext
+	timer *time.Timer
 }
 
 func (a *breakerActor) Receive(ctx actor.Context) {
@@ -110,8 +110,10 @@ func (a *breakerActor) Receive(ctx actor.Context) {
 func (a *breakerActor) start(ctx actor.Context) {
 	a.self = ctx.Self()
 	a.root = ctx.ActorSystem().Root
-	a.calls, a.cancel = context.WithCancel(context.Background())
 	a.mu.Lock()
+	if a.calls == nil {
+		a.calls, a.cancel = context.WithCancel(context.Background())
+	}
 	if a.unsub == nil {
 		root, self := a.root, a.self
 		a.unsub = a.b.Subscribe(func(t cb.Transition) { root.Send(self, &transitioned{t: t}) })
@@ -135,18 +137,20 @@ func (a *breakerActor) catchUp() {
 	})
 }
 
-// halt stops this instance's timer and calls; final also ends the
-// subscription (the actor will not come back).
+// halt stops this instance's timer; final also cancels the running calls
+// and ends the subscription (the actor will not come back). Calls and
+// subscription survive a restart.
 func (a *breakerActor) halt(final bool) {
 	if a.timer != nil {
 		a.timer.Stop()
 		a.timer = nil
 	}
 	if final {
+		a.mu.Lock()
 		if a.cancel != nil {
 			a.cancel()
+			a.calls, a.cancel = nil, nil
 		}
-		a.mu.Lock()
 		if a.unsub != nil {
 			a.unsub()
 			a.unsub = nil

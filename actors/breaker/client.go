@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -46,6 +47,10 @@ func statsOf(ctx context.Context, sender actor.SenderContext, pid *actor.PID, ms
 func askError(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	if _, ok := ctx.Deadline(); ok && errors.Is(err, actor.ErrTimeout) {
+		// The future's timer, set to ctx's deadline, fired before ctx's own.
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	return err
 }
