@@ -8,16 +8,20 @@ import (
 	"unsafe"
 )
 
-// LatencyBounds are the upper bounds of the latency histogram's buckets; a
+// latencyBounds are the upper bounds of the latency histogram's buckets; a
 // last bucket counts the calls slower than the largest bound.
-var LatencyBounds = [...]time.Duration{
+var latencyBounds = [...]time.Duration{
 	50 * time.Microsecond, 100 * time.Microsecond, 250 * time.Microsecond, 500 * time.Microsecond,
 	time.Millisecond, 2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond,
 	25 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
 	500 * time.Millisecond, time.Second, 2500 * time.Millisecond, 5 * time.Second, 10 * time.Second,
 }
 
-const nBuckets = len(LatencyBounds) + 1
+const nBuckets = len(latencyBounds) + 1
+
+// LatencyBounds returns the upper bounds of the latency histogram's buckets
+// (50µs to 10s); a last bucket counts the calls slower than the largest.
+func LatencyBounds() []time.Duration { return append([]time.Duration(nil), latencyBounds[:]...) }
 
 // stripe is one shard of the telemetry counters. A goroutine updates the
 // stripe picked by hashing the address of its stack, so parallel callers
@@ -64,7 +68,7 @@ func (t *telemetry) sample() bool {
 
 func (s *stripe) observe(d int64) {
 	i := 0
-	for i < len(LatencyBounds) && time.Duration(d) > LatencyBounds[i] {
+	for i < len(latencyBounds) && time.Duration(d) > latencyBounds[i] {
 		i++
 	}
 	s.hist[i].Add(1)
@@ -89,7 +93,7 @@ func (t *telemetry) reset() {
 
 // Histogram is a latency distribution with fixed bounds.
 type Histogram struct {
-	// Bounds are the buckets' upper bounds (LatencyBounds), in nanoseconds in
+	// Bounds are the buckets' upper bounds (LatencyBounds()), in nanoseconds in
 	// JSON.
 	Bounds []time.Duration `json:"bounds_ns"`
 	// Counts has one more element than Bounds: Counts[i] is the number of
@@ -106,7 +110,7 @@ type Histogram struct {
 }
 
 func (t *telemetry) fill(st *Stats) {
-	h := Histogram{Bounds: LatencyBounds[:], Counts: make([]uint64, nBuckets), SampleEvery: int(t.every)}
+	h := Histogram{Bounds: LatencyBounds(), Counts: make([]uint64, nBuckets), SampleEvery: int(t.every)}
 	for i := range t.stripes {
 		s := &t.stripes[i]
 		st.Successes += s.successes.Load()
