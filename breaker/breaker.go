@@ -223,6 +223,13 @@ func (b *Breaker) Allow() (Token, error) {
 				p.inflight.Add(-1)
 				return Token{}, b.reject(b.rejProbes)
 			}
+			if cur := b.cur.Load(); cur != p {
+				// The phase ended (a probe failed or succeeded) between the
+				// load and the increment: its free slot is not a permission.
+				p.inflight.Add(-1)
+				p = cur
+				continue
+			}
 			return Token{b: b, p: p, start: b.startTime()}, nil
 		}
 	}
