@@ -455,3 +455,49 @@ func TestCatchUpBeforeStart(t *testing.T) {
 		t.Fatalf("events %q", got)
 	}
 }
+
+// A restart stops the old instance's timer; the new instance arms its own,
+// so the recovery is still published without any call.
+func TestRestartRearmsRecoveryTimer(t *testing.T) {
+	sys := quietSystem(t)
+	ev := watchEvents(t, sys)
+	started := make(chan struct{}, 8)
+	mw := func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			switch env.Message.(type) {
+			case *actor.Started:
+				started <- struct{}{}
+			case *panicOn:
+				panic("test panic")
+			}
+			next(c, env)
+		}
+	}
+	b := cb.New("api", cb.Settings{FailureThreshold: 1, RecoveryTimeout: 100 * time.Millisecond})
+	props := Props(b, Env{Events: sys.EventStream}).Configure(actor.WithReceiverMiddleware(mw))
+	childPID := make(chan *actor.PID, 1)
+	strategy := actor.NewOneForOneStrategy(10, time.Minute, func(any) actor.Directive { return actor.RestartDirective })
+	spawn(t, sys, actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*actor.Started); ok {
+			childPID <- c.Spawn(props)
+		}
+	}, actor.WithSupervisor(strategy)))
+	pid := <-childPID
+	<-started
+	b.Call(context.Background(), fail)
+	if got := ev.next(t); got != "api closed>open:failure_threshold" {
+		t.Fatal(got)
+	}
+	sys.Root.Send(pid, &panicOn{})
+	select {
+	case <-started:
+	case <-time.After(waitFor):
+		t.Fatal("not restarted")
+	}
+	if got := ev.next(t); got != "api open>half_open:recovery_timeout" {
+		t.Fatal(got)
+	}
+	if b.State() != cb.HalfOpen {
+		t.Fatal(b.State())
+	}
+}
