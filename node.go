@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/viable-systems/vsm-connections/algedonic"
+	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/internal/ask"
@@ -63,6 +64,7 @@ type Node struct {
 	senv     supervisor.Env
 	alerts   *algedonic.Channel
 	s5stats  *s5.Stats
+	breakers map[string]*breaker.Breaker
 	registry *prometheus.Registry
 	logger   *zap.Logger
 	started  time.Time
@@ -157,6 +159,21 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	}
 	policy, _ := n.dir.Lookup(S5 + "/" + s5.PolicyName)
 	n.alerts.Bind(policy)
+	// The node's connection parts, each in a file of its own, in dependency
+	// order: pools use breakers and state.
+	for _, part := range []struct {
+		name  string
+		start func(*Node, context.Context) error
+	}{
+		{"state", (*Node).startState},
+		{"breakers", (*Node).startBreakers},
+		{"pools", (*Node).startPools},
+	} {
+		if err := part.start(n, ctx); err != nil {
+			n.shutdown(context.Background())
+			return nil, fmt.Errorf("vsm: start %s: %w", part.name, err)
+		}
+	}
 	logger.Info("node started", zap.String("cluster", c.Node.Cluster), zap.Strings("systems", startOrder))
 	return n, nil
 }
