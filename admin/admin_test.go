@@ -18,14 +18,18 @@ import (
 )
 
 func setup(t *testing.T) (*vsm.Node, *httptest.Server) {
+	return setupWith(t, nil)
+}
+
+func setupWith(t *testing.T, cfg *vsm.Config) (*vsm.Node, *httptest.Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n, err := vsm.Start(ctx, nil)
+	n, err := vsm.Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := admin.New(n, admin.WithHeartbeat(50*time.Millisecond))
+	api := admin.New(n, admin.WithHeartbeat(50*time.Millisecond), admin.WithRoutes(admin.BreakerRoutes(n)...))
 	srv := httptest.NewServer(api)
 	t.Cleanup(func() {
 		api.Close()

@@ -6,4 +6,8 @@ import (
 )
 
 // adminRoutes mounts the endpoints of the node's connection parts.
-func adminRoutes(_ *vsm.Node) []admin.Option { return nil }
+func adminRoutes(n *vsm.Node) []admin.Option {
+	return []admin.Option{
+		admin.WithRoutes(admin.BreakerRoutes(n)...),
+	}
+}
