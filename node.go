@@ -17,6 +17,7 @@ import (
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/fault"
 	"github.com/viable-systems/vsm-connections/internal/ask"
 	"github.com/viable-systems/vsm-connections/supervisor"
 	"github.com/viable-systems/vsm-connections/systems"
@@ -65,9 +66,11 @@ type Node struct {
 	alerts   *algedonic.Channel
 	s5stats  *s5.Stats
 	breakers map[string]*breaker.Breaker
-	registry *prometheus.Registry
-	logger   *zap.Logger
-	started  time.Time
+	// retryDefaults come from fault_tolerance.
+	retryDefaults []fault.Option
+	registry      *prometheus.Registry
+	logger        *zap.Logger
+	started       time.Time
 
 	mu       sync.Mutex
 	subs     map[*event.Subscription]struct{}
@@ -165,6 +168,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		name  string
 		start func(*Node, context.Context) error
 	}{
+		{"fault_tolerance", (*Node).startRetry},
 		{"state", (*Node).startState},
 		{"breakers", (*Node).startBreakers},
 		{"pools", (*Node).startPools},

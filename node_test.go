@@ -16,6 +16,7 @@ import (
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/fault"
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
 
@@ -388,5 +389,24 @@ func TestUnknownMessagesHarmNothing(t *testing.T) {
 	case r := <-restarts:
 		t.Fatalf("unexpected restart %+v", r)
 	default:
+	}
+}
+
+func TestRetryUsesFaultToleranceDefaults(t *testing.T) {
+	cfg, err := config.Parse("ft.yaml", []byte("fault_tolerance:\n  default_max_attempts: 4\n  default_base_delay: 1ms\n  default_max_delay: 2ms\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, cfg)
+	var calls int
+	boom := errors.New("flaky")
+	err = n.Retry(context.Background(), func(context.Context) error { calls++; return boom })
+	if !errors.Is(err, fault.ErrExhausted) || !errors.Is(err, boom) || calls != 4 {
+		t.Fatalf("Retry = %v after %d calls; want ErrExhausted after 4 (default_max_attempts)", err, calls)
+	}
+	calls = 0
+	_ = n.Retry(context.Background(), func(context.Context) error { calls++; return boom }, fault.MaxAttempts(2))
+	if calls != 2 {
+		t.Fatalf("an explicit option did not override the default: %d calls", calls)
 	}
 }
