@@ -13,7 +13,9 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	vsm "github.com/viable-systems/vsm-connections"
+	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
 	"github.com/viable-systems/vsm-connections/algedonic"
+	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/fault"
@@ -408,5 +410,35 @@ func TestRetryUsesFaultToleranceDefaults(t *testing.T) {
 	_ = n.Retry(context.Background(), func(context.Context) error { calls++; return boom }, fault.MaxAttempts(2))
 	if calls != 2 {
 		t.Fatalf("an explicit option did not override the default: %d calls", calls)
+	}
+}
+
+func TestConfiguredBreakersAreSupervisedInS1(t *testing.T) {
+	cfg, err := config.Parse("b.yaml", []byte("circuit_breakers:\n  api:\n    failure_threshold: 1\n    recovery_timeout: 1h\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startNode(t, cfg)
+	if !slices.Contains(names(n.Tree()), "s1/breaker/api") {
+		t.Fatalf("tree %v lacks s1/breaker/api", names(n.Tree()))
+	}
+	b, ok := n.Breaker("api")
+	if !ok || b.Settings().FailureThreshold != 1 {
+		t.Fatalf("Breaker(api) = %v, %v", b, ok)
+	}
+	pid, ok := n.BreakerPID("api")
+	if !ok {
+		t.Fatal("no breaker actor")
+	}
+	// Open it through its actor, as a custom actor would, then see the
+	// handle refuse calls.
+	if _, err := actorbreaker.Open(context.Background(), n.Root(), pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Call(context.Background(), func(context.Context) error { return nil }); !errors.Is(err, breaker.ErrOpen) {
+		t.Fatalf("Call after Open by message = %v, want ErrOpen", err)
+	}
+	if _, ok := n.Breaker("nope"); ok {
+		t.Fatal("unknown breaker found")
 	}
 }
