@@ -2,15 +2,17 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/viable-systems/vsm-connections/internal/ask"
 )
 
 // DefaultRequestTimeout bounds Start, Stop and List when ctx has no
 // deadline. When ctx ends first they return ctx.Err() at once.
-const DefaultRequestTimeout = 10 * time.Second
+const DefaultRequestTimeout = ask.DefaultTimeout
 
 // Start asks sup to spawn and supervise spec and returns the child's PID.
 func Start(ctx context.Context, root *actor.RootContext, sup *actor.PID, spec ChildSpec) (*actor.PID, error) {
@@ -43,52 +45,13 @@ func List(ctx context.Context, root *actor.RootContext, sup *actor.PID) ([]Child
 	return res.Children, nil
 }
 
-// replyProcess receives one reply. It replaces protoactor's Future, which
-// needs a goroutine to wait with a context and races (result written
-// without its lock) when a reply arrives after it completed.
-type replyProcess struct{ ch chan any }
-
-func (p *replyProcess) SendUserMessage(_ *actor.PID, m any) {
-	_, msg, _ := actor.UnwrapEnvelope(m)
-	select {
-	case p.ch <- msg:
-	default: // a late duplicate; the caller has its answer
-	}
-}
-
-func (p *replyProcess) SendSystemMessage(*actor.PID, any) {}
-func (p *replyProcess) Stop(*actor.PID)                   {}
-
 func request[T any](ctx context.Context, root *actor.RootContext, pid *actor.PID, msg any) (T, error) {
-	var zero T
-	if err := ctx.Err(); err != nil {
-		return zero, err
+	v, err := ask.Ask[T](ctx, root, pid, msg)
+	if errors.Is(err, ask.ErrNoActor) {
+		return v, fmt.Errorf("%w: %s is gone", ErrStopped, PIDString(pid))
 	}
-	reg := root.ActorSystem().ProcessRegistry
-	proc := &replyProcess{ch: make(chan any, 1)}
-	self, ok := reg.Add(proc, "supervisor-reply$"+reg.NextId())
-	if !ok {
-		return zero, fmt.Errorf("supervisor: cannot register a reply process")
+	if err != nil && !errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		return v, fmt.Errorf("supervisor: %w", err)
 	}
-	defer reg.Remove(self)
-
-	timeout := time.NewTimer(DefaultRequestTimeout)
-	defer timeout.Stop()
-	root.RequestWithCustomSender(pid, msg, self)
-	var reply any
-	select {
-	case reply = <-proc.ch:
-	case <-ctx.Done():
-		return zero, ctx.Err()
-	case <-timeout.C:
-		return zero, fmt.Errorf("supervisor: no reply to %T from %s in %s: %w", msg, PIDString(pid), DefaultRequestTimeout, context.DeadlineExceeded)
-	}
-	if _, dead := reply.(*actor.DeadLetterResponse); dead {
-		return zero, fmt.Errorf("%w: %s is gone", ErrStopped, PIDString(pid))
-	}
-	v, ok := reply.(T)
-	if !ok {
-		return zero, fmt.Errorf("supervisor: unexpected reply %T to %T", reply, msg)
-	}
-	return v, nil
+	return v, err
 }

@@ -2,44 +2,73 @@ package ask
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// Ask asks pid and waits for a reply of type T within ctx (or 10s when
-// ctx has no deadline), so callers never handle untyped futures.
-func Ask[T any](ctx context.Context, root actor.SenderContext, pid *actor.PID, msg any) (T, error) {
-	var zero T
-	timeout := 10 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-		if timeout <= 0 {
-			return zero, context.DeadlineExceeded
-		}
-	}
-	fut := root.RequestFuture(pid, msg, timeout)
-	type result struct {
-		v   any
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		v, err := fut.Result()
-		done <- result{v, err}
-	}()
+// DefaultTimeout bounds a request whose context has no deadline.
+const DefaultTimeout = 10 * time.Second
+
+// ErrNoActor is matched when the target does not exist (protoactor answered
+// with a dead letter).
+var ErrNoActor = errors.New("no such actor")
+
+// replyProcess receives one reply. It replaces protoactor's Future, which
+// needs a goroutine to wait with a context and races (its result is written
+// without its lock) when a reply arrives after it completed.
+type replyProcess struct{ ch chan any }
+
+func (p *replyProcess) SendUserMessage(_ *actor.PID, m any) {
+	_, msg, _ := actor.UnwrapEnvelope(m)
 	select {
+	case p.ch <- msg:
+	default: // a late duplicate; the caller has its answer
+	}
+}
+
+func (p *replyProcess) SendSystemMessage(*actor.PID, any) {}
+func (p *replyProcess) Stop(*actor.PID)                   {}
+
+// Ask sends msg to pid and waits for a reply of type T until ctx ends (or
+// DefaultTimeout when ctx has no deadline). It leaves no goroutine behind.
+// A reply of another type is an error, as is a missing actor (ErrNoActor).
+func Ask[T any](ctx context.Context, sender actor.SenderContext, pid *actor.PID, msg any) (T, error) {
+	var zero T
+	if err := ctx.Err(); err != nil {
+		return zero, err
+	}
+	reg := sender.ActorSystem().ProcessRegistry
+	proc := &replyProcess{ch: make(chan any, 1)}
+	self, ok := reg.Add(proc, "ask$"+reg.NextId())
+	if !ok {
+		return zero, errors.New("ask: cannot register a reply process")
+	}
+	defer reg.Remove(self)
+
+	wait := DefaultTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		wait = time.Until(dl)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	sender.RequestWithCustomSender(pid, msg, self)
+	var reply any
+	select {
+	case reply = <-proc.ch:
 	case <-ctx.Done():
 		return zero, ctx.Err()
-	case r := <-done:
-		if r.err != nil {
-			return zero, fmt.Errorf("request %T to %s: %w", msg, pid.Id, r.err)
-		}
-		v, ok := r.v.(T)
-		if !ok {
-			return zero, fmt.Errorf("request %T to %s: unexpected reply %T", msg, pid.Id, r.v)
-		}
-		return v, nil
+	case <-timer.C:
+		return zero, fmt.Errorf("no reply to %T from %s within %s: %w", msg, pid.GetId(), wait, context.DeadlineExceeded)
 	}
+	if _, dead := reply.(*actor.DeadLetterResponse); dead {
+		return zero, fmt.Errorf("%T to %s: %w", msg, pid.GetId(), ErrNoActor)
+	}
+	v, ok := reply.(T)
+	if !ok {
+		return zero, fmt.Errorf("unexpected reply %T to %T from %s", reply, msg, pid.GetId())
+	}
+	return v, nil
 }

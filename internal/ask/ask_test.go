@@ -1,0 +1,59 @@
+package ask_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/goleak"
+
+	"github.com/viable-systems/vsm-connections/internal/ask"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type ping struct{}
+type pong struct{ n int }
+
+func TestAsk(t *testing.T) {
+	sys := actor.NewActorSystem(actor.WithDeadLetterThrottleInterval(10 * time.Millisecond))
+	hold := make(chan struct{})
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		switch c.Message().(type) {
+		case *ping:
+			c.Respond(&pong{n: 7})
+		case string:
+			<-hold
+			c.Respond("late")
+		case int:
+			c.Respond("wrong type")
+		}
+	}))
+	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
+
+	got, err := ask.Ask[*pong](context.Background(), sys.Root, pid, &ping{})
+	if err != nil || got.n != 7 {
+		t.Fatalf("Ask = %v, %v", got, err)
+	}
+	if _, err := ask.Ask[*pong](context.Background(), sys.Root, pid, 1); err == nil {
+		t.Fatal("a reply of the wrong type was accepted")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := ask.Ask[string](ctx, sys.Root, pid, "slow"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("slow reply: %v, want DeadlineExceeded", err)
+	}
+	close(hold) // the late reply goes to a removed process: no race, no leak
+	cancelled, cancel2 := context.WithCancel(context.Background())
+	cancel2()
+	if _, err := ask.Ask[*pong](cancelled, sys.Root, pid, &ping{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled ctx: %v", err)
+	}
+	gone := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
+	_ = sys.Root.StopFuture(gone).Wait()
+	if _, err := ask.Ask[*pong](context.Background(), sys.Root, gone, &ping{}); !errors.Is(err, ask.ErrNoActor) {
+		t.Fatalf("stopped actor: %v, want ErrNoActor", err)
+	}
+}
