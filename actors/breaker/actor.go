@@ -114,12 +114,17 @@ func (a *breakerActor) start(ctx actor.Context) {
 	if a.calls == nil {
 		a.calls, a.cancel = context.WithCancel(context.Background())
 	}
-	if a.unsub == nil {
+	fresh := a.unsub == nil
+	if fresh {
 		root, self := a.root, a.self
 		a.unsub = a.b.Subscribe(func(t cb.Transition) { root.Send(self, &transitioned{t: t}) })
 	}
 	a.mu.Unlock()
-	a.catchUp()
+	if fresh {
+		// After a restart the transitions made meanwhile wait in the
+		// mailbox, in order; only a new subscription has a gap to fill.
+		a.catchUp()
+	}
 	a.arm() // after a restart the breaker may already be open
 }
 
