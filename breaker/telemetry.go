@@ -47,7 +47,7 @@ type telemetry struct {
 
 func newTelemetry(every int) *telemetry {
 	n := 1 << bits.Len(uint(runtime.GOMAXPROCS(0)-1)) // next power of two
-	n = min(max(n, 4), 64)
+	n = min(max(2*n, 8), 64) // two goroutines share a stripe with odds 1/n
 	return &telemetry{stripes: make([]stripe, n), mask: uint64(n - 1), every: uint64(every)}
 }
 
@@ -57,7 +57,11 @@ func newTelemetry(every int) *telemetry {
 func (t *telemetry) pick() *stripe {
 	var x byte
 	h := uint64(uintptr(unsafe.Pointer(&x))) >> 13
-	return &t.stripes[(h*0x9E3779B97F4A7C15)>>40&t.mask]
+	// murmur3's finaliser: neighbouring stacks land on unrelated stripes.
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	return &t.stripes[h&t.mask]
 }
 
 // sample reports whether the call being started should be timed: when the
