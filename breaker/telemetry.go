@@ -47,7 +47,7 @@ type telemetry struct {
 
 func newTelemetry(every int) *telemetry {
 	n := 1 << bits.Len(uint(runtime.GOMAXPROCS(0)-1)) // next power of two
-	n = min(max(2*n, 8), 64) // two goroutines share a stripe with odds 1/n
+	n = min(max(2*n, 8), 64)                          // two goroutines share a stripe with odds 1/n
 	return &telemetry{stripes: make([]stripe, n), mask: uint64(n - 1), every: uint64(every)}
 }
 
