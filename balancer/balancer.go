@@ -454,3 +454,7 @@ func (b *Balancer) Endpoints() []EndpointStats {
 	}
 	return out
 }
+
+// Abandon ends a request that Pick started without recording an outcome:
+// the caller gave up, which says nothing about the endpoint.
+func (e *Endpoint) Abandon() { e.inflight.Add(-1) }
