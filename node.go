@@ -66,6 +66,7 @@ type Node struct {
 	alerts   *algedonic.Channel
 	s5stats  *s5.Stats
 	breakers map[string]*breaker.Breaker
+	pools    *poolSet
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry

@@ -1,0 +1,92 @@
+package admin_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	vsm "github.com/viable-systems/vsm-connections"
+	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
+	"github.com/viable-systems/vsm-connections/admin"
+	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/vsmtest"
+)
+
+func poolServer(t *testing.T) (*vsm.Node, *httptest.Server, *vsmtest.MockService) {
+	t.Helper()
+	svc := vsmtest.NewMockService(t)
+	host, port, _ := strings.Cut(svc.Addr(), ":")
+	cfg, err := config.Parse("p.yaml", []byte(fmt.Sprintf("pools:\n  api:\n    host: %s\n    port: %s\n    size: 4\n  web:\n    endpoints: [%s]\n", host, port, svc.Addr())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := vsm.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(admin.New(n, admin.WithRoutes(admin.PoolRoutes(n)...)))
+	t.Cleanup(func() {
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return n, srv, svc
+}
+
+func TestPoolRoutes(t *testing.T) {
+	n, srv, _ := poolServer(t)
+	if _, err := n.Get(context.Background(), "api", "/x"); err != nil {
+		t.Fatal(err)
+	}
+
+	code, body := do(t, "GET", srv.URL+"/api/v1/pools", "")
+	var list []httpadapter.Stats
+	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil {
+		t.Fatalf("%d %s %v", code, body, err)
+	}
+	if len(list) != 2 || list[0].Name != "api" || list[1].Name != "web" || list[0].Size != 4 || list[0].Requests.Success != 1 {
+		t.Fatalf("list %s", body)
+	}
+	if !strings.Contains(body, `"name": "api"`) || !strings.Contains(body, `"in_use": 0`) {
+		t.Fatalf("JSON field names: %s", body)
+	}
+
+	code, body = do(t, "GET", srv.URL+"/api/v1/pools/web", "")
+	if code != 200 || !strings.Contains(body, `"name": "web"`) {
+		t.Fatalf("%d %s", code, body)
+	}
+	if code, body = do(t, "GET", srv.URL+"/api/v1/pools/nope", ""); code != 404 || !strings.Contains(body, `"error"`) {
+		t.Fatalf("%d %s", code, body)
+	}
+
+	code, body = do(t, "POST", srv.URL+"/api/v1/pools/api", `{"size": 15}`)
+	var st httpadapter.Stats
+	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil || st.Size != 15 || st.Name != "api" {
+		t.Fatalf("resize: %d %s", code, body)
+	}
+	if p, _ := n.Pool("api"); p.Stats().Size != 15 {
+		t.Fatal("not resized")
+	}
+	for _, bad := range []string{`{"size": 0}`, `{"size": -3}`, `{"size": "ten"}`, `{}`, `{"size": 5, "x": 1}`, `nope`, ``, `{"size": 1000001}`} {
+		code, body := do(t, "POST", srv.URL+"/api/v1/pools/api", bad)
+		if code != http.StatusBadRequest || !strings.Contains(body, `"error"`) {
+			t.Fatalf("%q: %d %s", bad, code, body)
+		}
+	}
+	if code, _ := do(t, "POST", srv.URL+"/api/v1/pools/nope", `{"size": 3}`); code != 404 {
+		t.Fatalf("unknown pool: %d", code)
+	}
+	if p, _ := n.Pool("api"); p.Stats().Size != 15 {
+		t.Fatal("a refused resize changed the size")
+	}
+}
