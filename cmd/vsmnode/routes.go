@@ -9,5 +9,6 @@ import (
 func adminRoutes(n *vsm.Node) []admin.Option {
 	return []admin.Option{
 		admin.WithRoutes(admin.BreakerRoutes(n)...),
+		admin.WithRoutes(admin.PoolRoutes(n)...),
 	}
 }
