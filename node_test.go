@@ -442,3 +442,26 @@ func TestConfiguredBreakersAreSupervisedInS1(t *testing.T) {
 		t.Fatal("unknown breaker found")
 	}
 }
+
+func TestPanickingReactionNeitherRestartsS5NorStopsOthers(t *testing.T) {
+	n := startNode(t, nil)
+	restarts := collect[*event.ActorRestarted](t, n)
+	got := make(chan string, 4)
+	ctx := context.Background()
+	if err := n.AddReaction(ctx, "bad", func(*algedonic.Alert) { panic("reaction bug") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.AddReaction(ctx, "good", func(a *algedonic.Alert) { got <- a.Reason }); err != nil {
+		t.Fatal(err)
+	}
+	_ = n.Raise(algedonic.Warning, "t", "one")
+	_ = n.Raise(algedonic.Warning, "t", "two")
+	if a, b := recv(t, got), recv(t, got); a != "one" || b != "two" {
+		t.Fatalf("good reaction saw %q, %q", a, b)
+	}
+	select {
+	case r := <-restarts:
+		t.Fatalf("restart after a reaction panic: %+v", r)
+	default:
+	}
+}
