@@ -1,0 +1,68 @@
+package telemetry_test
+
+import (
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/goleak"
+
+	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/telemetry"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// values maps "name{label=value,...}" to the sample's value.
+func values(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			key := mf.GetName() + "{"
+			for i, l := range m.GetLabel() {
+				if i > 0 {
+					key += ","
+				}
+				key += l.GetName() + "=" + l.GetValue()
+			}
+			out[key+"}"] = m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+func TestObserveCountsEvents(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := telemetry.New(reg, func() uint64 { return 3 })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Observe(&event.ActorRestarted{Name: "s1/x"})
+	m.Observe(&event.ActorRestarted{Name: "s1/x"})
+	m.Observe(&event.AlertRaised{Severity: "critical"})
+	m.Observe(&event.BreakerStateChanged{Name: "api", To: "open"})
+	m.Observe(&event.SupervisionEscalated{Supervisor: "s1"})
+	m.Observe(&event.ActorStopped{Name: "s1/y"})
+	got := values(t, reg)
+	for key, want := range map[string]float64{
+		"vsm_actor_restarts_total{name=s1/x}":              2,
+		"vsm_actor_stops_total{name=s1/y}":                 1,
+		"vsm_alerts_total{severity=critical}":              1,
+		"vsm_breaker_transitions_total{name=api,to=open}":  1,
+		"vsm_supervision_escalations_total{supervisor=s1}": 1,
+		"vsm_events_total{kind=actor.restarted}":           2,
+		"vsm_events_total{kind=alert.raised}":              1,
+		"vsm_telemetry_events_dropped_total{}":             3,
+	} {
+		if got[key] != want {
+			t.Errorf("%s = %v, want %v", key, got[key], want)
+		}
+	}
+	if _, err := telemetry.New(reg, nil); err == nil {
+		t.Fatal("registering twice on one registry succeeded")
+	}
+}
