@@ -14,6 +14,7 @@ import (
 	vsm "github.com/viable-systems/vsm-connections"
 	"github.com/viable-systems/vsm-connections/admin"
 	"github.com/viable-systems/vsm-connections/algedonic"
+	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
 
@@ -206,5 +207,52 @@ func TestDashboardServed(t *testing.T) {
 	code, body := do(t, "GET", srv.URL+"/", "")
 	if code != 200 || !strings.Contains(body, "EventSource('api/v1/events')") {
 		t.Fatalf("dashboard = %d", code)
+	}
+}
+
+// TestSlowSSEClientNeverBlocksPublishers connects a client that stops
+// reading, floods the stream, and checks publishers finish, the node stays
+// healthy and the stream reports what it dropped.
+func TestSlowSSEClientNeverBlocksPublishers(t *testing.T) {
+	n, srv := setup(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/events?kind=member.", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	if line, _ := r.ReadString('\n'); line != ": connected\n" {
+		t.Fatalf("first line %q", line)
+	}
+	// The client reads nothing while 20,000 events of 1 KiB are published:
+	// far more than the socket buffers and the 256-event queue hold.
+	big := strings.Repeat("x", 1024)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; i < 20_000; i++ {
+			n.Publish(&event.MemberJoined{Node: big})
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("publishers were blocked by a slow SSE client")
+	}
+	if code, _ := do(t, "GET", srv.URL+"/healthz", ""); code != 200 {
+		t.Fatal("node unhealthy")
+	}
+	// Now read: the stream goes on and says how many events it dropped.
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended before reporting drops: %v", err)
+		}
+		if strings.HasPrefix(line, ": dropped ") {
+			return
+		}
 	}
 }
