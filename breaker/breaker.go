@@ -506,3 +506,21 @@ func (b *Breaker) Tick(now time.Time) bool {
 
 // Now is the current time on the breaker's clock.
 func (b *Breaker) Now() time.Time { return b.instant(b.now()) }
+
+// HalfOpen moves an open breaker (opened by hand or not) to half-open now,
+// with ReasonRecoveryTimeout, so that the next calls probe. It is for an
+// owner that decides recovery itself instead of the breaker's own timeout:
+// System 2 holds a shared breaker open with Open on every node and lets
+// only the node holding the cluster's probe lease go half-open. It reports
+// whether this call made the move.
+func (b *Breaker) HalfOpen() bool {
+	for {
+		p := b.cur.Load()
+		if p.state != Open {
+			return false
+		}
+		if _, ok := b.transition(p, HalfOpen, ReasonRecoveryTimeout, false, b.now()); ok {
+			return true
+		}
+	}
+}

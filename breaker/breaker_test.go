@@ -706,3 +706,34 @@ func TestConcurrentStress(t *testing.T) {
 		t.Fatalf("calls %d rejections %d in flight %d", st.Calls, st.Rejections, st.HalfOpenInFlight)
 	}
 }
+
+func TestHalfOpenFromForcedOpen(t *testing.T) {
+	b := New("h", Settings{RecoveryTimeout: time.Hour})
+	var got []Transition
+	b.Subscribe(func(tr Transition) { got = append(got, tr) })
+	if b.HalfOpen() {
+		t.Fatal("HalfOpen moved a closed breaker")
+	}
+	b.Open()
+	if !b.HalfOpen() || b.State() != HalfOpen {
+		t.Fatalf("HalfOpen from forced open: state %v", b.State())
+	}
+	if b.HalfOpen() {
+		t.Fatal("HalfOpen moved a half-open breaker")
+	}
+	if err := b.Call(context.Background(), func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := []State{Open, HalfOpen, Closed}
+	if len(got) != len(want) {
+		t.Fatalf("transitions %+v", got)
+	}
+	for i, s := range want {
+		if got[i].To != s {
+			t.Fatalf("transition %d to %v, want %v", i, got[i].To, s)
+		}
+	}
+	if got[1].Reason != ReasonRecoveryTimeout {
+		t.Fatalf("reason %v", got[1].Reason)
+	}
+}
