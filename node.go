@@ -67,6 +67,7 @@ type Node struct {
 	s5stats  *s5.Stats
 	breakers map[string]*breaker.Breaker
 	pools    *poolSet
+	st       *nodeState // state.go: store, sessions, S2 coordination
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry
@@ -116,6 +117,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		logger:   logger,
 		started:  time.Now(),
 		subs:     map[*event.Subscription]struct{}{},
+		st:       &nodeState{opts: o.state},
 	}
 	var metricsSub *event.Subscription
 	m, err := telemetry.New(n.registry, func() uint64 {
@@ -172,6 +174,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		{"fault_tolerance", (*Node).startRetry},
 		{"state", (*Node).startState},
 		{"breakers", (*Node).startBreakers},
+		{"coordination", (*Node).startCoordination},
 		{"pools", (*Node).startPools},
 	} {
 		if err := part.start(n, ctx); err != nil {

@@ -11,6 +11,7 @@ type Option interface{ apply(*options) }
 type options struct {
 	logger   *zap.Logger
 	registry *prometheus.Registry
+	state    stateOptions // state.go
 }
 
 type optionFunc func(*options)
