@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
 	vsm "github.com/viable-systems/vsm-connections"
 	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
 	"github.com/viable-systems/vsm-connections/algedonic"
@@ -172,6 +175,12 @@ func sharedSuite(t *testing.T, start func(t *testing.T, name string) *vsm.Node, 
 	// closes A.
 	pidA, _ := a.BreakerPID("api")
 	pidB, _ := b.BreakerPID("api")
+	// The prober counts and stores its verdict just after publishing it.
+	poll(t, func() bool {
+		var rec coord.Record
+		return a.State().Get(ctx, coord.StateKey("c1", "api"), &rec) == nil && rec.Reason == breaker.ReasonProbesSucceeded
+	})
+	pubA, pubB := sa.Published.Load(), sb.Published.Load()
 	if _, err := actorbreaker.Open(ctx, a.Root(), pidA); err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +211,11 @@ func sharedSuite(t *testing.T, start func(t *testing.T, name string) *vsm.Node, 
 	if cur.Version < 2 || cur.Reason != breaker.ReasonReset {
 		t.Fatalf("stored state %+v", cur)
 	}
+	// Each decision was published once, by its node (B counts before it
+	// stores): the transitions the others made to apply it were not echoed.
+	if d := sb.Published.Load() - pubB; d != 1 {
+		t.Fatalf("B published %d records for one reset (echoes?)", d)
+	}
 	cur.Node = "replay" // a duplicate seen by every node, its author too
 	if err := publish(ctx, coord.Channel("c1", "api"), cur); err != nil {
 		t.Fatal(err)
@@ -212,6 +226,9 @@ func sharedSuite(t *testing.T, start func(t *testing.T, name string) *vsm.Node, 
 			t.Fatalf("a stale message moved a breaker: %v", x.State())
 		}
 	}
+	if d := sa.Published.Load() - pubA; d != 1 {
+		t.Fatalf("A published %d records for one manual open (echoes?)", d)
+	}
 }
 
 func TestSharedBreakerInProcess(t *testing.T) {
@@ -219,7 +236,8 @@ func TestSharedBreakerInProcess(t *testing.T) {
 	t.Cleanup(func() { _ = mem.Close() })
 	sharedSuite(t, func(t *testing.T, name string) *vsm.Node {
 		// The URL only passes validation: WithStore replaces Redis.
-		return startWith(t, clusterConfig(t, name, "redis://127.0.0.1:1"), vsm.WithStore(mem), vsm.WithProbeLease(5*time.Second))
+		return startWith(t, clusterConfig(t, name, "redis://127.0.0.1:1"), vsm.WithStore(mem), vsm.WithProbeLease(5*time.Second),
+			vsm.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.DebugLevel))))
 	}, func(ctx context.Context, ch string, v any) error { return mem.Publish(ctx, ch, v) })
 }
 
@@ -332,5 +350,50 @@ func TestAlertsAcrossNodes(t *testing.T) {
 	}
 	if st := b.AlertBridgeStats(); st.Published != 1 || st.Received != 1 {
 		t.Fatalf("B bridge %+v (A's alert must not be published again)", st)
+	}
+}
+
+// A node that dies while it holds the probe lease blocks recovery only
+// until the lease expires; then one live node probes.
+func TestDeadProberBlocksRecoveryOnlyUntilLeaseExpiry(t *testing.T) {
+	mem := memory.New()
+	t.Cleanup(func() { _ = mem.Close() })
+	const ttl = 300 * time.Millisecond
+	start := func(name string) *vsm.Node {
+		return startWith(t, clusterConfig(t, name, "redis://127.0.0.1:1"), vsm.WithStore(mem), vsm.WithProbeLease(ttl))
+	}
+	a, b := start("a"), start("b")
+	ba, _ := a.Breaker("api")
+	bb, _ := b.Breaker("api")
+	half := make(chan time.Time, 4)
+	for _, x := range []*breaker.Breaker{ba, bb} {
+		x.Subscribe(func(tr breaker.Transition) {
+			if tr.To == breaker.HalfOpen {
+				half <- time.Now()
+			}
+		})
+	}
+	ctx := context.Background()
+	// The dead node's lease, taken before the breaker trips.
+	deadline := time.Now().Add(ttl)
+	if err := mem.Set(ctx, coord.LeaseKey("c1", "api"), "dead-node", state.Expire(ttl)); err != nil {
+		t.Fatal(err)
+	}
+	_ = ba.Call(ctx, func(context.Context) error { return errors.New("boom") })
+	at := waitFor(t, half, "a half-open node", func(time.Time) bool { return true })
+	if at.Before(deadline) {
+		t.Fatalf("a node probed %v before the dead node's lease expired", deadline.Sub(at))
+	}
+	var holder string
+	if err := mem.Get(ctx, coord.LeaseKey("c1", "api"), &holder); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(holder, "a-") && !strings.HasPrefix(holder, "b-") {
+		t.Fatalf("lease holder %q", holder)
+	}
+	select {
+	case <-half:
+		t.Fatal("two nodes went half-open")
+	default:
 	}
 }

@@ -259,31 +259,35 @@ func (c *coordinator) hold() { c.apply(cb.Open, c.b.Open) }
 
 // onLocal handles a transition of the local handle.
 func (c *coordinator) onLocal(m *localTransition) {
+	t := m.t
+	c.log.Debug("s2: local transition", zap.Stringer("to", t.To), zap.String("reason", string(t.Reason)),
+		zap.Uint64("gen", t.Generation), zap.Bool("echo", m.echo))
 	if m.echo {
 		return
 	}
-	t := m.t
 	if c.b.Stats().Generation != t.Generation {
 		return // a newer transition follows and decides
 	}
 	switch t.To {
 	case cb.Open:
 		if t.Reason == cb.ReasonManualOpen {
-			c.releaseIfHeld()
 			c.stopTimer()
 			c.publish(Record{State: cb.Open, Manual: true, Reason: t.Reason})
+			c.releaseIfHeld()
 			return
 		}
 		// Tripped, or our probe failed: hold it open so that only the
 		// lease lets it probe, and tell the cluster.
+		// The verdict is stored before the lease goes, so that whoever
+		// takes the lease next sees it (acquireLease reads the state key).
 		c.hold()
-		c.releaseIfHeld()
 		c.publish(Record{State: cb.Open, Reason: t.Reason})
+		c.releaseIfHeld()
 		c.armTimer(recoveryDue, c.b.Settings().RecoveryTimeout)
 	case cb.Closed:
-		c.releaseIfHeld()
 		c.stopTimer()
 		c.publish(Record{State: cb.Closed, Reason: t.Reason})
+		c.releaseIfHeld()
 	case cb.HalfOpen:
 		if !c.lease {
 			c.hold() // recovered on its own before it was held
@@ -294,6 +298,8 @@ func (c *coordinator) onLocal(m *localTransition) {
 
 // onRemote applies another node's Record if it is newer than any seen.
 func (c *coordinator) onRemote(rec Record) {
+	c.log.Debug("s2: record", zap.Stringer("state", rec.State), zap.Int64("version", rec.Version),
+		zap.Int64("seen", c.seen), zap.String("from", rec.Node))
 	if rec.Version <= c.seen {
 		c.env.Stats.Stale.Add(1)
 		return
@@ -358,7 +364,17 @@ func (c *coordinator) tryProbe() {
 	if c.b.State() != cb.Open || c.last.Manual && c.last.State == cb.Open {
 		return
 	}
-	ok, err := c.acquireLease()
+	ok, newer, err := c.acquireLease()
+	c.log.Debug("s2: probe lease", zap.Bool("taken", ok), zap.Error(err))
+	if newer != nil {
+		// The cluster moved on (another node's verdict not yet delivered
+		// here): follow it instead of probing.
+		c.onRemote(*newer)
+		if c.b.State() == cb.Open && !c.last.Manual && c.timer == nil {
+			c.armTimer(recoveryDue, c.env.LeaseTTL)
+		}
+		return
+	}
 	switch {
 	case err != nil && errors.Is(err, state.ErrUnavailable):
 		// Without the store nobody can coordinate: recover as a local
@@ -378,13 +394,24 @@ func (c *coordinator) tryProbe() {
 }
 
 // acquireLease sets the lease key to this node, with its expiry, unless
-// another node holds it. The transaction watches the key, so of two nodes
-// racing exactly one wins.
-func (c *coordinator) acquireLease() (bool, error) {
+// another node holds it or the stored state is newer than any this node has
+// seen (then it returns that state instead). The transaction watches both
+// keys, so of two nodes racing exactly one wins, and a verdict stored
+// meanwhile is never overtaken by a probe decided before it.
+func (c *coordinator) acquireLease() (bool, *Record, error) {
 	ctx, cancel := c.opCtx()
 	defer cancel()
 	var got bool
-	err := c.env.Store.Transaction(ctx, []string{c.leaseKey}, func(tx state.Tx) error {
+	var newer *Record
+	err := c.env.Store.Transaction(ctx, []string{c.leaseKey, c.stateKey}, func(tx state.Tx) error {
+		got, newer = false, nil
+		var cur Record
+		if err := tx.Get(ctx, c.stateKey, &cur); err == nil && cur.Version > c.seen {
+			newer = &cur
+			return nil
+		} else if err != nil && !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrDecode) {
+			return err
+		}
 		var holder string
 		err := tx.Get(ctx, c.leaseKey, &holder)
 		switch {
@@ -401,9 +428,9 @@ func (c *coordinator) acquireLease() (bool, error) {
 		return err
 	})
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	return got, nil
+	return got, newer, nil
 }
 
 func (c *coordinator) releaseIfHeld() {
@@ -459,6 +486,7 @@ func (c *coordinator) publish(rec Record) {
 		return
 	}
 	c.env.Stats.Published.Add(1)
+	c.log.Debug("s2: published", zap.Stringer("state", rec.State), zap.Int64("version", rec.Version))
 	err := c.env.Store.Transaction(ctx, []string{c.stateKey}, func(tx state.Tx) error {
 		var cur Record
 		err := tx.Get(ctx, c.stateKey, &cur)
