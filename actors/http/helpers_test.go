@@ -48,12 +48,14 @@ func newClient(t *testing.T, cfg Config) *Client {
 func quietSystem(t *testing.T) *actor.ActorSystem {
 	t.Helper()
 	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }),
+		actor.WithLoggerFactory(discardLogger),
 		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
 	)
 	t.Cleanup(sys.Shutdown)
 	return sys
 }
+
+func discardLogger(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func spawn(t *testing.T, sys *actor.ActorSystem, props *actor.Props) *actor.PID {
 	t.Helper()
