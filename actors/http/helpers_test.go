@@ -55,7 +55,9 @@ func quietSystem(t *testing.T) *actor.ActorSystem {
 	return sys
 }
 
-func discardLogger(*actor.ActorSystem) *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func discardLogger(*actor.ActorSystem) *slog.Logger {
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
 
 func spawn(t *testing.T, sys *actor.ActorSystem, props *actor.Props) *actor.PID {
 	t.Helper()
