@@ -232,6 +232,7 @@ func (n *Node) shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("vsm: stop root: %w", err))
 		}
 	}
+	n.closeState() // state.go: after every actor that uses the store
 	n.alerts.Bind(nil)
 	n.mu.Lock()
 	subs := n.subs

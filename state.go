@@ -134,11 +134,14 @@ func (n *Node) startState(ctx context.Context) error {
 		}
 	}
 	ns.sessions = session.New(ns.store, session.Config{})
+	// The state actor would close the store when S1 stops, before S2 and
+	// S5 are done with it (a prober releases its lease on the way out):
+	// the node closes it itself once every system has stopped.
 	pid, err := n.StartChild(ctx, S1, supervisor.ChildSpec{
 		Name: RedisUnit,
 		Kind: supervisor.KindSupervisor,
 		Props: supervisor.Props(S1+"/"+RedisUnit, n.supervisionConfig(), n.senv,
-			supervisor.ChildSpec{Name: "store", Props: vredis.Props(ns.store)}),
+			supervisor.ChildSpec{Name: "store", Props: vredis.Props(unclosable{ns.store})}),
 	})
 	if err == nil {
 		// The unit spawns its children when it starts: a reply to List
@@ -325,8 +328,20 @@ func (h *healthActor) halt() {
 	}
 }
 
-// unclosable keeps a store given with WithStore open when the node stops:
-// its owner closes it.
+// closeState closes the store the node opened, once; Stop calls it after
+// every system has stopped.
+func (n *Node) closeState() {
+	if n.st == nil || n.st.store == nil {
+		return
+	}
+	if err := n.st.store.Close(); err != nil {
+		n.logger.Warn("closing the state backend", zap.Error(err))
+	}
+}
+
+// unclosable keeps a store open when its holder closes it: a store given
+// with WithStore (its owner closes it) or the node's own in the state actor
+// (the node closes it after the systems stop).
 type unclosable struct{ state.Store }
 
 func (unclosable) Close() error { return nil }

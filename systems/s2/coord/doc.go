@@ -46,6 +46,16 @@
 // on its own (local behaviour) rather than stay open for ever, and a Record
 // that could not be published is retried until a newer one supersedes it.
 //
+// # Actor and I/O
+//
+// The coordinator serialises one breaker's protocol in its mailbox: its
+// store calls (a few round trips per transition, none per breaker call)
+// run in the actor, each bounded by Env.Timeout, so that Records leave in
+// the order the node decided them. Transitions reach it from a listener on
+// the handle; bus messages from its subscription; timers are its own.
+// The alert bridge (AlertBridge) does its publishing on a goroutine of its
+// actor, since S5 hands it alerts and must never wait.
+//
 // # Limits
 //
 // A manual Open of a breaker that the cluster already holds open changes
