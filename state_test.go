@@ -333,10 +333,24 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 // Alerts travel between nodes over the store: B, subscribed, receives A's
 // alert with A's name; nobody publishes it again.
 func TestAlertsAcrossNodes(t *testing.T) {
-	mem := memory.New()
-	t.Cleanup(func() { _ = mem.Close() })
-	a := startWith(t, clusterConfig(t, "a", "redis://127.0.0.1:1"), vsm.WithStore(mem))
-	b := startWith(t, clusterConfig(t, "b", "redis://127.0.0.1:1"), vsm.WithStore(mem), vsm.WithRemoteAlerts())
+	t.Run("in-process", func(t *testing.T) {
+		mem := memory.New()
+		t.Cleanup(func() { _ = mem.Close() })
+		alertsAcrossNodes(t, func(name string, opts ...vsm.Option) *vsm.Node {
+			return startWith(t, clusterConfig(t, name, "redis://127.0.0.1:1"), append(opts, vsm.WithStore(mem))...)
+		})
+	})
+	t.Run("redis", func(t *testing.T) {
+		srv := startRedis(t)
+		alertsAcrossNodes(t, func(name string, opts ...vsm.Option) *vsm.Node {
+			return startWith(t, clusterConfig(t, name, srv.url()), opts...)
+		})
+	})
+}
+
+func alertsAcrossNodes(t *testing.T, start func(name string, opts ...vsm.Option) *vsm.Node) {
+	a := start("a")
+	b := start("b", vsm.WithRemoteAlerts())
 	alertsB := collect[*event.AlertRaised](t, b)
 	if err := a.Raise(algedonic.Warning, "test", "disk full"); err != nil {
 		t.Fatal(err)
