@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,3 +109,5 @@ func hostOf(raw string) string {
 	u, _ := url.Parse(raw)
 	return u.Host
 }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
