@@ -17,6 +17,7 @@ import (
 const (
 	DefaultTimeout    = 2 * time.Second
 	DefaultRetryEvery = 500 * time.Millisecond
+	DefaultSyncEvery  = 5 * time.Second
 	// MinLeaseTTL is the shortest probe lease.
 	MinLeaseTTL = 100 * time.Millisecond
 )
@@ -39,6 +40,10 @@ type Env struct {
 	// RetryEvery paces retries of a failed publish or subscribe. Default
 	// 500ms.
 	RetryEvery time.Duration
+	// SyncEvery paces re-reads of the state key, which repair what pub/sub
+	// lost (messages published while a subscription was reconnecting).
+	// Default 5s.
+	SyncEvery time.Duration
 	// Logger; default none.
 	Logger *zap.Logger
 	// Stats, when set, counts what the coordinator does.
@@ -71,6 +76,9 @@ func Props(b *cb.Breaker, env Env) *actor.Props {
 	}
 	if env.RetryEvery <= 0 {
 		env.RetryEvery = DefaultRetryEvery
+	}
+	if env.SyncEvery <= 0 {
+		env.SyncEvery = DefaultSyncEvery
 	}
 	if env.LeaseTTL <= 0 {
 		env.LeaseTTL = b.Settings().RecoveryTimeout
@@ -125,6 +133,7 @@ type coordinator struct {
 	seq   uint64 // invalidates fired timers that were replaced
 	timer *time.Timer
 	retry *time.Timer
+	sync  *time.Timer
 }
 
 // Messages of the actor's own; none is for users.
@@ -145,6 +154,7 @@ const (
 	recoveryDue timerKind = iota // try the probe lease
 	leaseEnd                     // our lease has expired
 	retryDue                     // republish, resubscribe
+	syncDue                      // re-read the state key
 )
 
 func (c *coordinator) Receive(ctx actor.Context) {
@@ -176,6 +186,7 @@ func (c *coordinator) start(ctx actor.Context) {
 	}
 	c.connect()
 	c.rearm()
+	c.armSync()
 }
 
 // connect subscribes to the bus and joins the cluster's state, retrying
@@ -227,6 +238,10 @@ func (c *coordinator) halt(final bool) {
 	if c.retry != nil {
 		c.retry.Stop()
 		c.retry = nil
+	}
+	if c.sync != nil {
+		c.sync.Stop()
+		c.sync = nil
 	}
 	if !final {
 		return
@@ -333,6 +348,12 @@ func (c *coordinator) onRemote(rec Record) {
 }
 
 func (c *coordinator) onDue(m *due) {
+	if m.kind == syncDue {
+		c.sync = nil
+		c.resync()
+		c.armSync()
+		return
+	}
 	if m.kind == retryDue {
 		c.retry = nil
 		c.connect()
@@ -534,6 +555,25 @@ func (c *coordinator) stopTimer() {
 	if c.timer != nil {
 		c.timer.Stop()
 		c.timer = nil
+	}
+}
+
+func (c *coordinator) armSync() {
+	if c.sync != nil {
+		c.sync.Stop()
+	}
+	root, self := c.root, c.self
+	c.sync = time.AfterFunc(c.env.SyncEvery, func() { root.Send(self, &due{kind: syncDue}) })
+}
+
+// resync applies the stored state if it is newer than any seen.
+func (c *coordinator) resync() {
+	ctx, cancel := c.opCtx()
+	defer cancel()
+	var rec Record
+	if err := c.env.Store.Get(ctx, c.stateKey, &rec); err == nil && rec.Version > c.seen {
+		c.log.Debug("s2: the stored state is newer than the bus said", zap.Int64("version", rec.Version))
+		c.onRemote(rec)
 	}
 }
 

@@ -41,7 +41,9 @@
 // prober publishes its verdict (closed, or open again with
 // ReasonProbeFailed) and releases the lease; every node applies it.
 //
-// A node that starts reads the state key and joins in the cluster's state.
+// A node that starts reads the state key and joins in the cluster's state;
+// every node reads it again every Env.SyncEvery, which repairs what pub/sub
+// lost while a subscription was reconnecting.
 // While the store is unreachable, a node that cannot take the lease probes
 // on its own (local behaviour) rather than stay open for ever, and a Record
 // that could not be published is retried until a newer one supersedes it.
