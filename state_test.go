@@ -120,6 +120,9 @@ func sharedSuite(t *testing.T, start func(t *testing.T, name string) *vsm.Node, 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	a, b := start(t, "a"), start(t, "b")
+	if !slices.Contains(names(a.Tree()), "s2/breaker/api") {
+		t.Fatalf("tree %v lacks s2/breaker/api", names(a.Tree()))
+	}
 	evA := collect[*event.BreakerStateChanged](t, a)
 	evB := collect[*event.BreakerStateChanged](t, b)
 	ba, _ := a.Breaker("api")
@@ -265,6 +268,11 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 	b := startWith(t, clusterConfig(t, "b", srv.url()), vsm.WithProbeLease(5*time.Second))
 	if !strings.HasPrefix(a.StateBackend(), "redis(") {
 		t.Fatalf("backend %q", a.StateBackend())
+	}
+	for _, name := range []string{"s1/redis/store", "s1/redis/health", "s1/breaker/redis", "s2/breaker/api"} {
+		if !slices.Contains(names(a.Tree()), name) {
+			t.Fatalf("tree %v lacks %s", names(a.Tree()), name)
+		}
 	}
 	alerts := collect[*event.AlertRaised](t, a)
 	events := collect[*event.BreakerStateChanged](t, a)
