@@ -15,6 +15,7 @@ import (
 
 	vsm "github.com/viable-systems/vsm-connections"
 	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
+	vredis "github.com/viable-systems/vsm-connections/actors/redis"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
@@ -110,8 +111,17 @@ func TestStateInProcessByDefault(t *testing.T) {
 	if _, ok := n.Breaker(vsm.HealthBreaker); ok {
 		t.Error("a health breaker without Redis")
 	}
-	if _, ok := n.StatePID(); !ok {
-		t.Error("no state actor")
+	// An actor uses the same store by message.
+	pid, ok := n.StatePID()
+	if !ok {
+		t.Fatal("no state actor")
+	}
+	if err := vredis.AskSet(ctx, n.Root(), pid, "by-message", 7); err != nil {
+		t.Fatal(err)
+	}
+	var seven int
+	if err := n.State().Get(ctx, "by-message", &seven); err != nil || seven != 7 {
+		t.Fatalf("value set by message: %d, %v", seven, err)
 	}
 }
 
