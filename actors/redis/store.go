@@ -62,9 +62,10 @@ type Store struct {
 	red     redactor
 	desc    string
 
-	closed atomic.Bool
-	mu     sync.Mutex
-	subs   map[*subscription]struct{}
+	closed   atomic.Bool
+	deadline atomic.Pointer[deadlineCtx] // see bound
+	mu       sync.Mutex
+	subs     map[*subscription]struct{}
 }
 
 var _ state.Store = (*Store)(nil)
@@ -230,12 +231,58 @@ func (s *Store) Client() goredis.UniversalClient { return s.c }
 // Timeout is the bound applied to every call.
 func (s *Store) Timeout() time.Duration { return s.timeout }
 
-// bound returns ctx with the store's timeout unless ctx already ends sooner.
+func noop() {}
+
+// bound returns ctx limited to the store's timeout unless ctx already ends
+// sooner.
+//
+// A context.WithTimeout per call arms and stops a runtime timer per call,
+// which measurably slowed parallel callers. A caller's context that can
+// never be canceled (Background, TODO, or values on top of them) therefore
+// gets a shared deadline context instead, renewed every timeout/64 (1ms to
+// 50ms): each call is still bounded, by at most timeout and at least
+// timeout minus that renewal period. Cancelable contexts get their own
+// WithTimeout, as they must.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
 	if d, ok := ctx.Deadline(); ok && time.Until(d) <= s.timeout {
-		return ctx, func() {}
+		return ctx, noop
 	}
-	return context.WithTimeout(ctx, s.timeout)
+	if ctx.Done() != nil {
+		return context.WithTimeout(ctx, s.timeout)
+	}
+	shared := s.sharedDeadline()
+	if ctx == context.Background() {
+		return shared, noop
+	}
+	return valuesFrom{Context: shared, values: ctx}, noop
+}
+
+// valuesFrom takes its deadline and cancellation from the embedded context
+// and its values from another.
+type valuesFrom struct {
+	context.Context
+	values context.Context
+}
+
+func (v valuesFrom) Value(key any) any { return v.values.Value(key) }
+
+type deadlineCtx struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	renewFrom time.Time
+}
+
+func (s *Store) sharedDeadline() context.Context {
+	now := time.Now()
+	if c := s.deadline.Load(); c != nil && now.Before(c.renewFrom) {
+		return c.ctx
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(s.timeout))
+	renew := min(max(s.timeout/64, time.Millisecond), 50*time.Millisecond)
+	// Two callers may renew at once; either context is as good. A replaced
+	// context is released by its own timer at its deadline.
+	s.deadline.Store(&deadlineCtx{ctx: ctx, cancel: cancel, renewFrom: now.Add(renew)})
+	return ctx
 }
 
 // Close ends every subscription, then closes the client. Idempotent.
@@ -251,6 +298,9 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	for _, sub := range subs {
 		_ = sub.Close()
+	}
+	if c := s.deadline.Load(); c != nil {
+		c.cancel()
 	}
 	if err := s.c.Close(); err != nil {
 		return s.wrap("close", err)
