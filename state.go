@@ -207,7 +207,7 @@ func (n *Node) startCoordination(ctx context.Context) error {
 		}
 	}
 	ns.bridge = coord.NewAlertBridge(coord.AlertEnv{
-		Store: ns.store, Cluster: n.cfg.Node.Cluster, Node: ns.id, Remote: ns.opts.remoteAlerts,
+		Store: ns.store, Cluster: n.cfg.Node.Cluster, Node: ns.id, Remote: ns.opts.remoteAlerts || n.cfg.Algedonic.Remote,
 		Deliver: n.alerts.Send, Logger: n.logger.With(zap.String("actor", S2+"/algedonic")),
 	})
 	pid, err := n.StartChild(ctx, S2, supervisor.ChildSpec{Name: "algedonic", Props: ns.bridge.Props()})

@@ -45,6 +45,9 @@ type Algedonic struct {
 	// PublishMin is the lowest severity published on the event stream.
 	// Default info (every alert).
 	PublishMin algedonic.Severity `yaml:"publish_min,omitempty"`
+	// Remote makes S5 also receive the alerts of the other nodes of the
+	// cluster, through Redis. Default false.
+	Remote bool `yaml:"remote,omitempty"`
 }
 
 // Supervision is the restart intensity of the system supervisors.

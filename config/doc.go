@@ -40,6 +40,7 @@
 //	algedonic:         # System 5's alert policy: info, warning, critical, emergency
 //	  log_min: warning
 //	  publish_min: info
+//	  remote: false           # also receive other nodes' alerts (needs redis)
 //	supervision:       # restart intensity of the system supervisors
 //	  max_restarts: 3
 //	  window: 5s

@@ -325,6 +325,13 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(i)
+	case reflect.Bool:
+		var b bool
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
+			d.problem(n.Line, path, "want true or false, got %s", describe(n))
+			return
+		}
+		v.SetBool(b)
 	case reflect.Float32, reflect.Float64:
 		var f float64
 		tag := n.ShortTag()

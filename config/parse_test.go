@@ -699,3 +699,14 @@ func TestRedisRedaction(t *testing.T) {
 		t.Errorf("empty Redacted = %q", got)
 	}
 }
+
+func TestBoolField(t *testing.T) {
+	cfg, err := Parse("b.yaml", []byte("algedonic:\n  remote: true\n"))
+	if err != nil || !cfg.Algedonic.Remote {
+		t.Fatalf("Parse = %+v, %v", cfg, err)
+	}
+	_, err = Parse("b.yaml", []byte("algedonic:\n  remote: \"yes\"\n"))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "b.yaml:2: algedonic.remote: want true or false") {
+		t.Fatalf("quoted bool: %v", err)
+	}
+}
