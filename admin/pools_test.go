@@ -90,3 +90,35 @@ func TestPoolRoutes(t *testing.T) {
 		t.Fatal("a refused resize changed the size")
 	}
 }
+
+// The node makes a real call through a pool on the API's behalf.
+func TestPoolRequestRoute(t *testing.T) {
+	_, srv, svc := poolServer(t)
+	svc.RespondTo("POST /hello", 201, "hi there", http.Header{"X-Up": {"yes"}})
+	code, body := do(t, "POST", srv.URL+"/api/v1/pools/api/request", `{"method":"post","path":"/hello?x=1","body":"ping","header":{"X-Test":"1"}}`)
+	var res admin.PoolCallResult
+	if err := json.Unmarshal([]byte(body), &res); code != 200 || err != nil {
+		t.Fatalf("%d %s %v", code, body, err)
+	}
+	if res.Status != 201 || res.Body != "hi there" || res.Header["X-Up"] != "yes" || res.Endpoint != svc.Addr() || res.Attempts != 1 {
+		t.Fatalf("%+v", res)
+	}
+	last, _ := svc.LastRequest()
+	if last.Method != "POST" || string(last.Body) != "ping" || last.Header.Get("X-Test") != "1" || last.RawQuery != "x=1" {
+		t.Fatalf("sent %+v", last)
+	}
+	svc.Respond(503, "down", nil)
+	code, body = do(t, "POST", srv.URL+"/api/v1/pools/web/request", `{"path":"/x"}`)
+	if code != 200 || !strings.Contains(body, `"status": 503`) {
+		t.Fatalf("%d %s", code, body)
+	}
+	for _, bad := range []string{`{"path":"http://evil/"}`, `{"path":"//evil/x"}`, `{"path":"x"}`, `{}`, `nope`} {
+		if code, body := do(t, "POST", srv.URL+"/api/v1/pools/api/request", bad); code != 400 {
+			t.Fatalf("%s: %d %s", bad, code, body)
+		}
+	}
+	svc.Kill()
+	if code, body := do(t, "POST", srv.URL+"/api/v1/pools/api/request", `{"path":"/x"}`); code != http.StatusBadGateway || !strings.Contains(body, "error") {
+		t.Fatalf("dead upstream: %d %s", code, body)
+	}
+}
