@@ -321,7 +321,7 @@ func TestNothingHangsPastItsDeadline(t *testing.T) {
 			if (resp == nil) == (err == nil) {
 				t.Errorf("call %d: resp %v and err %v", i, resp, err)
 			}
-			if late := time.Since(start) - d; late > 250*time.Millisecond {
+			if late := time.Since(start) - d; late > time.Second {
 				t.Errorf("call %d returned %v after its deadline", i, late)
 			}
 		}()
