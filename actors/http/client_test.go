@@ -350,3 +350,33 @@ func TestBadRequests(t *testing.T) {
 		t.Fatal("ftp scheme accepted")
 	}
 }
+
+// With only the quiet subscribers on the stream, no per-attempt event is
+// published; a breaker named by the request replaces the pool's.
+func TestQuietStreamAndBreakerOverride(t *testing.T) {
+	sys := quietSystem(t)
+	got := make(chan any, 16)
+	sub := sys.EventStream.Subscribe(func(m any) { got <- m })
+	t.Cleanup(func() { sys.EventStream.Unsubscribe(sub) })
+	svc := vsmtest.NewMockService(t)
+	own := breaker.New("own", breaker.Settings{})
+	other := breaker.New("other", breaker.Settings{})
+	c := newClient(t, Config{Endpoints: []string{svc.Addr()}, Breaker: own,
+		Breakers: func(name string) (*breaker.Breaker, bool) { return other, name == "other" },
+		Events:   sys.EventStream, QuietSubscribers: sys.EventStream.Length()})
+	if _, err := c.Do(bg(t), Request{URL: "/"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(bg(t), Request{URL: "/", Breaker: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Do(bg(t), Request{URL: "/", Breaker: "third"}); !errors.Is(err, ErrNoBreaker) {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("%d events published to a quiet stream", len(got))
+	}
+	if own.Stats().Successes != 1 || other.Stats().Successes != 1 {
+		t.Fatalf("own %+v other %+v", own.Stats(), other.Stats())
+	}
+}

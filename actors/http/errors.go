@@ -59,6 +59,9 @@ func (e *StatusError) RetryAfter() time.Duration {
 	return retryAfter(e.Response.Header.Get("Retry-After"), time.Now())
 }
 
+// MaxRetryAfter caps the delay a Retry-After header can ask for.
+const MaxRetryAfter = 24 * time.Hour
+
 func retryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
@@ -67,11 +70,14 @@ func retryAfter(v string, now time.Time) time.Duration {
 		if s <= 0 {
 			return 0
 		}
+		if s >= int(MaxRetryAfter/time.Second) {
+			return MaxRetryAfter // also keeps the product from overflowing
+		}
 		return time.Duration(s) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, MaxRetryAfter)
 		}
 	}
 	return 0
