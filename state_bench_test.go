@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"os"
 	"slices"
 	"testing"
@@ -24,7 +25,7 @@ func BenchmarkSharedBreakerPropagation(b *testing.B) {
 	if addr := os.Getenv("VSM_REDIS_ADDR"); addr != "" {
 		url = "redis://" + addr
 	} else {
-		url = startRedis(b).url()
+		url = redistest.Start(b).URL()
 	}
 	// A fresh cluster name, so that state left by an earlier run on a
 	// shared server does not matter.

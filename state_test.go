@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -255,10 +256,10 @@ func TestSharedBreakerInProcess(t *testing.T) {
 }
 
 func TestSharedBreakerRedis(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	var first *vsm.Node
 	sharedSuite(t, func(t *testing.T, name string) *vsm.Node {
-		n := startWith(t, clusterConfig(t, name, srv.url()), vsm.WithProbeLease(5*time.Second))
+		n := startWith(t, clusterConfig(t, name, srv.URL()), vsm.WithProbeLease(5*time.Second))
 		if first == nil {
 			first = n
 		}
@@ -271,11 +272,11 @@ func TestSharedBreakerRedis(t *testing.T) {
 // an Info alert says so, and subscriptions (a user's and the coordination
 // bus) deliver again without anyone subscribing again.
 func TestRedisKilledAndRestarted(t *testing.T) {
-	srv := startRedis(t)
+	srv := redistest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	a := startWith(t, clusterConfig(t, "a", srv.url()), vsm.WithHealthInterval(20*time.Millisecond), vsm.WithProbeLease(5*time.Second))
-	b := startWith(t, clusterConfig(t, "b", srv.url()), vsm.WithProbeLease(5*time.Second))
+	a := startWith(t, clusterConfig(t, "a", srv.URL()), vsm.WithHealthInterval(20*time.Millisecond), vsm.WithProbeLease(5*time.Second))
+	b := startWith(t, clusterConfig(t, "b", srv.URL()), vsm.WithProbeLease(5*time.Second))
 	if !strings.HasPrefix(a.StateBackend(), "redis(") {
 		t.Fatalf("backend %q", a.StateBackend())
 	}
@@ -300,7 +301,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	srv.kill()
+	srv.Kill()
 	for i := 0; i < 5; i++ {
 		start := time.Now()
 		var v int
@@ -325,7 +326,7 @@ func TestRedisKilledAndRestarted(t *testing.T) {
 		t.Fatalf("A's breaker %v with Redis down", ba.State())
 	}
 
-	srv.start()
+	srv.Restart()
 	// The coordination bus recovers by itself and B's record arrives:
 	// A opens with nobody calling anything.
 	poll(t, func() bool { return ba.State() == breaker.Open })
@@ -359,9 +360,9 @@ func TestAlertsAcrossNodes(t *testing.T) {
 		})
 	})
 	t.Run("redis", func(t *testing.T) {
-		srv := startRedis(t)
+		srv := redistest.Start(t)
 		alertsAcrossNodes(t, func(name string, opts ...vsm.Option) *vsm.Node {
-			return startWith(t, clusterConfig(t, name, srv.url()), opts...)
+			return startWith(t, clusterConfig(t, name, srv.URL()), opts...)
 		})
 	})
 }

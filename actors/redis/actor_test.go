@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"log/slog"
 	"testing"
 	"time"
@@ -118,7 +119,7 @@ func TestActorMemory(t *testing.T) {
 }
 
 func TestActorRedis(t *testing.T) {
-	st, err := vredis.New(config.Redis{URL: "redis://" + redisAddr(t)})
+	st, err := vredis.New(config.Redis{URL: "redis://" + redistest.Addr(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"os"
 	"slices"
 	"strconv"
@@ -37,7 +38,7 @@ func benchAddr(b *testing.B) string {
 	if addr := os.Getenv("VSM_REDIS_ADDR"); addr != "" {
 		return addr
 	}
-	return startServer(b).addr()
+	return redistest.Start(b).Addr()
 }
 
 func benchClients(b *testing.B) (*goredis.Client, *vredis.Store) {

@@ -9,6 +9,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"math/big"
 	"net"
 	"os"
@@ -70,7 +71,7 @@ func TestStringRedactsPassword(t *testing.T) {
 
 // The command errors of a store with a password never show it either.
 func TestCommandErrorRedactsPassword(t *testing.T) {
-	st := newStore(t, config.Redis{URL: "redis://nosuchuser:" + secret + "@" + redisAddr(t), Timeout: config.Duration(2 * time.Second)})
+	st := newStore(t, config.Redis{URL: "redis://nosuchuser:" + secret + "@" + redistest.Addr(t), Timeout: config.Duration(2 * time.Second)})
 	err := st.Ping(t.Context())
 	if err == nil {
 		t.Fatal("AUTH with a password the server does not have succeeded")
@@ -172,9 +173,9 @@ func writeCert(t *testing.T, dir string) (ca, cert, key string) {
 func TestTLSServer(t *testing.T) {
 	dir := t.TempDir()
 	ca, cert, key := writeCert(t, dir)
-	srv := startServerArgs(t, []string{"--tls-cert-file", cert, "--tls-key-file", key,
+	srv := redistest.StartTLS(t, []string{"--tls-cert-file", cert, "--tls-key-file", key,
 		"--tls-ca-cert-file", ca, "--tls-auth-clients", "no"})
-	st := newStore(t, config.Redis{URL: "rediss://" + srv.addr(), TLS: config.TLS{CAFile: ca}, Timeout: config.Duration(2 * time.Second)})
+	st := newStore(t, config.Redis{URL: "rediss://" + srv.Addr(), TLS: config.TLS{CAFile: ca}, Timeout: config.Duration(2 * time.Second)})
 	ctx := t.Context()
 	if err := st.Set(ctx, "tls:k", 1); err != nil {
 		t.Fatalf("Set over TLS: %v", err)
@@ -183,7 +184,7 @@ func TestTLSServer(t *testing.T) {
 	if err := st.Get(ctx, "tls:k", &n); err != nil || n != 1 {
 		t.Fatalf("Get over TLS = %d, %v", n, err)
 	}
-	untrusted := newStore(t, config.Redis{URL: "rediss://:" + secret + "@" + srv.addr(), Timeout: config.Duration(2 * time.Second)})
+	untrusted := newStore(t, config.Redis{URL: "rediss://:" + secret + "@" + srv.Addr(), Timeout: config.Duration(2 * time.Second)})
 	err := untrusted.Ping(ctx)
 	if err == nil || strings.Contains(err.Error(), secret) {
 		t.Fatalf("Ping without the CA = %v", err)

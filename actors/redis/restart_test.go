@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,9 +17,9 @@ import (
 // calls succeed again and every subscription, exact and pattern, receives
 // messages again without subscribing again.
 func TestServerRestart(t *testing.T) {
-	srv := startServer(t)
+	srv := redistest.Start(t)
 	const timeout = time.Second
-	st := newStore(t, config.Redis{URL: "redis://" + srv.addr(), Timeout: config.Duration(timeout)})
+	st := newStore(t, config.Redis{URL: "redis://" + srv.Addr(), Timeout: config.Duration(timeout)})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
@@ -50,7 +51,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatalf("exact got %q", got)
 	}
 
-	srv.kill()
+	srv.Kill()
 	// Every call fails with ErrUnavailable, well within the timeout.
 	for i := 0; i < 10; i++ {
 		start := time.Now()
@@ -67,7 +68,7 @@ func TestServerRestart(t *testing.T) {
 		t.Fatalf("Publish with the server down = %v", err)
 	}
 
-	srv.start()
+	srv.Restart()
 	// Commands recover (the pool redials; the first may still meet the
 	// refusal cached by go-redis for up to a second).
 	poll(t, ctx, func() bool { return st.Set(ctx, "k", 2) == nil })

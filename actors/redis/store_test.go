@@ -3,6 +3,7 @@ package redis_test
 import (
 	"context"
 	"errors"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"net"
 	"strings"
 	"sync"
@@ -26,7 +27,7 @@ func newStore(tb testing.TB, cfg config.Redis, opts ...vredis.Option) *vredis.St
 }
 
 func TestSuite(t *testing.T) {
-	addr := redisAddr(t)
+	addr := redistest.Addr(t)
 	statetest.Run(t, func(t *testing.T) state.Store {
 		st := newStore(t, config.Redis{URL: "redis://" + addr + "/0", Timeout: config.Duration(5 * time.Second)})
 		if err := st.Ping(context.Background()); err != nil {
@@ -148,7 +149,7 @@ func TestRefusedFailsFast(t *testing.T) {
 }
 
 func TestCanceledIsNotUnavailable(t *testing.T) {
-	st := newStore(t, config.Redis{URL: "redis://" + redisAddr(t)})
+	st := newStore(t, config.Redis{URL: "redis://" + redistest.Addr(t)})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	err := st.Ping(ctx)
@@ -158,7 +159,7 @@ func TestCanceledIsNotUnavailable(t *testing.T) {
 }
 
 func TestClientAndString(t *testing.T) {
-	st := newStore(t, config.Redis{URL: "redis://" + redisAddr(t) + "/0"})
+	st := newStore(t, config.Redis{URL: "redis://" + redistest.Addr(t) + "/0"})
 	if err := st.Client().Set(context.Background(), "vsm:raw", "1", time.Minute).Err(); err != nil {
 		t.Fatal(err)
 	}

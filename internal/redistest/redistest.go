@@ -1,4 +1,4 @@
-package redis_test
+package redistest
 
 import (
 	"bufio"
@@ -13,9 +13,8 @@ import (
 	"time"
 )
 
-// skipOrFail skips a test that needs something missing, except in CI (env
-// CI set), where nothing may be skipped silently.
-func skipOrFail(tb testing.TB, reason string) {
+// SkipOrFail skips tb for reason, or fails it when CI is set.
+func SkipOrFail(tb testing.TB, reason string) {
 	tb.Helper()
 	if os.Getenv("CI") != "" {
 		tb.Fatalf("CI is set and %s", reason)
@@ -23,36 +22,36 @@ func skipOrFail(tb testing.TB, reason string) {
 	tb.Skip(reason)
 }
 
-// redisAddr is the shared test server, from VSM_REDIS_ADDR.
-func redisAddr(tb testing.TB) string {
+// Addr is the shared test server's address, from VSM_REDIS_ADDR.
+func Addr(tb testing.TB) string {
 	tb.Helper()
 	addr := os.Getenv("VSM_REDIS_ADDR")
 	if addr == "" {
-		skipOrFail(tb, "VSM_REDIS_ADDR is unset: start a server with `scripts/redis-test-server.sh start` and export the line it prints")
+		SkipOrFail(tb, "VSM_REDIS_ADDR is unset: start a server with `scripts/redis-test-server.sh start` and export the line it prints")
 	}
 	return addr
 }
 
-// server is a redis-server process owned by one test, so it can be killed
-// and restarted.
-type server struct {
-	tb   testing.TB
-	bin  string
-	port int
-	cmd  *exec.Cmd
-	// tlsArgs, when set, serve TLS only (on port) with these file options.
+// Server is a redis-server process owned by one test.
+type Server struct {
+	tb      testing.TB
+	bin     string
+	port    int
+	cmd     *exec.Cmd
 	tlsArgs []string
 }
 
-func (s *server) addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+// Start runs a redis-server on a free loopback port, without persistence,
+// and kills it when the test ends.
+func Start(tb testing.TB) *Server { return StartTLS(tb, nil) }
 
-func startServer(tb testing.TB) *server { return startServerArgs(tb, nil) }
-
-func startServerArgs(tb testing.TB, tlsArgs []string) *server {
+// StartTLS is Start serving TLS only, with tlsArgs (--tls-cert-file ...)
+// added to the command line; nil tlsArgs means plain TCP.
+func StartTLS(tb testing.TB, tlsArgs []string) *Server {
 	tb.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
-		skipOrFail(tb, "redis-server is not on PATH (apt-get install -y redis-server)")
+		SkipOrFail(tb, "redis-server is not on PATH (apt-get install -y redis-server)")
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -60,13 +59,26 @@ func startServerArgs(tb testing.TB, tlsArgs []string) *server {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	_ = l.Close()
-	s := &server{tb: tb, bin: bin, port: port, tlsArgs: tlsArgs}
-	s.start()
-	tb.Cleanup(s.kill)
+	s := &Server{tb: tb, bin: bin, port: port, tlsArgs: tlsArgs}
+	s.Restart()
+	tb.Cleanup(s.Kill)
 	return s
 }
 
-func (s *server) start() {
+// Addr is host:port.
+func (s *Server) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(s.port)) }
+
+// URL is redis://host:port (rediss:// for TLS).
+func (s *Server) URL() string {
+	if s.tlsArgs != nil {
+		return "rediss://" + s.Addr()
+	}
+	return "redis://" + s.Addr()
+}
+
+// Restart starts the server (again, after Kill) on the same port and waits
+// until it answers PING.
+func (s *Server) Restart() {
 	s.tb.Helper()
 	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--daemonize", "no", "--loglevel", "warning"}
@@ -82,19 +94,17 @@ func (s *server) start() {
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
-	for {
-		if pingRaw(s.addr(), s.tlsArgs != nil) == nil {
-			return
-		}
+	for Ping(s.Addr(), s.tlsArgs != nil) != nil {
 		select {
 		case <-ctx.Done():
-			s.tb.Fatalf("redis-server on %s did not answer within 10s", s.addr())
+			s.tb.Fatalf("redis-server on %s did not answer within 10s", s.Addr())
 		case <-tick.C:
 		}
 	}
 }
 
-func (s *server) kill() {
+// Kill stops the server at once (SIGKILL), as a crash would.
+func (s *Server) Kill() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
@@ -103,8 +113,8 @@ func (s *server) kill() {
 	s.cmd = nil
 }
 
-// pingRaw checks a server with a bare RESP PING, without go-redis.
-func pingRaw(addr string, useTLS bool) error {
+// Ping checks a server with a bare RESP PING, without go-redis.
+func Ping(addr string, useTLS bool) error {
 	var c net.Conn
 	var err error
 	if useTLS {
