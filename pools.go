@@ -18,7 +18,6 @@ import (
 	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/fault"
-	"github.com/viable-systems/vsm-connections/fault/faultconfig"
 	"github.com/viable-systems/vsm-connections/pool"
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
@@ -48,11 +47,7 @@ type Pool struct {
 // have adapters of their own), each guarded by its circuit_breaker, with
 // the fault_tolerance retry defaults.
 func (n *Node) startPools(ctx context.Context) error {
-	retry, err := faultconfig.Options(n.cfg.FaultTolerance)
-	if err != nil {
-		return err
-	}
-	n.pools = &poolSet{retry: retry, quiet: n.sys.EventStream.Length(), m: map[string]*Pool{}}
+	n.pools = &poolSet{retry: n.RetryOptions(), quiet: n.sys.EventStream.Length(), m: map[string]*Pool{}}
 	names := make([]string, 0, len(n.cfg.Pools))
 	for name, p := range n.cfg.Pools {
 		if p.Protocol == "" || p.Protocol == config.ProtocolHTTP {

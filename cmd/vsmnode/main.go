@@ -157,16 +157,23 @@ func newLogger(level string, dev bool, w io.Writer) (*zap.Logger, error) {
 
 // serve runs the node and its admin API until ctx ends, then stops both.
 func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
+	// Listen first: a taken port fails before anything starts, and the
+	// embedded default's self-pointing pool follows the real address.
+	addr := cfg.Admin.Addr
+	if addr == "" {
+		addr = config.DefaultAdminAddr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	followAdmin(cfg, ln.Addr())
 	node, err := vsm.Start(ctx, cfg, vsm.WithLogger(logger))
 	if err != nil {
+		_ = ln.Close()
 		return err
 	}
 	c := node.Config()
-	ln, err := net.Listen("tcp", c.Admin.Addr)
-	if err != nil {
-		_ = node.Stop(context.Background())
-		return fmt.Errorf("admin API: %w", err)
-	}
 	api := admin.New(node, adminRoutes(node)...)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
@@ -192,6 +199,23 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 		runErr = errors.Join(runErr, err)
 	}
 	return runErr
+}
+
+// selfPool is the embedded default config's example pool, which calls the
+// node's own admin API.
+const selfPool = "local"
+
+// followAdmin points the self-calling example pool at the address the admin
+// API really listens on (--admin-addr, or port 0), when it targets the
+// default admin address.
+func followAdmin(cfg *config.Config, addr net.Addr) {
+	p, ok := cfg.Pools[selfPool]
+	tcp, isTCP := addr.(*net.TCPAddr)
+	if !ok || !isTCP || len(p.Endpoints) > 0 || net.JoinHostPort(p.Host, fmt.Sprint(p.Port)) != config.DefaultAdminAddr {
+		return
+	}
+	p.Host, p.Port = tcp.IP.String(), tcp.Port
+	cfg.Pools[selfPool] = p
 }
 
 func summary(c *config.Config) string {

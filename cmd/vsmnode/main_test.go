@@ -119,6 +119,22 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("healthz = %d", resp.StatusCode)
 	}
+	// The embedded default's "local" pool calls the node's own admin API,
+	// wherever --admin-addr put it: a real HTTP call through a pool.
+	resp, err = http.Post("http://"+addr+"/api/v1/pools/local/request", "application/json", strings.NewReader(`{"path":"/healthz"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var call struct {
+		Status   int    `json:"status"`
+		Body     string `json:"body"`
+		Endpoint string `json:"endpoint"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&call)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || call.Status != 200 || !strings.Contains(call.Body, `"ok"`) || call.Endpoint != addr {
+		t.Fatalf("call through the local pool: %d %+v %v (admin at %s)", resp.StatusCode, call, err, addr)
+	}
 	resp, err = http.Post("http://"+addr+"/api/v1/alerts", "application/json", strings.NewReader(`{"severity":"critical","source":"test","reason":"process alert"}`))
 	if err != nil {
 		t.Fatal(err)
