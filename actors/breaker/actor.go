@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -13,6 +12,7 @@ import (
 	"github.com/viable-systems/vsm-connections/algedonic"
 	cb "github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/internal/offload"
 )
 
 // Env is what the actor needs from the node.
@@ -50,7 +50,7 @@ func Props(b *cb.Breaker, env Env) *actor.Props {
 		env.MaxCalls = DefaultMaxCalls
 	}
 	st := b.Stats()
-	sh := &shared{b: b, env: env, seenGen: st.Generation, seenState: st.State}
+	sh := &shared{b: b, env: env, calls: offload.New(env.MaxCalls), seenGen: st.Generation, seenState: st.State}
 	return actor.PropsFromProducer(func() actor.Actor { return &breakerActor{shared: sh} })
 }
 
@@ -58,13 +58,13 @@ func Props(b *cb.Breaker, env Env) *actor.Props {
 // the actor restarts, and the transitions it sends wait in the mailbox for
 // the next instance.
 type shared struct {
-	b        *cb.Breaker
-	env      Env
-	mu       sync.Mutex
-	unsub    func()
-	calls    context.Context // parent of every Call's context; ends with the actor
-	cancel   context.CancelFunc
-	inflight atomic.Int32
+	b     *cb.Breaker
+	env   Env
+	mu    sync.Mutex
+	unsub func()
+	// calls run Call messages off the mailbox; they survive a restart and
+	// end with the actor.
+	calls *offload.Runner
 	// The last transition published, read and written only by the actor.
 	seenGen   uint64
 	seenState cb.State
@@ -111,9 +111,6 @@ func (a *breakerActor) start(ctx actor.Context) {
 	a.self = ctx.Self()
 	a.root = ctx.ActorSystem().Root
 	a.mu.Lock()
-	if a.calls == nil {
-		a.calls, a.cancel = context.WithCancel(context.Background())
-	}
 	fresh := a.unsub == nil
 	if fresh {
 		root, self := a.root, a.self
@@ -151,11 +148,8 @@ func (a *breakerActor) halt(final bool) {
 		a.timer = nil
 	}
 	if final {
+		a.calls.Stop()
 		a.mu.Lock()
-		if a.cancel != nil {
-			a.cancel()
-			a.calls, a.cancel = nil, nil
-		}
 		if a.unsub != nil {
 			a.unsub()
 			a.unsub = nil
@@ -205,40 +199,15 @@ func (a *breakerActor) publish(t cb.Transition) {
 }
 
 func (a *breakerActor) call(ctx actor.Context, m *Call) {
-	sender := ctx.Sender()
-	reply := func(err error) {
-		if sender != nil {
-			a.root.Send(sender, &CallResult{Err: err})
-		}
-	}
+	fail := func(err error) any { return &CallResult{Err: fmt.Errorf("breaker actor: %w", err)} }
 	if m.Fn == nil {
-		reply(fmt.Errorf("breaker actor: Call without Fn"))
+		if ctx.Sender() != nil {
+			ctx.Respond(&CallResult{Err: fmt.Errorf("breaker actor: Call without Fn")})
+		}
 		return
 	}
-	if a.inflight.Add(1) > int32(a.env.MaxCalls) {
-		a.inflight.Add(-1)
-		reply(ErrBusy)
-		return
-	}
-	parent, deadline, fn, b := a.calls, m.Deadline, m.Fn, a.b
-	go func() {
-		defer a.inflight.Add(-1)
-		cctx, cancel := parent, context.CancelFunc(func() {})
-		if !deadline.IsZero() {
-			cctx, cancel = context.WithDeadline(parent, deadline)
-		}
-		defer cancel()
-		reply(runCall(cctx, b, fn))
-	}()
-}
-
-// runCall turns a panic of fn into an error: fn runs on the actor's
-// goroutine, where a panic would take the node down instead of the actor.
-func runCall(ctx context.Context, b *cb.Breaker, fn func(context.Context) error) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: %v", ErrPanicked, p)
-		}
-	}()
-	return b.Call(ctx, fn)
+	b, fn := a.b, m.Fn
+	a.calls.Run(ctx, m.Deadline, func(c context.Context) any {
+		return &CallResult{Err: b.Call(c, fn)}
+	}, fail)
 }

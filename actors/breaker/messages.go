@@ -2,10 +2,11 @@ package breaker
 
 import (
 	"context"
-	"errors"
+
 	"time"
 
 	cb "github.com/viable-systems/vsm-connections/breaker"
+	"github.com/viable-systems/vsm-connections/internal/offload"
 )
 
 // GetStats asks for the breaker's stats; the reply is a *StatsResult.
@@ -44,10 +45,10 @@ type CallResult struct {
 
 var (
 	// ErrBusy is the reply to a Call when Env.MaxCalls calls are running.
-	ErrBusy = errors.New("breaker actor: too many calls in flight")
+	ErrBusy = offload.ErrBusy
 	// ErrPanicked is matched when a Call's Fn panicked; the panic counts as a
 	// failure of the breaker and does not crash the node.
-	ErrPanicked = errors.New("breaker actor: call panicked")
+	ErrPanicked = offload.ErrPanicked
 )
 
 // transitioned is sent to the actor by the breaker's listener.

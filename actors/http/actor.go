@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -14,6 +12,7 @@ import (
 	"github.com/viable-systems/vsm-connections/balancer"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/internal/ask"
+	"github.com/viable-systems/vsm-connections/internal/offload"
 )
 
 // Env is what the pool actor needs from the node.
@@ -36,17 +35,16 @@ func Props(c *Client, env Env) *actor.Props {
 	if env.MaxRequests <= 0 {
 		env.MaxRequests = DefaultMaxRequests
 	}
-	sh := &shared{c: c, env: env}
+	sh := &shared{c: c, env: env, requests: offload.New(env.MaxRequests)}
 	return actor.PropsFromProducer(func() actor.Actor { return &poolActor{shared: sh} })
 }
 
 type shared struct {
-	c        *Client
-	env      Env
-	mu       sync.Mutex
-	calls    context.Context // parent of every DoRequest; ends with the actor
-	cancel   context.CancelFunc
-	inflight atomic.Int32
+	c   *Client
+	env Env
+	// requests run DoRequest messages off the mailbox; they survive a
+	// restart and end with the actor.
+	requests *offload.Runner
 }
 
 type poolActor struct {
@@ -87,11 +85,6 @@ func (a *poolActor) start(ctx actor.Context) {
 	root, self := a.root, a.self
 	f := func(n balancer.Notification) { root.Send(self, &endpointChanged{n: n}) }
 	a.c.notify.Store(&f)
-	a.mu.Lock()
-	if a.calls == nil {
-		a.calls, a.cancel = context.WithCancel(context.Background())
-	}
-	a.mu.Unlock()
 	a.arm() // after a restart an endpoint may be ejected already
 }
 
@@ -109,12 +102,7 @@ func (a *poolActor) halt(final bool) {
 		return
 	}
 	a.c.notify.Store(nil)
-	a.mu.Lock()
-	if a.cancel != nil {
-		a.cancel()
-		a.calls, a.cancel = nil, nil
-	}
-	a.mu.Unlock()
+	a.requests.Stop()
 	a.c.recycle()
 }
 
@@ -162,34 +150,17 @@ func (a *poolActor) resize(ctx actor.Context, m *ResizePool) {
 }
 
 func (a *poolActor) do(ctx actor.Context, m *DoRequest) {
-	sender := ctx.Sender()
-	if sender == nil {
+	if ctx.Sender() == nil {
 		return // nobody to answer: the work would be wasted
 	}
-	root := a.root
-	if a.inflight.Add(1) > int32(a.env.MaxRequests) {
-		a.inflight.Add(-1)
-		root.Send(sender, &Failure{Err: ErrBusy})
-		return
-	}
-	a.mu.Lock()
-	parent := a.calls
-	a.mu.Unlock()
 	c := a.c
-	go func() {
-		defer a.inflight.Add(-1)
-		cctx, cancel := parent, context.CancelFunc(func() {})
-		if !m.Deadline.IsZero() {
-			cctx, cancel = context.WithDeadline(parent, m.Deadline)
-		}
-		defer cancel()
-		resp, err := c.Do(cctx, Request{Method: m.Method, URL: m.URL, Header: m.Header, Body: m.Body, Breaker: m.Breaker})
+	a.requests.Run(ctx, m.Deadline, func(rctx context.Context) any {
+		resp, err := c.Do(rctx, Request{Method: m.Method, URL: m.URL, Header: m.Header, Body: m.Body, Breaker: m.Breaker})
 		if err != nil {
-			root.Send(sender, &Failure{Err: err})
-			return
+			return &Failure{Err: err}
 		}
-		root.Send(sender, resp)
-	}()
+		return resp
+	}, func(err error) any { return &Failure{Err: fmt.Errorf("httpadapter: pool actor: %w", err)} })
 }
 
 // Send asks the pool actor at pid to make req and waits for the reply

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/viable-systems/vsm-connections/internal/offload"
 )
 
 // Errors matched with errors.Is.
@@ -28,7 +30,7 @@ var (
 	// ErrNoBreaker: the request names a breaker that does not exist.
 	ErrNoBreaker = errors.New("httpadapter: no such circuit breaker")
 	// ErrBusy: the pool actor already runs its maximum of message requests.
-	ErrBusy = errors.New("httpadapter: too many requests in flight on the pool actor")
+	ErrBusy = offload.ErrBusy
 	// ErrBadRequest: the request cannot be sent (bad URL, relative URL on a
 	// pool without endpoints...). It is never retried.
 	ErrBadRequest = errors.New("httpadapter: invalid request")

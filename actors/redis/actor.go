@@ -5,17 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/viable-systems/vsm-connections/internal/offload"
 	"github.com/viable-systems/vsm-connections/state"
 )
 
 // ErrBusy is the reply when the actor already has MaxInFlight requests
 // running: it never queues I/O behind its mailbox.
-var ErrBusy = errors.New("redis actor: too many requests in flight")
+var ErrBusy = offload.ErrBusy
 
 // MaxInFlight bounds the requests one state actor runs at once.
 const MaxInFlight = 256
@@ -30,8 +30,7 @@ const MaxInFlight = 256
 // actor instance, so a restart of the actor keeps them; spawn one actor per
 // Props.
 func Props(st state.Store) *actor.Props {
-	sh := &shared{st: st, subs: make(map[subKey]state.Subscription)}
-	sh.ctx, sh.cancel = context.WithCancel(context.Background())
+	sh := &shared{st: st, requests: offload.New(MaxInFlight), subs: make(map[subKey]state.Subscription)}
 	return actor.PropsFromProducer(func() actor.Actor { return &stateActor{sh: sh} })
 }
 
@@ -42,11 +41,9 @@ type subKey struct {
 
 // shared is the state that outlives a restart of the actor instance.
 type shared struct {
-	st       state.Store
-	ctx      context.Context // parent of every request; canceled on stop
-	cancel   context.CancelFunc
-	inflight atomic.Int32
-	wg       sync.WaitGroup
+	st state.Store
+	// requests run messages off the mailbox; stop cancels and waits for them.
+	requests *offload.Runner
 
 	mu   sync.Mutex
 	subs map[subKey]state.Subscription
@@ -133,41 +130,11 @@ func (a *stateActor) reply(ctx actor.Context, msg any) {
 	}
 }
 
-// run does work on a goroutine and sends its reply to the captured sender.
-// A nil reply from work means work has arranged the reply itself.
+// run does work off the mailbox (see package offload) and sends its reply
+// to the captured sender. A nil reply from work means work has arranged the
+// reply itself.
 func (a *stateActor) run(ctx actor.Context, deadline time.Time, work func(context.Context) any, fail func(error) any) {
-	sh := a.sh
-	sender := ctx.Sender()
-	root := ctx.ActorSystem().Root
-	if sh.inflight.Add(1) > MaxInFlight {
-		sh.inflight.Add(-1)
-		if sender != nil {
-			ctx.Send(sender, fail(ErrBusy))
-		}
-		return
-	}
-	sh.wg.Add(1)
-	go func() {
-		defer sh.wg.Done()
-		defer sh.inflight.Add(-1)
-		c, cancel := sh.ctx, context.CancelFunc(func() {})
-		if !deadline.IsZero() {
-			c, cancel = context.WithDeadline(c, deadline)
-		}
-		defer cancel()
-		var out any
-		func() {
-			defer func() {
-				if p := recover(); p != nil {
-					out = fail(fmt.Errorf("redis actor: request panicked: %v", p))
-				}
-			}()
-			out = work(c)
-		}()
-		if sender != nil && out != nil {
-			root.Send(sender, out)
-		}
-	}()
+	a.sh.requests.Run(ctx, deadline, work, func(err error) any { return fail(fmt.Errorf("redis actor: %w", err)) })
 }
 
 func (a *stateActor) subscribe(ctx actor.Context, m *Subscribe) {
@@ -239,7 +206,7 @@ func (a *stateActor) dropSubscriber(subscriber string) {
 // stop ends subscriptions and in-flight requests, then closes the store.
 func (a *stateActor) stop() {
 	sh := a.sh
-	sh.cancel()
+	sh.requests.Stop()
 	sh.mu.Lock()
 	subs := sh.subs
 	sh.subs = make(map[subKey]state.Subscription)
@@ -247,6 +214,6 @@ func (a *stateActor) stop() {
 	for _, sub := range subs {
 		_ = sub.Close()
 	}
-	sh.wg.Wait()
+	sh.requests.Wait()
 	_ = sh.st.Close()
 }
