@@ -22,23 +22,7 @@ import (
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
 
-func startNode(t *testing.T, cfg *vsm.Config) *vsm.Node {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	n, err := vsm.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-	})
-	return n
-}
+func startNode(t *testing.T, cfg *vsm.Config) *vsm.Node { return startWith(t, cfg) }
 
 // recv waits for a value on ch, failing the test after a bounded wait.
 func recv[T any](t *testing.T, ch <-chan T) T {
