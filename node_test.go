@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	vsm "github.com/viable-systems/vsm-connections"
 	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
@@ -447,5 +449,30 @@ func TestPanickingReactionNeitherRestartsS5NorStopsOthers(t *testing.T) {
 	case r := <-restarts:
 		t.Fatalf("restart after a reaction panic: %+v", r)
 	default:
+	}
+}
+
+func TestLogPolicyBySeverity(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	cfg := config.Default()
+	cfg.Algedonic.LogMin = algedonic.Critical
+	n := startWith(t, cfg, vsm.WithLogger(zap.New(core)))
+	handled := make(chan string, 2)
+	if err := n.AddReaction(context.Background(), "t", func(a *algedonic.Alert) { handled <- a.Reason }); err != nil {
+		t.Fatal(err)
+	}
+	_ = n.Raise(algedonic.Warning, "t", "below log_min")
+	_ = n.Raise(algedonic.Critical, "t", "at log_min")
+	recv(t, handled)
+	recv(t, handled)
+	var logged []string
+	for _, e := range logs.FilterMessage("algedonic alert").All() {
+		logged = append(logged, e.ContextMap()["reason"].(string))
+		if e.Level != zap.ErrorLevel {
+			t.Errorf("critical alert logged at %s, want error", e.Level)
+		}
+	}
+	if !slices.Equal(logged, []string{"at log_min"}) {
+		t.Fatalf("logged %v, want only the critical alert", logged)
 	}
 }
