@@ -18,11 +18,11 @@ import (
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
 
-func setup(t *testing.T) (*vsm.Node, *httptest.Server) {
+func setup(t testing.TB) (*vsm.Node, *httptest.Server) {
 	return setupWith(t, nil)
 }
 
-func setupWith(t *testing.T, cfg *vsm.Config) (*vsm.Node, *httptest.Server) {
+func setupWith(t testing.TB, cfg *vsm.Config) (*vsm.Node, *httptest.Server) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -44,7 +44,7 @@ func setupWith(t *testing.T, cfg *vsm.Config) (*vsm.Node, *httptest.Server) {
 	return n, srv
 }
 
-func do(t *testing.T, method, url, body string) (int, string) {
+func do(t testing.TB, method, url, body string) (int, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
