@@ -3,7 +3,6 @@ package supervisor
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,18 +12,12 @@ import (
 
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 )
 
 const waitFor = 5 * time.Second
 
-func quietSystem() *actor.ActorSystem {
-	return actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
-		// The dead-letter throttle parks a goroutine for this long; keep it
-		// within goleak's patience.
-		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
-	)
-}
+func quietSystem() *actor.ActorSystem { return actortest.NewSystem(nil) }
 
 // recorder counts Started messages per worker name.
 type recorder struct {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	cb "github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 )
 
 const waitFor = 5 * time.Second
@@ -25,18 +24,6 @@ var errBoom = errors.New("boom")
 
 func fail(context.Context) error { return errBoom }
 func ok(context.Context) error   { return nil }
-
-func quietLogger(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }
-
-func quietSystem(t *testing.T) *actor.ActorSystem {
-	t.Helper()
-	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(quietLogger),
-		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
-	)
-	t.Cleanup(sys.Shutdown)
-	return sys
-}
 
 // events collects BreakerStateChanged events synchronously on the
 // publisher's goroutine, so that a request round trip to the actor is a
@@ -127,7 +114,7 @@ func bg(t *testing.T) context.Context {
 // publishes every transition, raises a Warning when it trips and a
 // Critical after three failed recoveries in a row.
 func TestTimerEventsAndAlerts(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	ev := watchEvents(t, sys)
 	al := &alerts{ch: make(chan alert, 16)}
 	b := cb.New("api", cb.Settings{FailureThreshold: 1, RecoveryTimeout: 20 * time.Millisecond})
@@ -169,7 +156,7 @@ func TestTimerEventsAndAlerts(t *testing.T) {
 
 // A manual open raises no alert and arms no timer.
 func TestManualCommandsByHelper(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	ev := watchEvents(t, sys)
 	al := &alerts{ch: make(chan alert, 16)}
 	b := cb.New("db", cb.Settings{FailureThreshold: 1})
@@ -212,7 +199,7 @@ func TestManualCommandsByHelper(t *testing.T) {
 }
 
 func TestExecuteDeadlineBusyAndPanic(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	b := cb.New("x", cb.Settings{FailureThreshold: 10})
 	pid := spawn(t, sys, Props(b, Env{MaxCalls: 1}))
 	ctx := bg(t)
@@ -259,7 +246,7 @@ func TestExecuteDeadlineBusyAndPanic(t *testing.T) {
 
 // Stopping the actor cancels the calls it runs.
 func TestStopCancelsCalls(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	b := cb.New("x", cb.Settings{})
 	pid := sys.Root.Spawn(Props(b, Env{}))
 	ctx := bg(t)
@@ -284,29 +271,13 @@ func TestStopCancelsCalls(t *testing.T) {
 	}
 }
 
-// panicOn is a test-only message: the middleware below panics when it sees
-// it, before the actor does, so the production code has no panic hook.
-type panicOn struct{}
-
 // The actor panics while the breaker is open; its one-for-one parent
 // restarts it; the breaker is still open with the same counters, and the
 // restarted actor still publishes transitions (exactly once each).
 func TestRestartKeepsState(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	ev := watchEvents(t, sys)
-	var starts atomic.Int32
-	started := make(chan int32, 8)
-	mw := func(next actor.ReceiverFunc) actor.ReceiverFunc {
-		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
-			switch env.Message.(type) {
-			case *actor.Started:
-				started <- starts.Add(1)
-			case *panicOn:
-				panic("test panic")
-			}
-			next(c, env)
-		}
-	}
+	mw, started := actortest.Crasher(8)
 	b := cb.New("api", cb.Settings{FailureThreshold: 2, RecoveryTimeout: time.Hour})
 	props := Props(b, Env{Events: sys.EventStream}).Configure(actor.WithReceiverMiddleware(mw))
 
@@ -342,7 +313,7 @@ func TestRestartKeepsState(t *testing.T) {
 		t.Fatalf("before: %+v %v", before, err)
 	}
 
-	sys.Root.Send(pid, &panicOn{})
+	sys.Root.Send(pid, &actortest.Crash{})
 	waitStart(2)
 
 	after, err := Stats(ctx, sys.Root, pid)
@@ -365,15 +336,17 @@ func TestRestartKeepsState(t *testing.T) {
 	if got := ev.all(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("events %q, want %q", got, want)
 	}
-	if starts.Load() != 2 {
-		t.Fatalf("starts %d", starts.Load())
+	select {
+	case n := <-started:
+		t.Fatalf("started a %dth time; want 2 starts", n)
+	default:
 	}
 }
 
 // A custom actor drives the breaker by PID: open it, see a call rejected,
 // reset it, see a call pass.
 func TestCustomActorDrivesBreaker(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	b := cb.New("svc", cb.Settings{})
 	bpid := spawn(t, sys, Props(b, Env{}))
 	report := make(chan string, 8)
@@ -439,7 +412,7 @@ func TestSettingsFromConfig(t *testing.T) {
 
 // Transitions made before the actor started are published once it starts.
 func TestCatchUpBeforeStart(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	ev := watchEvents(t, sys)
 	b := cb.New("early", cb.Settings{FailureThreshold: 1, RecoveryTimeout: time.Hour})
 	props := Props(b, Env{Events: sys.EventStream})
@@ -459,20 +432,9 @@ func TestCatchUpBeforeStart(t *testing.T) {
 // A restart stops the old instance's timer; the new instance arms its own,
 // so the recovery is still published without any call.
 func TestRestartRearmsRecoveryTimer(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	ev := watchEvents(t, sys)
-	started := make(chan struct{}, 8)
-	mw := func(next actor.ReceiverFunc) actor.ReceiverFunc {
-		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
-			switch env.Message.(type) {
-			case *actor.Started:
-				started <- struct{}{}
-			case *panicOn:
-				panic("test panic")
-			}
-			next(c, env)
-		}
-	}
+	mw, started := actortest.Crasher(8)
 	b := cb.New("api", cb.Settings{FailureThreshold: 1, RecoveryTimeout: 100 * time.Millisecond})
 	props := Props(b, Env{Events: sys.EventStream}).Configure(actor.WithReceiverMiddleware(mw))
 	childPID := make(chan *actor.PID, 1)
@@ -488,7 +450,7 @@ func TestRestartRearmsRecoveryTimer(t *testing.T) {
 	if got := ev.next(t); got != "api closed>open:failure_threshold" {
 		t.Fatal(got)
 	}
-	sys.Root.Send(pid, &panicOn{})
+	sys.Root.Send(pid, &actortest.Crash{})
 	select {
 	case <-started:
 	case <-time.After(waitFor):

@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	cb "github.com/viable-systems/vsm-connections/breaker"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 )
 
 // The message path for comparison with the handle (breaker/bench_test.go):
@@ -49,7 +50,7 @@ func (a *asker) Receive(c actor.Context) {
 }
 
 func BenchmarkBreakerActor(b *testing.B) {
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(quietLogger))
+	sys := actortest.NewSystem(nil)
 	defer sys.Shutdown()
 	br := cb.New("bench", cb.Settings{})
 	pid := sys.Root.Spawn(Props(br, Env{}))

@@ -3,7 +3,6 @@ package httpadapter
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/viable-systems/vsm-connections/balancer"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 	"github.com/viable-systems/vsm-connections/vsmtest"
 )
 
@@ -47,7 +47,7 @@ func await(t *testing.T, ch <-chan event.Event, kind string) event.Event {
 }
 
 func TestActorRequestResizeStats(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	evs := eventsOf(t, sys)
 	svc := vsmtest.NewMockService(t)
 	svc.Respond(200, "hi", nil)
@@ -98,26 +98,10 @@ func TestActorRequestResizeStats(t *testing.T) {
 	svc.Heal()
 }
 
-// panicOn is a test-only message: the middleware panics on it before the
-// actor sees it.
-type panicOn struct{}
-
 func TestRestartKeepsState(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	svc := vsmtest.NewMockService(t)
-	var starts atomic.Int32
-	started := make(chan int32, 4)
-	mw := func(next actor.ReceiverFunc) actor.ReceiverFunc {
-		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
-			switch env.Message.(type) {
-			case *actor.Started:
-				started <- starts.Add(1)
-			case *panicOn:
-				panic("test panic")
-			}
-			next(c, env)
-		}
-	}
+	mw, started := actortest.Crasher(4)
 	c := newClient(t, Config{Name: "api", Endpoints: []string{svc.Addr()}, Size: 2})
 	props := Props(c, Env{Events: sys.EventStream}).Configure(actor.WithReceiverMiddleware(mw))
 	childPID := make(chan *actor.PID, 1)
@@ -140,7 +124,7 @@ func TestRestartKeepsState(t *testing.T) {
 	}
 	before, _ := PoolStats(ctx, sys.Root, pid)
 
-	sys.Root.Send(pid, &panicOn{})
+	sys.Root.Send(pid, &actortest.Crash{})
 	select {
 	case n := <-started:
 		if n != 2 {
@@ -162,7 +146,7 @@ func TestRestartKeepsState(t *testing.T) {
 // other two, and the actor's timer restores it after its ejection time;
 // once it is back up it gets traffic again.
 func TestDeadEndpointEjectedAndRestored(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	evs := eventsOf(t, sys)
 	svcs := []*vsmtest.MockService{vsmtest.NewMockService(t), vsmtest.NewMockService(t), vsmtest.NewMockService(t)}
 	addrs := []string{svcs[0].Addr(), svcs[1].Addr(), svcs[2].Addr()}
@@ -223,7 +207,7 @@ func TestDeadEndpointEjectedAndRestored(t *testing.T) {
 }
 
 func TestSendWithoutSenderIsDropped(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	svc := vsmtest.NewMockService(t)
 	c := newClient(t, Config{Endpoints: []string{svc.Addr()}})
 	pid := spawn(t, sys, Props(c, Env{MaxRequests: 1}))

@@ -16,6 +16,7 @@ import (
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/fault/faultconfig"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 )
 
 // benchServer is a plain net/http server on loopback, apart from every
@@ -166,7 +167,7 @@ func BenchmarkHTTPStack(b *testing.B) {
 		b.Run(fmt.Sprintf("actor/c=%d", c), func(b *testing.B) {
 			cl := fullStack(b, addr)
 			defer cl.Close()
-			sys := actor.NewActorSystem(actor.WithLoggerFactory(discardLogger))
+			sys := actortest.NewSystem(nil)
 			defer sys.Shutdown()
 			pid := sys.Root.Spawn(Props(cl, Env{Events: sys.EventStream}))
 			defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
@@ -197,7 +198,7 @@ func fullStack(b *testing.B, addr string) *Client {
 	if err != nil {
 		b.Fatal(err)
 	}
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(discardLogger))
+	sys := actortest.NewSystem(nil)
 	b.Cleanup(sys.Shutdown)
 	cl, err := New(Config{
 		Name: "bench", Endpoints: []string{addr}, Size: 64,

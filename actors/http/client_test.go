@@ -12,6 +12,7 @@ import (
 	"github.com/viable-systems/vsm-connections/balancer"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/fault"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 	"github.com/viable-systems/vsm-connections/pool"
 	"github.com/viable-systems/vsm-connections/vsmtest"
 )
@@ -354,7 +355,7 @@ func TestBadRequests(t *testing.T) {
 // With only the quiet subscribers on the stream, no per-attempt event is
 // published; a breaker named by the request replaces the pool's.
 func TestQuietStreamAndBreakerOverride(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	got := make(chan any, 16)
 	sub := sys.EventStream.Subscribe(func(m any) { got <- m })
 	t.Cleanup(func() { sys.EventStream.Unsubscribe(sub) })

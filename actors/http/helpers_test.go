@@ -2,8 +2,6 @@ package httpadapter
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -44,20 +42,6 @@ func newClient(t *testing.T, cfg Config) *Client {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-func quietSystem(t *testing.T) *actor.ActorSystem {
-	t.Helper()
-	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(discardLogger),
-		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
-	)
-	t.Cleanup(sys.Shutdown)
-	return sys
-}
-
-func discardLogger(*actor.ActorSystem) *slog.Logger {
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 func spawn(t *testing.T, sys *actor.ActorSystem, props *actor.Props) *actor.PID {

@@ -3,10 +3,11 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"github.com/viable-systems/vsm-connections/internal/redistest"
-	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/viable-systems/vsm-connections/internal/actortest"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -15,15 +16,6 @@ import (
 	"github.com/viable-systems/vsm-connections/state"
 	"github.com/viable-systems/vsm-connections/state/memory"
 )
-
-func quietSystem(t *testing.T) *actor.ActorSystem {
-	t.Helper()
-	sys := actor.NewActorSystem(
-		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
-	)
-	t.Cleanup(sys.Shutdown)
-	return sys
-}
 
 // closeTracker records whether the actor closed its store.
 type closeTracker struct {
@@ -115,7 +107,7 @@ func testActor(t *testing.T, sys *actor.ActorSystem, st state.Store) {
 }
 
 func TestActorMemory(t *testing.T) {
-	testActor(t, quietSystem(t), memory.New())
+	testActor(t, actortest.NewSystem(t), memory.New())
 }
 
 func TestActorRedis(t *testing.T) {
@@ -123,7 +115,7 @@ func TestActorRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testActor(t, quietSystem(t), st)
+	testActor(t, actortest.NewSystem(t), st)
 }
 
 // blockingStore holds every Get until released, to fill the actor.
@@ -144,7 +136,7 @@ func (b *blockingStore) Get(ctx context.Context, key string, dst any) error {
 // The mailbox never waits for I/O: with every worker busy, the actor still
 // answers at once (ErrBusy), and a request's Deadline ends it.
 func TestActorNeverBlocksMailbox(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	root := sys.Root
 	bs := &blockingStore{Store: memory.New(), release: make(chan struct{})}
 	pid := root.Spawn(vredis.Props(bs))
@@ -178,7 +170,7 @@ func TestActorNeverBlocksMailbox(t *testing.T) {
 }
 
 func TestSubscribePID(t *testing.T) {
-	sys := quietSystem(t)
+	sys := actortest.NewSystem(t)
 	st := memory.New()
 	defer st.Close()
 	got := make(chan string, 4)

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"os"
 	"slices"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 
 	goredis "github.com/redis/go-redis/v9"
 

@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"math/big"
 	"net"
 	"os"
@@ -17,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 
 	goredis "github.com/redis/go-redis/v9"
 

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/state"

@@ -3,12 +3,13 @@ package redis_test
 import (
 	"context"
 	"errors"
-	"github.com/viable-systems/vsm-connections/internal/redistest"
 	"net"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 
 	vredis "github.com/viable-systems/vsm-connections/actors/redis"
 	"github.com/viable-systems/vsm-connections/config"
