@@ -61,13 +61,16 @@ func (r *Runner) Run(ctx actor.Context, deadline time.Time, work func(context.Co
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		defer r.inflight.Add(-1)
 		c, cancel := parent, context.CancelFunc(func() {})
 		if !deadline.IsZero() {
 			c, cancel = context.WithDeadline(parent, deadline)
 		}
-		defer cancel()
-		if out := safely(c, work, fail); sender != nil && out != nil {
+		out := safely(c, work, fail)
+		cancel()
+		// Free the slot before replying: a sender that gets its answer and
+		// asks again at once must not be told the runner is busy.
+		r.inflight.Add(-1)
+		if sender != nil && out != nil {
 			root.Send(sender, out)
 		}
 	}()

@@ -68,7 +68,13 @@ func TestRunner(t *testing.T) {
 		}
 		blocked <- err
 	}()
-	<-started
+	select {
+	case <-started:
+	case err := <-blocked:
+		t.Fatalf("the blocking job did not run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the blocking job did not start")
+	}
 	if err := call(&job{}); !errors.Is(err, offload.ErrBusy) {
 		t.Fatalf("second job while one runs with max 1: %v, want ErrBusy", err)
 	}
