@@ -250,10 +250,19 @@ func (b *Breaker) reject(err error) error {
 }
 
 // Done records the call's outcome. ctx is the caller's own context (nil if
-// unknown): a context.Canceled while it is cancelled is ignored. Otherwise
-// Settings.IsFailure classifies err, and a call slower than
-// SlowCallThreshold is a failure. Done does not allocate.
-func (t Token) Done(ctx context.Context, err error) { t.finish(ctx, err, false) }
+// unknown): a context.Canceled while it is cancelled is ignored. A
+// *TimeoutError naming this breaker (an adapter enforced CallTimeout itself)
+// counts as a failure and a timeout. Otherwise Settings.IsFailure classifies
+// err, and a call slower than SlowCallThreshold is a failure. Done does not
+// allocate.
+func (t Token) Done(ctx context.Context, err error) {
+	timedOut := false
+	if err != nil && t.b != nil {
+		var te *TimeoutError
+		timedOut = errors.As(err, &te) && te.Name == t.b.name
+	}
+	t.finish(ctx, err, timedOut)
+}
 
 func (t Token) finish(ctx context.Context, err error, timedOut bool) {
 	b := t.b

@@ -737,3 +737,20 @@ func TestHalfOpenFromForcedOpen(t *testing.T) {
 		t.Fatalf("reason %v", got[1].Reason)
 	}
 }
+
+// An adapter that enforces CallTimeout itself reports it through Done with a
+// *TimeoutError naming the breaker; another breaker's timeout is an ordinary
+// failure.
+func TestDoneCountsOwnTimeoutError(t *testing.T) {
+	b := New("t", Settings{FailureThreshold: 5, CallTimeout: time.Second})
+	tok, err := b.Allow()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.Done(context.Background(), fmt.Errorf("wrapped: %w", &TimeoutError{Name: "t", Timeout: time.Second}))
+	tok, _ = b.Allow()
+	tok.Done(context.Background(), &TimeoutError{Name: "other", Timeout: time.Second})
+	if st := b.Stats(); st.Timeouts != 1 || st.Failures != 2 {
+		t.Fatalf("stats %+v, want 1 timeout of 2 failures", st)
+	}
+}
