@@ -1,6 +1,8 @@
 package vsm
 
 import (
+	"go.uber.org/zap"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/viable-systems/vsm-connections/event"
@@ -27,9 +29,11 @@ func (n *Node) Subscription(fn func(Event), opts ...event.Option) *event.Subscri
 }
 
 func (n *Node) subscribe(fn func(Event), opts ...event.Option) *event.Subscription {
+	// A user's own OnPanic, later in opts, replaces this one.
+	opts = append([]event.Option{event.OnPanic(n.subscriberPanicked)}, opts...)
 	s := event.Subscribe(n.sys.EventStream, fn, opts...)
 	n.mu.Lock()
-	if n.stopped {
+	if n.stopped.Load() {
 		n.mu.Unlock()
 		s.Cancel()
 		return s
@@ -48,3 +52,19 @@ func (n *Node) unsubscribe(s *event.Subscription) {
 
 // Publish puts an event on the node's stream.
 func (n *Node) Publish(ev Event) { n.sys.EventStream.Publish(ev) }
+
+// subscriberPanicked logs a contained subscriber panic. A subscriber that
+// panics on every event would flood the log, so only the 1st, 2nd, 4th,
+// 8th... panic of the node is logged, with the running count.
+func (n *Node) subscriberPanicked(ev Event, v any) {
+	c := n.subPanics.Add(1)
+	if c&(c-1) != 0 {
+		return
+	}
+	n.logger.Error("event subscriber panicked; the event is lost, delivery goes on",
+		zap.String("event", ev.Kind()), zap.Any("panic", v), zap.Uint64("panics", c))
+}
+
+// SubscriberPanics is how many events were lost because a subscriber's
+// function or filter panicked.
+func (n *Node) SubscriberPanics() uint64 { return n.subPanics.Load() }

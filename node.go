@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -54,6 +57,9 @@ var (
 	ErrStopped = errors.New("vsm: node stopped")
 	// ErrNotFound is returned when no actor has the given stable name.
 	ErrNotFound = errors.New("vsm: no such actor")
+	// ErrNotStarted is returned by calls on a Node that Start did not
+	// return.
+	ErrNotStarted = errors.New("vsm: node not started")
 )
 
 // Node is a running node. Its methods are safe for concurrent use.
@@ -74,11 +80,13 @@ type Node struct {
 	logger        *zap.Logger
 	started       time.Time
 
-	mu       sync.Mutex
+	mu       sync.Mutex // guards subs, and orders subscribe against Stop
 	subs     map[*event.Subscription]struct{}
-	stopped  bool
+	stopped  atomic.Bool // from the first moment of Stop
 	stopOnce sync.Once
-	stopErr  error
+	// subPanics counts contained panics of event subscribers.
+	subPanics atomic.Uint64
+	stopErr   error
 }
 
 // Start starts an actor system and the node's supervision tree, and returns
@@ -204,32 +212,105 @@ func (n *Node) awaitTree(ctx context.Context) error {
 	return nil
 }
 
+// DefaultStopTimeout bounds Stop when its ctx has no deadline.
+const DefaultStopTimeout = 30 * time.Second
+
 // Stop stops the systems in reverse order of start, waits for every actor to
-// stop within ctx's deadline, ends every event subscription and releases
-// the actor system. It is idempotent: later calls return the first result.
+// stop, ends every event subscription and releases the actor system. It
+// returns by ctx's deadline (DefaultStopTimeout when ctx has none) whatever
+// actors or subscribers do: what was still running then is named in a
+// *StopError, and is left to stop on its own. It is idempotent: later calls
+// return the first result.
 func (n *Node) Stop(ctx context.Context) error {
 	n.stopOnce.Do(func() {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, DefaultStopTimeout)
+			defer cancel()
+		}
 		n.logger.Info("node stopping")
 		n.stopErr = n.shutdown(ctx)
-		n.logger.Info("node stopped")
+		if n.stopErr != nil {
+			n.logger.Warn("node stopped with errors", zap.Error(n.stopErr))
+		} else {
+			n.logger.Info("node stopped")
+		}
 	})
 	return n.stopErr
 }
 
+// StopError is returned by Stop when parts of the node were still running
+// at its context's deadline. errors.Is matches the context's error.
+type StopError struct {
+	// Actors are the stable names of the actors still running, sorted.
+	Actors []string
+	// Subscribers is how many event subscribers had not returned from their
+	// function.
+	Subscribers int
+	// Err is the context's error.
+	Err error
+}
+
+func (e *StopError) Error() string {
+	var b strings.Builder
+	b.WriteString("vsm: stop: ")
+	b.WriteString(e.Err.Error())
+	b.WriteString(": still running:")
+	const show = 10
+	if len(e.Actors) > 0 {
+		b.WriteString(" actors ")
+		b.WriteString(strings.Join(e.Actors[:min(len(e.Actors), show)], ", "))
+		if len(e.Actors) > show {
+			fmt.Fprintf(&b, " and %d more", len(e.Actors)-show)
+		}
+	}
+	if e.Subscribers > 0 {
+		if len(e.Actors) > 0 {
+			b.WriteString(";")
+		}
+		fmt.Fprintf(&b, " %d event subscriber(s)", e.Subscribers)
+	}
+	return b.String()
+}
+
+func (e *StopError) Unwrap() error { return e.Err }
+
 func (n *Node) shutdown(ctx context.Context) error {
 	n.mu.Lock()
-	n.stopped = true
+	n.stopped.Store(true)
 	n.mu.Unlock()
 	var errs []error
-	if n.root != nil {
-		for i := len(startOrder) - 1; i >= 0; i-- {
-			err := supervisor.Stop(ctx, n.sys.Root, n.root, startOrder[i])
-			if err != nil && !errors.Is(err, supervisor.ErrNoChild) {
-				errs = append(errs, fmt.Errorf("vsm: stop %s: %w", startOrder[i], err))
-			}
+	late := false
+	// The actors get the budget less a reserve, so that subscribers that
+	// are merely exiting can still be waited for when an actor is stuck.
+	actx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		reserve := min(time.Until(dl)/10, 100*time.Millisecond)
+		var cancel context.CancelFunc
+		actx, cancel = context.WithDeadline(ctx, dl.Add(-reserve))
+		defer cancel()
+	}
+	// note classifies a failed step: past the deadline it is summed up by
+	// the StopError; before it, it is an error of its own.
+	note := func(what string, err error) {
+		switch {
+		case err == nil || errors.Is(err, supervisor.ErrNoChild):
+		case actx.Err() != nil:
+			late = true
+		default:
+			errs = append(errs, fmt.Errorf("vsm: stop %s: %w", what, err))
 		}
-		if err := n.stopActor(ctx, n.root); err != nil {
-			errs = append(errs, fmt.Errorf("vsm: stop root: %w", err))
+	}
+	if n.root != nil {
+		for i := len(startOrder) - 1; i >= 0 && !late; i-- {
+			note(startOrder[i], supervisor.Stop(actx, n.sys.Root, n.root, startOrder[i]))
+		}
+		if !late {
+			note("root", n.stopActor(actx, n.root))
+		}
+		if late {
+			// Whatever has not stopped is told to, without waiting.
+			n.sys.Root.Stop(n.root)
 		}
 	}
 	n.closeState() // state.go: after every actor that uses the store
@@ -241,10 +322,21 @@ func (n *Node) shutdown(ctx context.Context) error {
 	for s := range subs {
 		s.Cancel()
 	}
+	stuck := 0
 	for s := range subs {
-		s.Wait()
+		if s.WaitContext(ctx) != nil {
+			stuck++
+		}
 	}
 	n.sys.Shutdown()
+	if late || stuck > 0 {
+		cause := ctx.Err()
+		if cause == nil {
+			cause = actx.Err()
+		}
+		running := slices.DeleteFunc(n.dir.Names(), func(name string) bool { return name == "" }) // "" is the root
+		errs = append(errs, &StopError{Actors: running, Subscribers: stuck, Err: cause})
+	}
 	return errors.Join(errs...)
 }
 
@@ -347,19 +439,18 @@ func (n *Node) Raise(sev algedonic.Severity, source, reason string) error {
 // AlertCount is how many alerts of a severity System 5 has received.
 func (n *Node) AlertCount(sev algedonic.Severity) uint64 { return n.s5stats.Count(sev) }
 
-func (n *Node) isStopped() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.stopped
-}
+func (n *Node) isStopped() bool { return n.stopped.Load() }
 
 // AddReaction makes System 5 run fn for every alert it accepts, after
 // logging and publishing it. fn runs on S5's policy actor: it must be quick
 // and must not block. AddReaction returns once the reaction is installed.
 func (n *Node) AddReaction(ctx context.Context, name string, fn s5.Reaction) error {
-	pid, ok := n.dir.Lookup(S5 + "/" + s5.PolicyName)
-	if !ok || n.isStopped() {
+	if n.isStopped() {
 		return ErrStopped
+	}
+	pid, ok := n.dir.Lookup(S5 + "/" + s5.PolicyName)
+	if !ok {
+		return fmt.Errorf("vsm: %s/%s: %w", S5, s5.PolicyName, ErrNotFound)
 	}
 	n.sys.Root.Send(pid, &s5.AddReaction{Name: name, Fn: fn})
 	// A reply to a later message from the same sender proves it was applied.

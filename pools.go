@@ -80,8 +80,11 @@ func (n *Node) startPools(ctx context.Context) error {
 // (every breaker by name, the fault_tolerance defaults, its event stream).
 // Pools from the config are added at Start.
 func (n *Node) AddPool(ctx context.Context, cfg httpadapter.Config) (*Pool, error) {
-	if n.pools == nil {
+	if n.isStopped() {
 		return nil, ErrStopped
+	}
+	if n.pools == nil {
+		return nil, ErrNotStarted
 	}
 	if cfg.Breakers == nil {
 		cfg.Breakers = n.Breaker
@@ -163,9 +166,13 @@ func (p *Pool) Resize(ctx context.Context, size int) (httpadapter.Stats, error) 
 	if size < 1 {
 		return httpadapter.Stats{}, fmt.Errorf("vsm: pool %s: %w: %d", p.Name(), pool.ErrInvalidSize, size)
 	}
-	pid, ok := p.PID()
-	if !ok || p.n.isStopped() {
+	if p.n.isStopped() {
 		return httpadapter.Stats{}, ErrStopped
+	}
+	pid, ok := p.PID()
+	if !ok {
+		// Its supervisor gave up on it (or it was stopped by hand).
+		return httpadapter.Stats{}, fmt.Errorf("vsm: pool %s: actor %s%s is not running: %w", p.Name(), S1+"/"+PoolPrefix, p.Name(), ErrNotFound)
 	}
 	return httpadapter.Resize(ctx, p.n.sys.Root, pid, size)
 }

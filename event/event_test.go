@@ -61,3 +61,49 @@ func TestEveryKindIsDistinctAndEncodes(t *testing.T) {
 		}
 	}
 }
+
+// A subscriber that panics loses that event only: the panic is counted and
+// reported, the publisher is unharmed, and delivery goes on.
+func TestPanickingSubscriberIsContained(t *testing.T) {
+	es := eventstream.NewEventStream()
+	got := make(chan string, 8)
+	reported := make(chan any, 8)
+	s := event.Subscribe(es, func(ev event.Event) {
+		if e, ok := ev.(*event.MemberJoined); ok && e.Node == "bad" {
+			panic("subscriber bug")
+		}
+		got <- ev.(*event.MemberJoined).Node
+	}, event.OnPanic(func(_ event.Event, v any) { reported <- v }))
+	defer func() { s.Cancel(); s.Wait() }()
+	for _, n := range []string{"a", "bad", "b"} {
+		es.Publish(&event.MemberJoined{Node: n})
+	}
+	for _, want := range []string{"a", "b"} {
+		select {
+		case n := <-got:
+			if n != want {
+				t.Fatalf("got %s, want %s", n, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", want)
+		}
+	}
+	if v := <-reported; v != "subscriber bug" {
+		t.Fatalf("reported %v", v)
+	}
+	if s.Panics() != 1 || s.Delivered() != 2 {
+		t.Fatalf("panics=%d delivered=%d, want 1 and 2", s.Panics(), s.Delivered())
+	}
+}
+
+// A panicking filter runs on the publisher's goroutine: it must not unwind
+// into Publish.
+func TestPanickingFilterDoesNotReachPublisher(t *testing.T) {
+	es := eventstream.NewEventStream()
+	s := event.Subscribe(es, func(event.Event) {}, event.WithFilter(func(event.Event) bool { panic("filter bug") }))
+	defer func() { s.Cancel(); s.Wait() }()
+	es.Publish(&event.MemberJoined{Node: "a"}) // would panic the test
+	if s.Panics() != 1 || s.Delivered() != 0 {
+		t.Fatalf("panics=%d delivered=%d", s.Panics(), s.Delivered())
+	}
+}

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 
@@ -15,8 +16,9 @@ const DefaultBuffer = 1024
 type Option interface{ apply(*subConfig) }
 
 type subConfig struct {
-	buffer int
-	filter func(Event) bool
+	buffer  int
+	filter  func(Event) bool
+	onPanic func(ev Event, v any)
 }
 
 type optionFunc func(*subConfig)
@@ -39,6 +41,15 @@ func WithFilter(keep func(Event) bool) Option {
 	return optionFunc(func(c *subConfig) { c.filter = keep })
 }
 
+// OnPanic calls fn, on the subscription's goroutine (or the publisher's, for
+// a panicking WithFilter), with the event and the panic value whenever the
+// subscriber's fn or filter panics. The panic is contained either way: the
+// event is lost, counted by Panics, and delivery goes on with the next one.
+// fn must not panic itself.
+func OnPanic(fn func(ev Event, v any)) Option {
+	return optionFunc(func(c *subConfig) { c.onPanic = fn })
+}
+
 // Subscription is one bounded subscriber of an event stream.
 type Subscription struct {
 	es      *eventstream.EventStream
@@ -49,11 +60,16 @@ type Subscription struct {
 	once    sync.Once
 	dropped atomic.Uint64
 	handled atomic.Uint64
+	panics  atomic.Uint64
+	onPanic func(Event, any)
 }
 
 // Subscribe calls fn, on a goroutine of its own, for every Event published on
 // es after the call. fn is never called concurrently with itself. When fn
-// falls behind by more than the buffer, events are dropped and counted.
+// falls behind by more than the buffer, events are dropped and counted. A
+// panic in fn (or in a WithFilter predicate) is recovered and counted
+// (Panics, OnPanic): a faulty subscriber loses that event and never takes
+// the publisher or the process down.
 func Subscribe(es *eventstream.EventStream, fn func(Event), opts ...Option) *Subscription {
 	cfg := subConfig{buffer: DefaultBuffer}
 	for _, o := range opts {
@@ -64,11 +80,12 @@ func Subscribe(es *eventstream.EventStream, fn func(Event), opts ...Option) *Sub
 		queue:   make(chan Event, cfg.buffer),
 		done:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		onPanic: cfg.onPanic,
 	}
 	filter := cfg.filter
 	s.sub = es.SubscribeWithPredicate(func(msg any) {
 		ev := msg.(Event)
-		if filter != nil && !filter(ev) {
+		if filter != nil && !s.keep(filter, ev) {
 			return
 		}
 		select {
@@ -98,9 +115,43 @@ func (s *Subscription) run(fn func(Event)) {
 		case <-s.done:
 			return
 		case ev := <-s.queue:
-			fn(ev)
-			s.handled.Add(1)
+			if s.deliver(fn, ev) {
+				s.handled.Add(1)
+			}
 		}
+	}
+}
+
+// deliver runs fn, containing a panic: reports whether fn returned.
+func (s *Subscription) deliver(fn func(Event), ev Event) (ok bool) {
+	defer func() {
+		if !ok {
+			s.panicked(ev, recover())
+		}
+	}()
+	fn(ev)
+	return true
+}
+
+// keep runs the filter on the publisher's goroutine; a panicking filter
+// drops the event instead of unwinding into the publisher.
+func (s *Subscription) keep(filter func(Event) bool, ev Event) (keep bool) {
+	ok := false
+	defer func() {
+		if !ok {
+			s.panicked(ev, recover())
+			keep = false
+		}
+	}()
+	keep = filter(ev)
+	ok = true
+	return keep
+}
+
+func (s *Subscription) panicked(ev Event, v any) {
+	s.panics.Add(1)
+	if s.onPanic != nil {
+		s.onPanic(ev, v)
 	}
 }
 
@@ -116,8 +167,27 @@ func (s *Subscription) Cancel() {
 // Wait blocks until the subscription's goroutine has exited after Cancel.
 func (s *Subscription) Wait() { <-s.stopped }
 
+// WaitContext is Wait bounded by ctx: it returns ctx.Err() if fn is still
+// running when ctx ends.
+func (s *Subscription) WaitContext(ctx context.Context) error {
+	select {
+	case <-s.stopped:
+		return nil
+	default:
+	}
+	select {
+	case <-s.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Dropped is the number of events lost because the queue was full.
 func (s *Subscription) Dropped() uint64 { return s.dropped.Load() }
+
+// Panics is the number of events whose fn or filter panicked.
+func (s *Subscription) Panics() uint64 { return s.panics.Load() }
 
 // Delivered is the number of events fn has returned from.
 func (s *Subscription) Delivered() uint64 { return s.handled.Load() }
