@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -38,9 +39,15 @@ const (
 
 // nodeState is the node's state backend and what S2 builds on it.
 type nodeState struct {
-	opts     stateOptions
-	id       string // this node instance, in the cluster's records
-	store    state.Store
+	opts stateOptions
+	id   string // this node instance, in the cluster's records
+	// store is what everyone uses: raw behind the health gate when Redis
+	// is configured, raw itself otherwise.
+	store state.Store
+	// raw is the backend itself: the health probe pings it, since the gate
+	// refuses calls exactly while the probe must keep trying.
+	raw      state.Store
+	gate     *healthGate
 	backend  string
 	sessions *session.Store
 	bridge   *coord.AlertBridge
@@ -53,6 +60,9 @@ type stateOptions struct {
 	remoteAlerts bool
 	healthEvery  time.Duration
 	leaseTTL     time.Duration
+	// Receiver middleware of the state actor and of its unit, set only by
+	// tests (export_test.go) to crash them on demand.
+	storeMW, unitMW []actor.ReceiverMiddleware
 }
 
 // WithStore makes the node use st instead of opening the configured
@@ -90,6 +100,13 @@ func WithProbeLease(d time.Duration) Option {
 // in-process. Calls go straight to the backend from the caller's goroutine
 // (go-redis's pool), with no actor hop. Errors match the state sentinels
 // (state.ErrNotFound, state.ErrUnavailable...).
+//
+// With Redis, while the "redis" health breaker is not closed (the probe
+// s1/redis/health has failed), every call fails at once with a
+// *state.UnavailableError matching state.ErrUnavailable and breaker.ErrOpen
+// instead of waiting the configured timeout; the same holds for Sessions,
+// the state actor's requests and S2's coordination. Calls go through again
+// once the probe closes the breaker.
 func (n *Node) State() state.Store { return n.st.store }
 
 // Sessions is a session store on State with the default settings (30
@@ -122,26 +139,40 @@ func (n *Node) startState(ctx context.Context) error {
 	_, _ = rand.Read(suffix[:])
 	ns.id = n.cfg.Node.Name + "-" + hex.EncodeToString(suffix[:])
 	if ns.opts.store != nil {
-		ns.store, ns.backend = unclosable{ns.opts.store}, "given store"
+		ns.raw, ns.backend = unclosable{ns.opts.store}, "given store"
+		ns.store = ns.raw
 	} else {
 		st, err := vredis.Open(n.cfg.Redis, vredis.WithLogger(n.logger))
 		if err != nil {
 			return err // already redacted
 		}
-		ns.store, ns.backend = st, "in-process"
+		ns.raw, ns.store, ns.backend = st, st, "in-process"
 		if n.cfg.Redis.Enabled() {
 			ns.backend = fmt.Sprint(st)
+			// The gate opens only once startHealth gives it the breaker.
+			ns.gate = newHealthGate()
+			ns.store = state.Guard(st, ns.gate)
 		}
 	}
 	ns.sessions = session.New(ns.store, session.Config{})
 	// The state actor would close the store when S1 stops, before S2 and
 	// S5 are done with it (a prober releases its lease on the way out):
 	// the node closes it itself once every system has stopped.
+	// The state actor keeps its subscriptions in its Props, which the unit
+	// keeps in its child spec: they survive restarts of both.
+	storeProps := vredis.Props(unclosable{ns.store})
+	unitProps := supervisor.Props(S1+"/"+RedisUnit, n.supervisionConfig(), n.senv,
+		supervisor.ChildSpec{Name: "store", Props: storeProps})
+	if len(ns.opts.storeMW) > 0 {
+		storeProps.Configure(actor.WithReceiverMiddleware(ns.opts.storeMW...))
+	}
+	if len(ns.opts.unitMW) > 0 {
+		unitProps.Configure(actor.WithReceiverMiddleware(ns.opts.unitMW...))
+	}
 	pid, err := n.StartChild(ctx, S1, supervisor.ChildSpec{
-		Name: RedisUnit,
-		Kind: supervisor.KindSupervisor,
-		Props: supervisor.Props(S1+"/"+RedisUnit, n.supervisionConfig(), n.senv,
-			supervisor.ChildSpec{Name: "store", Props: vredis.Props(unclosable{ns.store})}),
+		Name:  RedisUnit,
+		Kind:  supervisor.KindSupervisor,
+		Props: unitProps,
 	})
 	if err == nil {
 		// The unit spawns its children when it starts: a reply to List
@@ -149,7 +180,7 @@ func (n *Node) startState(ctx context.Context) error {
 		_, err = supervisor.List(ctx, n.sys.Root, pid)
 	}
 	if err != nil {
-		_ = ns.store.Close()
+		_ = ns.raw.Close()
 		return err
 	}
 	n.logger.Info("state backend", zap.String("backend", ns.backend))
@@ -251,9 +282,42 @@ func (n *Node) startHealth(ctx context.Context) error {
 	}
 	_, err := n.StartChild(ctx, S1+"/"+RedisUnit, supervisor.ChildSpec{
 		Name:  "health",
-		Props: healthProps(b, n.st.store, every, n.alerts, S1+"/"+RedisUnit),
+		Props: healthProps(b, n.st.raw, every, n.alerts, S1+"/"+RedisUnit),
 	})
+	if err == nil && n.st.gate != nil {
+		n.st.gate.watch(b)
+	}
 	return err
+}
+
+// healthGate refuses state calls while the health breaker is not closed:
+// the probe has seen Redis fail, so a call would most likely wait the full
+// timeout for nothing. Half-open counts as down too: only the probe tries
+// Redis until it has closed the breaker. The check is one or two atomic
+// loads and the refusal is preallocated.
+type healthGate struct {
+	b       atomic.Pointer[breaker.Breaker]
+	refusal error
+}
+
+var _ state.Gate = (*healthGate)(nil)
+
+func newHealthGate() *healthGate {
+	return &healthGate{refusal: &state.UnavailableError{
+		Reason: "health breaker " + HealthBreaker + " is open (s1/redis/health cannot reach Redis)",
+		Err:    &breaker.RejectedError{Name: HealthBreaker, State: breaker.Open},
+	}}
+}
+
+// watch starts refusing calls whenever b is not closed.
+func (g *healthGate) watch(b *breaker.Breaker) { g.b.Store(b) }
+
+// Unavailable implements state.Gate.
+func (g *healthGate) Unavailable() error {
+	if b := g.b.Load(); b != nil && b.State() != breaker.Closed {
+		return g.refusal
+	}
+	return nil
 }
 
 // healthProps is the PING probe: every interval one ping goes through b
@@ -331,10 +395,10 @@ func (h *healthActor) halt() {
 // closeState closes the store the node opened, once; Stop calls it after
 // every system has stopped.
 func (n *Node) closeState() {
-	if n.st == nil || n.st.store == nil {
+	if n.st == nil || n.st.raw == nil {
 		return
 	}
-	if err := n.st.store.Close(); err != nil {
+	if err := n.st.raw.Close(); err != nil {
 		n.logger.Warn("closing the state backend", zap.Error(err))
 	}
 }

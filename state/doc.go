@@ -23,6 +23,12 @@
 // [ErrConflict], [ErrUnavailable] (the backend cannot be reached in time;
 // retry later), [ErrClosed], [ErrUnsupported], [ErrNotInteger].
 //
+// Guard: [Guard] puts any Store behind a [Gate] that is asked before every
+// call (an atomic load) and, while the backend is known to be down, fails the
+// call at once with a [*UnavailableError] (matching [ErrUnavailable]) instead
+// of letting it wait for the backend's timeout. The node gates its store on
+// the Redis health breaker.
+//
 // Pub/sub: a [Handler] runs on the subscription's own goroutine, one message
 // at a time, in publish order. A handler that panics is recovered and
 // counted ([Subscription.Panics]); the subscription goes on. A channel name

@@ -54,7 +54,15 @@
 //
 // Each request runs on its own goroutine (at most [MaxInFlight]; beyond that
 // the reply is [ErrBusy] at once) and the reply goes to the captured sender:
-// the mailbox never waits for Redis. [AskGet], [AskSet], [AskPublish] and
+// the mailbox never waits for Redis.
+//
+// State: the actor keeps its subscription specs (channel, subscriber) and
+// its in-flight requests in the Props, not in the instance. A panic
+// restarts the actor with its subscriptions live; a restart of its
+// supervisor (which stops it and spawns it again from the same Props) ends
+// them and the new incarnation subscribes again on Started, retrying with
+// backoff while the store is unavailable, or giving up with a
+// [*SubscriptionLost] to the subscriber. [AskGet], [AskSet], [AskPublish] and
 // [AskSubscribe] are typed, context-aware helpers over these requests.
 // [SubscribePID] subscribes an actor directly, without the state actor.
 package redis

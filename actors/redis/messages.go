@@ -62,7 +62,9 @@ type Publish struct {
 // Channel (a pattern when it holds "*?["); the reply is a *Result once the
 // subscription is active. The actor watches Subscriber and drops its
 // subscriptions when it terminates. Subscribing twice to one channel is a
-// no-op.
+// no-op. The subscription survives restarts of the actor and of its
+// supervisor (see Props); if it cannot be made again after one, Subscriber
+// receives a *SubscriptionLost.
 type Subscribe struct {
 	Channel    string
 	Subscriber *actor.PID
@@ -95,4 +97,14 @@ type CountResult struct {
 // Published is what a subscriber actor receives for each message.
 type Published struct {
 	state.Message
+}
+
+// SubscriptionLost tells a subscriber that its subscription to Channel,
+// made by Subscribe, has ended without its asking: the state actor
+// restarted and could not subscribe again (Err says why; a store that is
+// only unavailable is retried, not given up). It receives nothing more
+// from Channel unless it subscribes again.
+type SubscriptionLost struct {
+	Channel string
+	Err     error
 }

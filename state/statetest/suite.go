@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store, opts ...Option) 
 		{"Pipeline", testPipeline},
 		{"Sessions", testSessions},
 		{"SessionExpiry", testSessionExpiry},
+		{"Guard", testGuard},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
