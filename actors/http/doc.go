@@ -37,7 +37,9 @@
 // and 5xx count against the breaker and the endpoint (outlier ejection) and
 // are retried, 429 is retried but is not a failure, other 4xx are successes
 // returned to the caller. A 429 or 503 with Retry-After is retried after the
-// delay the server asked for (StatusError.RetryAfter feeds fault's hint). A
+// delay the server asked for (StatusError.RetryAfter feeds fault's hint),
+// but never after more than the retry's MaxDelay unless the caller opts in
+// with fault.MaxRetryAfter: a hostile "Retry-After: 86400" waits MaxDelay. A
 // caller that cancels its context counts for nothing; a body above
 // MaxResponseBody fails with ErrBodyTooLarge and no body.
 //

@@ -56,7 +56,8 @@ func (e *StatusError) Is(target error) bool { return target == ErrStatus }
 
 // RetryAfter is the delay asked for by a Retry-After header (seconds or an
 // HTTP date), 0 when there is none. package fault uses it as the next
-// delay, so a 429 or 503 with Retry-After is retried when the server said.
+// delay, so a 429 or 503 with Retry-After is retried when the server said,
+// capped at the retry's MaxDelay (fault.MaxRetryAfter raises the cap).
 func (e *StatusError) RetryAfter() time.Duration {
 	return retryAfter(e.Response.Header.Get("Retry-After"), time.Now())
 }
