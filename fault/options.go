@@ -122,13 +122,13 @@ type config struct {
 	// maxHint caps a RetryAfter hint; 0 follows max, so a hint never
 	// stretches a wait past MaxDelay unless MaxRetryAfter says so.
 	maxHint time.Duration
-	jitter      Jitter
-	backoff     Backoff
-	on          []error
-	retryIf     func(error) bool
-	onRetry     func(int, error, time.Duration)
-	clock       Clock
-	rand        func() float64
+	jitter  Jitter
+	backoff Backoff
+	on      []error
+	retryIf func(error) bool
+	onRetry func(int, error, time.Duration)
+	clock   Clock
+	rand    func() float64
 }
 
 func newConfig(opts []Option) *config {
