@@ -371,7 +371,7 @@ func (a *attempt) run(ctx context.Context) (*Response, error, bool) {
 	}
 	if !hasDeadline || left > a.timeout {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeoutCause(ctx, a.timeout, limitCause{a.limit})
+		actx, cancel = context.WithTimeoutCause(ctx, a.timeout, limitCause(a.limit))
 		defer cancel()
 	}
 	lease, err := c.slots.Get(actx)
@@ -485,7 +485,7 @@ func (a *attempt) run(ctx context.Context) (*Response, error, bool) {
 // the time the caller's deadline left when the attempt began.
 func (a *attempt) timedOut(ctx, actx context.Context, left time.Duration, err error) error {
 	switch {
-	case actx != ctx && context.Cause(actx) == error(limitCause{a.limit}):
+	case actx != ctx && context.Cause(actx) == error(limitCause(a.limit)):
 		te := &TimeoutError{Limit: a.limit, Timeout: a.timeout, Err: err}
 		if a.limit == LimitBreaker {
 			te.Breaker = a.b.Name()

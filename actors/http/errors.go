@@ -183,11 +183,11 @@ func (e *TimeoutError) Unwrap() error { return e.Err }
 
 // limitCause is the cause of an attempt context's own timer, so that
 // context.Cause tells it from the caller's deadline even when both passed
-// by the time the attempt looks. Values, not pointers: comparing them
-// allocates nothing.
-type limitCause struct{ l Limit }
+// by the time the attempt looks. A byte-sized integer, so that making one
+// an error allocates nothing.
+type limitCause Limit
 
-func (c limitCause) Error() string        { return "context deadline exceeded (" + c.l.String() + ")" }
+func (c limitCause) Error() string        { return "context deadline exceeded (" + Limit(c).String() + ")" }
 func (c limitCause) Is(target error) bool { return target == context.DeadlineExceeded }
 
 func asStatusError(err error) (*StatusError, bool) {
