@@ -11,7 +11,9 @@
 //     from BaseDelay up to MaxDelay, then a [Jitter] (Full by default, Equal,
 //     Decorrelated, None) spreads them;
 //   - an error that has a RetryAfter() time.Duration method (an HTTP 429 or
-//     503 with Retry-After) sets the next delay itself;
+//     503 with Retry-After) sets the next delay itself, capped at MaxDelay
+//     (a hostile Retry-After: 86400 waits MaxDelay, not a day) unless
+//     [MaxRetryAfter] raises that cap;
 //   - by default every error is retryable except breaker.ErrOpen and errors
 //     marked with [Permanent]; RetryOn and RetryIf replace that rule;
 //   - it never sleeps past the context's deadline: when the next delay would

@@ -119,13 +119,16 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	maxAttempts int
 	base, max   time.Duration
-	jitter      Jitter
-	backoff     Backoff
-	on          []error
-	retryIf     func(error) bool
-	onRetry     func(int, error, time.Duration)
-	clock       Clock
-	rand        func() float64
+	// maxHint caps a RetryAfter hint; 0 follows max, so a hint never
+	// stretches a wait past MaxDelay unless MaxRetryAfter says so.
+	maxHint time.Duration
+	jitter  Jitter
+	backoff Backoff
+	on      []error
+	retryIf func(error) bool
+	onRetry func(int, error, time.Duration)
+	clock   Clock
+	rand    func() float64
 }
 
 func newConfig(opts []Option) *config {
@@ -142,6 +145,9 @@ func newConfig(opts []Option) *config {
 	if c.max < c.base {
 		c.max = c.base
 	}
+	if c.maxHint <= 0 {
+		c.maxHint = c.max
+	}
 	return c
 }
 
@@ -155,10 +161,21 @@ func BaseDelay(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.base = max(d, 0) })
 }
 
-// MaxDelay caps every computed delay (default 10s); a RetryAfter hint is not
-// capped. A MaxDelay below BaseDelay is raised to it.
+// MaxDelay caps every delay (default 10s), a RetryAfter hint's included
+// unless MaxRetryAfter says otherwise. A MaxDelay below BaseDelay is raised
+// to it.
 func MaxDelay(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.max = max(d, 0) })
+}
+
+// MaxRetryAfter caps the delay an error's RetryAfter hint (an HTTP
+// Retry-After header) may ask for. By default a hint is capped at MaxDelay,
+// so a hostile or broken server cannot park a caller for a day; d above
+// MaxDelay opts in to honouring longer hints, up to d; d below MaxDelay
+// caps hints lower than computed delays. d <= 0 restores the default. A
+// hint above the cap is not ignored: the wait is the cap.
+func MaxRetryAfter(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.maxHint = max(d, 0) })
 }
 
 // WithJitter sets the jitter (default FullJitter).

@@ -80,7 +80,7 @@ func (c *config) delay(attempt int, err error, prev *time.Duration) time.Duratio
 	var ra retryAfterer
 	if errors.As(err, &ra) {
 		if d := ra.RetryAfter(); d > 0 {
-			return d
+			return min(d, c.maxHint)
 		}
 	}
 	if c.jitter == DecorrelatedJitter {

@@ -224,14 +224,39 @@ func (e retryAfterErr) RetryAfter() time.Duration { return e.d }
 
 func TestRetryAfterHint(t *testing.T) {
 	clk := newFake()
-	errs := []error{fmt.Errorf("get: %w", retryAfterErr{7 * time.Second}), retryAfterErr{0}, nil}
+	errs := []error{fmt.Errorf("get: %w", retryAfterErr{700 * time.Millisecond}), retryAfterErr{0}, nil}
 	i := 0
 	err := Retry(context.Background(), func(context.Context) error { i++; return errs[i-1] },
 		WithClock(clk), WithRand(seq(0.5)), MaxDelay(time.Second))
-	// The hint wins over backoff, jitter and MaxDelay; a zero hint falls
-	// back to the backoff (200ms with full jitter at 0.5 = 100ms).
-	if err != nil || !reflect.DeepEqual(clk.slept, []time.Duration{7 * time.Second, 100 * time.Millisecond}) {
+	// The hint wins over backoff and jitter; a zero hint falls back to the
+	// backoff (200ms with full jitter at 0.5 = 100ms).
+	if err != nil || !reflect.DeepEqual(clk.slept, []time.Duration{700 * time.Millisecond, 100 * time.Millisecond}) {
 		t.Fatalf("err %v slept %v", err, clk.slept)
+	}
+}
+
+// A hint never stretches a wait past MaxDelay unless MaxRetryAfter opts
+// in, and then only up to its own cap.
+func TestRetryAfterHintCapped(t *testing.T) {
+	day := retryAfterErr{24 * time.Hour}
+	for _, tc := range []struct {
+		name string
+		opts []Option
+		want time.Duration
+	}{
+		{"default cap is MaxDelay", []Option{MaxDelay(time.Second)}, time.Second},
+		{"default MaxDelay", nil, DefaultMaxDelay},
+		{"MaxDelay set after the cap still caps", []Option{MaxRetryAfter(0), MaxDelay(2 * time.Second)}, 2 * time.Second},
+		{"opt in up to an hour", []Option{MaxDelay(time.Second), MaxRetryAfter(time.Hour)}, time.Hour},
+		{"opt in beyond the hint", []Option{MaxRetryAfter(48 * time.Hour)}, 24 * time.Hour},
+		{"cap below MaxDelay", []Option{MaxDelay(time.Minute), MaxRetryAfter(3 * time.Second)}, 3 * time.Second},
+	} {
+		clk := newFake()
+		fn, calls := failing(2, day)
+		err := Retry(context.Background(), fn, append([]Option{WithClock(clk), MaxAttempts(3)}, tc.opts...)...)
+		if err != nil || *calls != 3 || !reflect.DeepEqual(clk.slept, []time.Duration{tc.want, tc.want}) {
+			t.Errorf("%s: err %v calls %d slept %v, want 2 x %v", tc.name, err, *calls, clk.slept, tc.want)
+		}
 	}
 }
 

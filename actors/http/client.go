@@ -42,9 +42,10 @@ type Client struct {
 	closed atomic.Bool
 }
 
-// transport is one generation of the pool's http.Transport. A resize
-// publishes a new one with the new limits; the old one is retired and its
-// idle connections closed as soon as its last request ends.
+// transport is one generation of the pool's http.Transport. A resize keeps
+// it (and its idle connections); the pool actor's stop publishes a new one
+// and retires the old, whose idle connections close as soon as its last
+// request ends.
 type transport struct {
 	rt       *http.Transport
 	inflight atomic.Int64
@@ -78,8 +79,9 @@ func New(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, bases: make(map[string]string, len(cfg.Endpoints))}
 	// The pool's resource is a slot, a permission to have one request in
 	// flight: net/http owns the TCP connections, so the pool bounds and
-	// measures concurrency (waiters, checkout waits, timeouts) while the
-	// transport keeps at most Size connections per endpoint.
+	// measures concurrency (waiters, checkout waits, timeouts), and with it
+	// the connections in use per endpoint, while the transport keeps the
+	// idle ones for reuse.
 	c.slots, err = pool.New[struct{}](pool.Config{Size: cfg.Size, Timeout: cfg.Timeout}, slotFactory{})
 	if err != nil {
 		return nil, fmt.Errorf("httpadapter: pool %s: %w", cfg.Name, err)
@@ -102,21 +104,40 @@ func New(cfg Config) (*Client, error) {
 			c.bases[ep] = cfg.Scheme + "://" + ep
 		}
 	}
-	c.tr.Store(&transport{rt: c.newTransport(cfg.Size)})
+	c.tr.Store(&transport{rt: c.newTransport()})
 	return c, nil
 }
 
-func (c *Client) newTransport(size int) *http.Transport {
+// maxIdlePerEndpoint is the transport's idle limit per endpoint: a ceiling
+// that never binds in practice (see newTransport).
+const maxIdlePerEndpoint = 1 << 16
+
+// newTransport makes the pool's transport. Its fields cannot change once
+// it is in use, so its per-endpoint limits are not where the pool's size is
+// enforced, and a resize keeps it with its idle connections: the slots bound
+// the requests in flight, hence the connections in use per endpoint, at
+// the current size (a request takes its slot before the transport looks
+// for a connection and gives it back after the body is read, by when
+// net/http has made the connection idle again, so a busy pool reuses
+// rather than dials). Idle connections are reused most recent first, so
+// after a shrink the surplus ones are never picked and close after
+// IdleTimeout. MaxConnsPerHost stays 0: a limit there would only cap a
+// grown pool at its old size.
+func (c *Client) newTransport() *http.Transport {
 	d := &net.Dialer{Timeout: c.cfg.DialTimeout, KeepAlive: 30 * time.Second}
-	n := max(len(c.cfg.Endpoints), 1)
+	// A response-header timeout at or above Timeout adds nothing to the
+	// attempt's own deadline, and would cut short a request whose Timeout
+	// is longer than the pool's: only a stricter one is the transport's.
+	var header time.Duration
+	if c.cfg.ResponseHeaderTimeout < c.cfg.Timeout {
+		header = c.cfg.ResponseHeaderTimeout
+	}
 	t := &http.Transport{
 		DialContext:           c.conns.dialer(d),
 		TLSHandshakeTimeout:   c.cfg.TLSHandshakeTimeout,
-		ResponseHeaderTimeout: c.cfg.ResponseHeaderTimeout,
+		ResponseHeaderTimeout: header,
 		IdleConnTimeout:       c.cfg.IdleTimeout,
-		MaxIdleConns:          size * n,
-		MaxIdleConnsPerHost:   size,
-		MaxConnsPerHost:       size,
+		MaxIdleConnsPerHost:   maxIdlePerEndpoint,
 		ExpectContinueTimeout: time.Second,
 		// The body limit is ours to enforce; a gzip layer would hide the
 		// real size from it.
@@ -144,7 +165,10 @@ func (c *Client) HasEndpoint(addr string) bool {
 }
 
 // Resize changes the number of slots (update_pool). Requests in flight
-// finish; a shrink takes effect as they end. It returns the size before.
+// finish; a shrink takes effect as they end. The transport and its idle
+// connections are kept: after a grow the old connections serve the first
+// requests, after a shrink the surplus ones close after IdleTimeout. It
+// returns the size before.
 func (c *Client) Resize(n int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -154,10 +178,6 @@ func (c *Client) Resize(n int) (int, error) {
 	from := c.slots.Size()
 	if err := c.slots.Resize(n); err != nil {
 		return from, fmt.Errorf("httpadapter: pool %s: %w", c.cfg.Name, err)
-	}
-	if n != from {
-		old := c.tr.Swap(&transport{rt: c.newTransport(n)})
-		old.retire()
 	}
 	return from, nil
 }
@@ -184,7 +204,7 @@ func (c *Client) recycle() {
 	if c.closed.Load() {
 		return
 	}
-	old := c.tr.Swap(&transport{rt: c.newTransport(c.slots.Size())})
+	old := c.tr.Swap(&transport{rt: c.newTransport()})
 	old.retire()
 }
 
@@ -275,11 +295,19 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if req.Classify != nil {
 		classify = req.Classify
 	}
-	timeout := c.cfg.Timeout
+	// The attempt's own limit is the tightest of the pool's (or the
+	// request's) timeout and the breaker's call_timeout; the breaker wins a
+	// tie, so that it counts the timeout as its own.
+	timeout, limit := c.cfg.Timeout, LimitPool
 	if req.Timeout > 0 {
-		timeout = req.Timeout
+		timeout, limit = req.Timeout, LimitRequest
 	}
-	a := attempt{c: c, req: &req, tgt: tgt, b: b, classify: classify, timeout: timeout}
+	if b != nil {
+		if ct := b.Settings().CallTimeout; ct > 0 && ct <= timeout {
+			timeout, limit = ct, LimitBreaker
+		}
+	}
+	a := attempt{c: c, req: &req, tgt: tgt, b: b, classify: classify, timeout: timeout, limit: limit}
 	if req.Retry == nil && !idempotent(req.Method) {
 		resp, err, _ := a.run(ctx)
 		return resp, err
@@ -298,7 +326,8 @@ type attempt struct {
 	tgt      target
 	b        *breaker.Breaker
 	classify Classifier
-	timeout  time.Duration
+	timeout  time.Duration // the attempt's own limit, named by limit
+	limit    Limit
 	n        int
 }
 
@@ -331,13 +360,28 @@ func (a *attempt) run(ctx context.Context) (*Response, error, bool) {
 		}
 		tok = t
 	}
-	actx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
+	// A caller's deadline at or before the attempt's limit bounds the
+	// attempt alone: no timer of our own (a cancellable context costs
+	// net/http dearly per request), and a timeout then is the caller's.
+	actx := ctx
+	dl, hasDeadline := ctx.Deadline()
+	var left time.Duration
+	if hasDeadline {
+		left = time.Until(dl)
+	}
+	if !hasDeadline || left > a.timeout {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeoutCause(ctx, a.timeout, limitCause(a.limit))
+		defer cancel()
+	}
 	lease, err := c.slots.Get(actx)
 	if err != nil {
 		tok.Done(ignored, context.Canceled)
-		if errors.Is(err, pool.ErrClosed) {
+		switch {
+		case errors.Is(err, pool.ErrClosed):
 			err = ErrClosed
+		case errors.Is(err, context.DeadlineExceeded):
+			err = a.timedOut(ctx, actx, left, err)
 		}
 		return nil, fmt.Errorf("httpadapter: pool %s: %w", c.cfg.Name, err), false
 	}
@@ -381,6 +425,12 @@ func (a *attempt) run(ctx context.Context) (*Response, error, bool) {
 	// deadline passed met a slow service, which counts as a timeout.
 	callerGone := err != nil && errors.Is(ctx.Err(), context.Canceled)
 	tooLarge := errors.Is(err, ErrBodyTooLarge)
+	breakerTimeout := false
+	if err != nil && !callerGone && !tooLarge {
+		err = a.timedOut(ctx, actx, left, err)
+		var te *TimeoutError
+		breakerTimeout = errors.As(err, &te) && te.Limit == LimitBreaker
+	}
 	switch {
 	case callerGone || tooLarge:
 		// The caller gave up, or the reply was whole but too large: neither
@@ -388,11 +438,10 @@ func (a *attempt) run(ctx context.Context) (*Response, error, bool) {
 	default:
 		v = a.classify(status, err)
 	}
-	if err != nil && ctx.Err() == nil && isTimeout(actx, err) {
-		err = &timeoutError{d: a.timeout, err: err}
-	}
 	var outcome error
-	if v.Failure {
+	// The breaker's own call_timeout is a failure and a timeout for it
+	// whatever the classifier says, as in breaker.Call.
+	if v.Failure || breakerTimeout {
 		outcome = err
 		if outcome == nil {
 			outcome = ErrStatus
@@ -428,15 +477,29 @@ func (a *attempt) run(ctx context.Context) (*Response, error, bool) {
 	return resp, nil, false
 }
 
-// isTimeout reports whether an exchange failed for want of time: the
-// attempt's deadline, or one of the transport's timeouts (dial, TLS
-// handshake, response header).
-func isTimeout(actx context.Context, err error) bool {
-	if actx.Err() == context.DeadlineExceeded {
-		return true
+// timedOut wraps err in a *TimeoutError naming the limit that ended the
+// attempt: its own timer (pool, request or breaker limit: actx's cause
+// says it fired, even if the caller's deadline has passed since), else the
+// caller's deadline, else one of the transport's timeouts (dial, TLS
+// handshake, response header). Any other error is returned as is. left is
+// the time the caller's deadline left when the attempt began.
+func (a *attempt) timedOut(ctx, actx context.Context, left time.Duration, err error) error {
+	switch {
+	case actx != ctx && context.Cause(actx) == error(limitCause(a.limit)):
+		te := &TimeoutError{Limit: a.limit, Timeout: a.timeout, Err: err}
+		if a.limit == LimitBreaker {
+			te.Breaker = a.b.Name()
+			te.Err = &breaker.TimeoutError{Name: te.Breaker, Timeout: a.timeout, Err: err}
+		}
+		return te
+	case ctx.Err() == context.DeadlineExceeded:
+		return &TimeoutError{Limit: LimitCaller, Timeout: left, Err: err}
 	}
 	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &TimeoutError{Limit: LimitTransport, Err: err}
+	}
+	return err
 }
 
 // listened reports whether anyone beyond the node's own subscribers would

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -209,7 +210,9 @@ func TestRetryAfterHonoured(t *testing.T) {
 		b := breaker.New("api", breaker.Settings{FailureThreshold: 10})
 		c := newClient(t, Config{Endpoints: []string{svc.Addr()}, Breaker: b})
 		clk := &fakeSleep{}
-		resp, err := c.Do(bg(t), Request{URL: "/", Retry: []fault.Option{fault.WithClock(clk), fault.MaxAttempts(3)}})
+		// The pool's MaxDelay is 2ms: honouring 7s is an opt-in.
+		resp, err := c.Do(bg(t), Request{URL: "/", Retry: []fault.Option{fault.WithClock(clk), fault.MaxAttempts(3),
+			fault.MaxRetryAfter(time.Minute)}})
 		if err != nil || resp.Status != 200 || resp.Attempts != 3 {
 			t.Fatalf("%d: %+v %v", tc.status, resp, err)
 		}
@@ -231,6 +234,32 @@ func TestRetryAfterHonoured(t *testing.T) {
 		if d := retryAfter(v, time.Now()); d != 0 {
 			t.Fatalf("%q: %v", v, d)
 		}
+	}
+}
+
+// A hostile Retry-After of a day waits the retry's MaxDelay, not a day, on
+// the real clock: the call succeeds at its third attempt, well within its
+// deadline (before, the day-long delay passed the deadline and the call
+// gave up after one attempt).
+func TestHostileRetryAfterCappedAtMaxDelay(t *testing.T) {
+	svc := vsmtest.NewMockService(t)
+	svc.FailNextWith(2, vsmtest.Response{Status: 503, Header: http.Header{"Retry-After": {"86400"}}})
+	c := newClient(t, Config{Endpoints: []string{svc.Addr()}})
+	var mu sync.Mutex
+	var delays []time.Duration
+	onRetry := fault.OnRetry(func(_ int, _ error, d time.Duration) {
+		mu.Lock()
+		delays = append(delays, d)
+		mu.Unlock()
+	})
+	resp, err := c.Do(bg(t), Request{URL: "/", Retry: []fault.Option{fault.MaxAttempts(3), onRetry}})
+	if err != nil || resp.Status != 200 || resp.Attempts != 3 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []time.Duration{2 * time.Millisecond, 2 * time.Millisecond}; !slices.Equal(delays, want) {
+		t.Fatalf("delays %v, want %v", delays, want)
 	}
 }
 

@@ -42,14 +42,19 @@ type Config struct {
 	// Balancer chooses the policy and outlier ejection. Its Listener is
 	// called too, besides the pool actor's.
 	Balancer balancer.Config
-	// Size is the most requests in flight at once (the pool's slots), and
-	// the transport's connection limit per endpoint. Default 10.
+	// Size is the most requests in flight at once (the pool's slots), hence
+	// the most connections in use per endpoint. Default 10.
 	Size int
 	// Timeout bounds each attempt (checkout wait, connect, reply and body)
-	// and the checkout wait alone. Default 5s. The caller's context bounds
-	// the whole call, retries included.
+	// and the checkout wait alone. Default 5s. Request.Timeout replaces it
+	// for one request; the breaker's call_timeout, when shorter, bounds
+	// each attempt too. The caller's context bounds the whole call, retries
+	// included.
 	Timeout time.Duration
-	// Transport timeouts. Defaults 5s, 5s, Timeout and 90s.
+	// Transport timeouts. Defaults 5s, 5s, none and 90s.
+	// ResponseHeaderTimeout is enforced by the transport only when it is
+	// below Timeout (at or above, the attempt's deadline already covers
+	// it); then it applies to every request, whatever its Timeout.
 	DialTimeout           time.Duration
 	TLSHandshakeTimeout   time.Duration
 	ResponseHeaderTimeout time.Duration
@@ -101,8 +106,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TLSHandshakeTimeout <= 0 {
 		c.TLSHandshakeTimeout = DefaultTLSHandshakeTimeout
 	}
-	if c.ResponseHeaderTimeout <= 0 {
-		c.ResponseHeaderTimeout = c.Timeout
+	if c.ResponseHeaderTimeout < 0 {
+		c.ResponseHeaderTimeout = 0
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = DefaultIdleTimeout

@@ -24,26 +24,46 @@
 //
 // The pool's resource is a slot, a permission to have one request in flight,
 // not a connection: net/http owns the TCP connections and reuses them
-// (keep-alive, at most Size per endpoint, Size idle per endpoint, closed
-// after IdleTimeout). The slot pool bounds concurrency at Size, queues the
-// excess with the checkout timeout, and measures waits, so Stats shows the
-// same figures as every other protocol's pool; ConnsOpened/ConnsClosed
-// count the transport's TCP connections. A resize (update_pool) resizes the
-// slots and swaps in a transport with the new limits; the old one keeps
-// serving the requests in flight and closes its connections when the last
-// one ends. Redirects are not followed: a 3xx is returned as is.
+// (keep-alive, most recently used first, closed after IdleTimeout). The
+// slot pool bounds concurrency at Size, hence the connections in use per
+// endpoint, queues the excess with the checkout timeout, and measures
+// waits, so Stats shows the same figures as every other protocol's pool;
+// ConnsOpened/ConnsClosed count the transport's TCP connections. A resize
+// (update_pool) resizes the slots only: the transport and its idle
+// connections stay, so a grown pool dials only for its extra concurrency
+// and a shrunk one dials nothing; the connections a shrunk pool no longer
+// needs are the least recently used and close after IdleTimeout. (The
+// transport's own per-host limits cannot change once it is in use, so they
+// are not where the size is enforced: until this version a resize replaced
+// the transport and dropped every idle connection.) Redirects are not
+// followed: a 3xx is returned as is.
 //
 // Outcomes are judged by a Classifier; by default transport errors, timeouts
 // and 5xx count against the breaker and the endpoint (outlier ejection) and
 // are retried, 429 is retried but is not a failure, other 4xx are successes
 // returned to the caller. A 429 or 503 with Retry-After is retried after the
-// delay the server asked for (StatusError.RetryAfter feeds fault's hint). A
+// delay the server asked for (StatusError.RetryAfter feeds fault's hint),
+// but never after more than the retry's MaxDelay unless the caller opts in
+// with fault.MaxRetryAfter: a hostile "Retry-After: 86400" waits MaxDelay. A
 // caller that cancels its context counts for nothing; a body above
 // MaxResponseBody fails with ErrBodyTooLarge and no body.
 //
-// Timeouts: Config.Timeout bounds each attempt, checkout included; the
-// caller's context bounds the whole call, and fault never sleeps past its
-// deadline.
+// # Timeouts
+//
+// Each attempt, checkout included, is bounded by the tightest of: the
+// pool's Timeout, or the request's Timeout instead when set (longer or
+// shorter); the call_timeout of the breaker guarding it; the caller's
+// context, which also bounds the whole call (fault never sleeps past its
+// deadline). When the caller's deadline comes first the attempt runs on the
+// caller's context with no timer of its own. A timeout is a *TimeoutError
+// whose Limit names the bound that fired (LimitPool, LimitRequest,
+// LimitBreaker, LimitCaller, or LimitTransport for the dial, TLS handshake
+// and a response-header timeout set below Timeout) with its value; it
+// matches context.DeadlineExceeded, and ErrTimeout unless the caller's
+// deadline fired. The breaker's call_timeout firing is, for the breaker, a
+// failure and a timeout (breaker.Stats().Timeouts), as in breaker.Call:
+// the error holds a *breaker.TimeoutError naming it and matches
+// breaker.ErrTimeout.
 //
 // # Events
 //

@@ -34,7 +34,10 @@ type Request struct {
 	// once; a non-nil Retry (even empty) retries any method.
 	// fault.MaxAttempts(1) turns retries off.
 	Retry []fault.Option
-	// Timeout overrides the pool's per-attempt timeout when positive.
+	// Timeout replaces the pool's per-attempt timeout when positive, longer
+	// or shorter (the wait for a slot stays bounded by the pool's timeout
+	// too). The breaker's call_timeout and the caller's context still bound
+	// each attempt when they are tighter; see TimeoutError.
 	Timeout time.Duration
 	// Classify overrides the pool's Classifier when set.
 	Classify Classifier
