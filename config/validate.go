@@ -184,8 +184,14 @@ func (v *validator) breaker(key, name string, raw, b Breaker, redis bool) {
 
 func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Breaker) {
 	v.name(key, name)
-	if v.oneOf(key+".protocol", p.Protocol, ProtocolHTTP, ProtocolWebSocket, ProtocolGRPC, ProtocolRedis) {
-		s := schemes[p.Protocol]
+	if s, known := schemes[p.Protocol]; !known {
+		v.problem(key+".protocol", "must be one of %s; got %s", strings.Join(protocols, ", "), quote(p.Protocol))
+	} else {
+		if !slices.Contains(poolAdapters, p.Protocol) {
+			// Starting without the pool would leave its users calling a
+			// name that does not exist, far from the cause.
+			v.problem(key+".protocol", "protocol %s has no adapter yet; a pool can use %s", p.Protocol, strings.Join(poolAdapters, ", "))
+		}
 		if p.Scheme != s[0] && p.Scheme != s[1] {
 			v.problem(key+".scheme", "must be %s or %s for protocol %s; got %s", s[0], s[1], p.Protocol, quote(p.Scheme))
 		}
