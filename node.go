@@ -68,6 +68,7 @@ type Node struct {
 	breakers map[string]*breaker.Breaker
 	pools    *poolSet
 	st       *nodeState // state.go: store, sessions, S2 coordination
+	probes   probeSet   // probes.go: readiness checks added in code
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry
@@ -97,7 +98,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	if o.registry == nil {
-		o.registry = prometheus.NewRegistry()
+		o.registry = telemetry.NewRegistry() // with go_* and process_*
 	}
 	logger := o.logger.With(zap.String("node", c.Node.Name))
 	slogger := slog.New(zapslog.NewHandler(logger.Core()))

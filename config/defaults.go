@@ -71,6 +71,7 @@ func (c *Config) WithDefaults() *Config {
 	}
 	setStr(&out.Node.Cluster, DefaultCluster)
 	setStr(&out.Admin.Addr, DefaultAdminAddr)
+	out.Admin.Readiness.Breakers = slices.Clone(c.Admin.Readiness.Breakers)
 	if out.Algedonic.LogMin == 0 {
 		out.Algedonic.LogMin = algedonic.Warning
 	}

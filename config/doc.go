@@ -37,6 +37,9 @@
 //	  cluster: vsm     # nodes of a cluster share breaker state and alerts
 //	admin:
 //	  addr: 127.0.0.1:7070   # the admin HTTP API; ":7070" for every interface
+//	  readiness:             # what GET /readyz waits for besides the node running
+//	    redis: false         # the state backend answers (check "redis")
+//	    breakers: [api]      # these breakers are not open (checks "breaker/api")
 //	algedonic:         # System 5's alert policy: info, warning, critical, emergency
 //	  log_min: warning
 //	  publish_min: info

@@ -422,12 +422,14 @@ func TestWithDefaultsCopies(t *testing.T) {
 	c := &Config{
 		Pools: map[string]Pool{"p": {Host: "h", Port: 1, Endpoints: []string{"a:1"}}},
 		Redis: Redis{Addrs: []string{"r:1"}},
+		Admin: Admin{Readiness: Readiness{Breakers: []string{"b"}}},
 	}
 	w := c.WithDefaults()
 	w.Pools["p"].Endpoints[0] = "changed:1"
 	w.Pools["q"] = Pool{}
 	w.Redis.Addrs[0] = "changed:1"
-	if c.Pools["p"].Endpoints[0] != "a:1" || len(c.Pools) != 1 || c.Redis.Addrs[0] != "r:1" {
+	w.Admin.Readiness.Breakers[0] = "changed"
+	if c.Pools["p"].Endpoints[0] != "a:1" || len(c.Pools) != 1 || c.Redis.Addrs[0] != "r:1" || c.Admin.Readiness.Breakers[0] != "b" {
 		t.Errorf("WithDefaults shares state with its receiver: %+v", c)
 	}
 	if c.Pools["p"].Size != 0 {
@@ -740,5 +742,41 @@ func TestPoolProtocolWithoutAdapter(t *testing.T) {
 	err := c.Validate()
 	if !errors.Is(err, ErrInvalid) || err.Error() != "pools.feed.protocol: protocol websocket has no adapter yet; a pool can use http" {
 		t.Fatalf("Validate = %v", err)
+	}
+}
+
+func TestReadinessConfig(t *testing.T) {
+	c, err := Parse("vsm.yaml", []byte(`
+admin:
+  readiness:
+    redis: true
+    breakers: [api]
+circuit_breakers:
+  api: {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Admin.Readiness; !r.Redis || len(r.Breakers) != 1 || r.Breakers[0] != "api" {
+		t.Fatalf("readiness = %+v", r)
+	}
+	got := mustProblems(t, `
+circuit_breakers:
+  api: {}
+admin:
+  readiness:
+    breakers:
+      - api
+      - payments
+      - api
+      - redis
+`)
+	want := []string{
+		`vsm.yaml:8: admin.readiness.breakers[1]: no breaker "payments" in circuit_breakers (configured: api)`,
+		`vsm.yaml:9: admin.readiness.breakers[2]: breaker "api" is listed twice`,
+		`vsm.yaml:10: admin.readiness.breakers[3]: no breaker "redis" in circuit_breakers (configured: api); for the Redis health breaker set admin.readiness.redis`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

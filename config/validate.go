@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 	if err := checkHostPort(d.Admin.Addr, true, 0); err != nil {
 		v.problem("admin.addr", "%v", err)
 	}
+	v.readiness("admin.readiness", c.Admin.Readiness, c.CircuitBreakers)
 	v.severity("algedonic.log_min", c.Algedonic.LogMin)
 	v.severity("algedonic.publish_min", c.Algedonic.PublishMin)
 
@@ -182,6 +183,35 @@ func (v *validator) breaker(key, name string, raw, b Breaker, redis bool) {
 	}
 }
 
+func (v *validator) readiness(key string, r Readiness, breakers map[string]Breaker) {
+	seen := map[string]bool{}
+	for i, name := range r.Breakers {
+		k := fmt.Sprintf("%s.breakers[%d]", key, i)
+		switch _, ok := breakers[name]; {
+		case seen[name]:
+			v.problem(k, "breaker %s is listed twice", quote(name))
+		case !ok:
+			v.problem(k, "no breaker %s in circuit_breakers (%s)%s", quote(name), knownBreakers(breakers), redisHint(name))
+		}
+		seen[name] = true
+	}
+}
+
+// redisHint points at readiness.redis for the breaker the node makes itself.
+func redisHint(name string) string {
+	if name == "redis" {
+		return "; for the Redis health breaker set admin.readiness.redis"
+	}
+	return ""
+}
+
+func knownBreakers(breakers map[string]Breaker) string {
+	if len(breakers) == 0 {
+		return "none is configured"
+	}
+	return "configured: " + strings.Join(sortedKeys(breakers), ", ")
+}
+
 func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Breaker) {
 	v.name(key, name)
 	if s, known := schemes[p.Protocol]; !known {
@@ -218,11 +248,7 @@ func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Brea
 	v.nonNegative(key+".idle_timeout", raw.IdleTimeout)
 	if p.CircuitBreaker != "" {
 		if _, ok := breakers[p.CircuitBreaker]; !ok {
-			known := "none is configured"
-			if len(breakers) > 0 {
-				known = "configured: " + strings.Join(sortedKeys(breakers), ", ")
-			}
-			v.problem(key+".circuit_breaker", "no breaker %s in circuit_breakers (%s)", quote(p.CircuitBreaker), known)
+			v.problem(key+".circuit_breaker", "no breaker %s in circuit_breakers (%s)", quote(p.CircuitBreaker), knownBreakers(breakers))
 		}
 	}
 	v.tls(key+".tls", p.TLS)
