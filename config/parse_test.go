@@ -610,7 +610,7 @@ func TestFullSetsEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Redis.Addrs, c.Redis.MasterName = s.Redis.Addrs, s.Redis.MasterName
+	c.Redis.Addrs, c.Redis.MasterName, c.Redis.PasswordFile = s.Redis.Addrs, s.Redis.MasterName, s.Redis.PasswordFile
 	var zero []string
 	walkZero(t, "", c.Node, &zero)
 	walkZero(t, "", *c, &zero)

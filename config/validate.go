@@ -84,10 +84,30 @@ type validator struct {
 func (v *validator) problem(key, format string, args ...any) {
 	p := Problem{Key: key, Msg: fmt.Sprintf(format, args...)}
 	if v.src != nil {
-		p.File = v.src.file
-		p.Line = v.line(key)
+		if env := v.env(key); env != "" {
+			p.Env = env
+		} else {
+			p.File = v.src.file
+			p.Line = v.line(key)
+		}
 	}
 	v.problems = append(v.problems, p)
+}
+
+// env is the environment variable that set key or the list or section it
+// is in, if one did.
+func (v *validator) env(key string) string {
+	for key != "" {
+		if e, ok := v.src.env[key]; ok {
+			return e
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			return ""
+		}
+		key = key[:i]
+	}
+	return ""
 }
 
 // line finds the line of key or, for a key not written in the file (a
@@ -317,6 +337,9 @@ func (v *validator) redis(key string, raw, r Redis) {
 	}
 	if raw.MasterName != "" && len(raw.Addrs) == 0 {
 		v.problem(key+".master_name", "needs addrs (the Sentinel addresses)")
+	}
+	if raw.Password != "" && raw.PasswordFile != "" {
+		v.problem(key+".password_file", "set either password or password_file, not both")
 	}
 	if raw.PoolSize < 0 {
 		v.problem(key+".pool_size", "must not be negative, got %d", raw.PoolSize)
