@@ -97,6 +97,10 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	c, err := c.ReadSecrets() // redis.password_file
+	if err != nil {
+		return nil, err
+	}
 	if o.registry == nil {
 		o.registry = telemetry.NewRegistry() // with go_* and process_*
 	}
