@@ -72,7 +72,9 @@ func (c *Config) WithEnv(env []string) (_ *Config, ignored []Problem, err error)
 	if len(vars) == 0 {
 		return out, nil, nil
 	}
-	var problems []Problem
+	// decoding holds the values that did not decode, whose keys Validate
+	// would report again; problems holds every problem.
+	var problems, decoding []Problem
 	root := reflect.ValueOf(out).Elem()
 	for _, name := range slices.Sorted(maps.Keys(vars)) {
 		var found [][]string
@@ -92,14 +94,16 @@ func (c *Config) WithEnv(env []string) (_ *Config, ignored []Problem, err error)
 				Msg: "ambiguous: it names " + strings.Join(paths, " and ") + "; rename one of the entries"})
 			continue
 		}
-		problems = append(problems, out.setEnv(root, name, vars[name], found[0])...)
+		ps := out.setEnv(root, name, vars[name], found[0])
+		decoding = append(decoding, ps...)
+		problems = append(problems, ps...)
 	}
 	// The values that decoded may still break a rule, or a rule that joins
 	// keys (a pool's breaker exists...): validate the result as Parse does,
 	// leaving out what a value that failed to decode would cause.
 	if e := asError(out.Validate()); e != nil {
 		for _, p := range e.Problems {
-			if !covered(problems, p.Key) {
+			if !covered(decoding, p.Key) {
 				problems = append(problems, p)
 			}
 		}

@@ -150,8 +150,11 @@ func TestWithEnvErrors(t *testing.T) {
 	}
 	// Names that read two ways are refused, not guessed.
 	amb := mustParse(t, "pools:\n  api: {host: h, port: 1}\n  api_idle: {host: h, port: 1}\n  API-IDLE: {host: h, port: 1}\n")
-	got := envProblems(t, amb, "VSM_POOLS_API_IDLE_TIMEOUT=1s", "VSM_POOLS_API_HOST=x")
-	want := []string{`$VSM_POOLS_API_IDLE_TIMEOUT: ambiguous: it names pools.API-IDLE.timeout and pools.api.idle_timeout and pools.api_idle.timeout; rename one of the entries`}
+	got := envProblems(t, amb, "VSM_POOLS_API_IDLE_TIMEOUT=1s", "VSM_POOLS_API_HOST=x", "VSM_POOLS_API_PORT=0")
+	want := []string{
+		`$VSM_POOLS_API_IDLE_TIMEOUT: ambiguous: it names pools.API-IDLE.timeout and pools.api.idle_timeout and pools.api_idle.timeout; rename one of the entries`,
+		`$VSM_POOLS_API_PORT: pools.api.port: must be in 1..65535, got 0`,
+	}
 	if !slices.Equal(got, want) {
 		t.Errorf("ambiguous:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
