@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 
 	"go.uber.org/zap"
 
@@ -58,12 +57,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) oneCheck(kind string, checks func() []vsm.ReadinessCheck) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		i := slices.IndexFunc(checks(), func(c vsm.ReadinessCheck) bool { return c.Name == name })
+		all := checks()
+		i := slices.IndexFunc(all, func(c vsm.ReadinessCheck) bool { return c.Name == name })
 		if i < 0 {
 			writeText(w, http.StatusNotFound, fmt.Sprintf("no %s check %q\n", kind, name))
 			return
 		}
-		res := s.run(r.Context(), checks()[i:i+1], nil)[0]
+		res := s.run(r.Context(), all[i:i+1], nil)[0]
 		if res.err != nil {
 			writeText(w, http.StatusServiceUnavailable, fmt.Sprintf("[-]%s failed: %s\n%s check failed\n", name, oneLine(res.err), kind))
 			return
@@ -82,22 +82,43 @@ func failed(rs []result) bool {
 	return slices.ContainsFunc(rs, func(r result) bool { return r.err != nil })
 }
 
-// run runs the checks not excluded at once, each bounded by the probe
-// timeout, and returns their results in the checks' order.
+// run runs the checks not excluded at once and returns their results in
+// the checks' order. A check still running when the probe timeout ends
+// fails with the context's error: the answer never waits on a check that
+// ignores its ctx (that check's goroutine ends when it returns). A check
+// that panics fails instead of taking the process down.
 func (s *Server) run(ctx context.Context, checks []vsm.ReadinessCheck, exclude map[string]bool) []result {
 	ctx, cancel := context.WithTimeout(ctx, s.probeTimeout)
 	defer cancel()
 	out := make([]result, len(checks))
-	var wg sync.WaitGroup
+	done := make([]chan error, len(checks))
 	for i, c := range checks {
 		out[i].name = c.Name
 		if exclude[c.Name] {
 			out[i].excluded = true
 			continue
 		}
-		wg.Go(func() { out[i].err = c.Check(ctx) })
+		ch := make(chan error, 1) // never blocks a late check
+		done[i] = ch
+		go func() {
+			defer func() {
+				if r := recover(); r != nil {
+					ch <- fmt.Errorf("check panicked: %v", r)
+				}
+			}()
+			ch <- c.Check(ctx)
+		}()
 	}
-	wg.Wait()
+	for i, ch := range done {
+		if ch == nil {
+			continue
+		}
+		select {
+		case out[i].err = <-ch:
+		case <-ctx.Done():
+			out[i].err = fmt.Errorf("no answer within %s: %w", s.probeTimeout, ctx.Err())
+		}
+	}
 	return out
 }
 

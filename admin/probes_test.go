@@ -213,3 +213,35 @@ func TestMetricsServeRuntimeCollectors(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyzCheckThatHangsOrPanics: a check that ignores its ctx fails at
+// the probe timeout, one that panics fails; neither holds the answer up or
+// takes the node down.
+func TestReadyzCheckThatHangsOrPanics(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := vsm.Start(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(admin.New(n, admin.WithProbeTimeout(50*time.Millisecond)))
+	block := make(chan struct{})
+	t.Cleanup(func() {
+		close(block)
+		srv.Close()
+		if err := n.Stop(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := n.AddReadinessCheck("hang", func(context.Context) error { <-block; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.AddReadinessCheck("boom", func(context.Context) error { panic("boom") }); err != nil {
+		t.Fatal(err)
+	}
+	wantProbe(t, srv.URL+"/readyz", 503, "[+]shutdown ok\n"+
+		"[-]hang failed: no answer within 50ms: context deadline exceeded\n"+
+		"[-]boom failed: check panicked: boom\nreadyz check failed\n")
+	wantProbe(t, srv.URL+"/readyz?exclude=hang&exclude=boom", 200, "ok")
+	wantProbe(t, srv.URL+"/livez", 200, "ok")
+}

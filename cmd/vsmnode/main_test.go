@@ -74,7 +74,7 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "run", "--admin-addr", "127.0.0.1:0")
 	// The environment names the node, as a container would.
-	cmd.Env = append(os.Environ(), "VSMNODE_TEST_MAIN=1", "VSM_NODE_NAME=env-named")
+	cmd.Env = append(os.Environ(), "VSMNODE_TEST_MAIN=1", "VSM_NODE_NAME=env-named", "VSM_NODE_NAMEE=typo")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -94,12 +94,18 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 		}
 	}()
 	var addr string
-	var sawSummary bool
-	for addr == "" || !sawSummary {
+	var sawSummary, sawWarning bool
+	for addr == "" || !sawSummary || !sawWarning {
 		select {
 		case m, ok := <-lines:
 			if !ok {
 				t.Fatal("vsmnode exited before listening")
+			}
+			if m["msg"] == "environment variable ignored" && m["variable"] == "VSM_NODE_NAMEE" {
+				sawWarning = m["level"] == "warn" && m["reason"] == "names no key; ignored; did you mean VSM_NODE_NAME?"
+				if !sawWarning {
+					t.Fatalf("warning line %v", m)
+				}
 			}
 			if m["msg"] == "admin API listening" {
 				addr, _ = m["addr"].(string)
