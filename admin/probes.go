@@ -116,7 +116,13 @@ func (s *Server) run(ctx context.Context, checks []vsm.ReadinessCheck, exclude m
 		select {
 		case out[i].err = <-ch:
 		case <-ctx.Done():
-			out[i].err = fmt.Errorf("no answer within %s: %w", s.probeTimeout, ctx.Err())
+			// A check that answered while an earlier one was awaited
+			// keeps its answer.
+			select {
+			case out[i].err = <-ch:
+			default:
+				out[i].err = fmt.Errorf("no answer within %s: %w", s.probeTimeout, ctx.Err())
+			}
 		}
 	}
 	return out

@@ -224,7 +224,7 @@ func TestReadyzCheckThatHangsOrPanics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(admin.New(n, admin.WithProbeTimeout(50*time.Millisecond)))
+	srv := httptest.NewServer(admin.New(n, admin.WithProbeTimeout(200*time.Millisecond)))
 	block := make(chan struct{})
 	t.Cleanup(func() {
 		close(block)
@@ -240,7 +240,7 @@ func TestReadyzCheckThatHangsOrPanics(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantProbe(t, srv.URL+"/readyz", 503, "[+]shutdown ok\n"+
-		"[-]hang failed: no answer within 50ms: context deadline exceeded\n"+
+		"[-]hang failed: no answer within 200ms: context deadline exceeded\n"+
 		"[-]boom failed: check panicked: boom\nreadyz check failed\n")
 	wantProbe(t, srv.URL+"/readyz?exclude=hang&exclude=boom", 200, "ok")
 	wantProbe(t, srv.URL+"/livez", 200, "ok")
