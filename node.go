@@ -74,6 +74,7 @@ type Node struct {
 	breakers map[string]*breaker.Breaker
 	pools    *poolSet
 	st       *nodeState // state.go: store, sessions, S2 coordination
+	probes   probeSet   // probes.go: readiness checks added in code
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry
@@ -104,8 +105,12 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	c, err := c.ReadSecrets() // redis.password_file
+	if err != nil {
+		return nil, err
+	}
 	if o.registry == nil {
-		o.registry = prometheus.NewRegistry()
+		o.registry = telemetry.NewRegistry() // with go_* and process_*
 	}
 	logger := o.logger.With(zap.String("node", c.Node.Name))
 	slogger := slog.New(zapslog.NewHandler(logger.Core()))

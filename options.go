@@ -29,7 +29,10 @@ func WithLogger(l *zap.Logger) Option {
 }
 
 // WithRegistry registers the node's metrics on reg instead of a new registry
-// of its own.
+// of its own. The node's own registry also serves the Go runtime and process
+// metrics (go_*, process_*); reg is left to its owner for those, who adds
+// collectors.NewGoCollector and NewProcessCollector if wanted, so that two
+// nodes or the owner's own collectors never clash on it.
 func WithRegistry(reg *prometheus.Registry) Option {
 	return optionFunc(func(o *options) { o.registry = reg })
 }

@@ -30,6 +30,8 @@ type Server struct {
 	once   sync.Once
 	sseBuf int
 	beat   time.Duration
+	// probeTimeout bounds one run of the /livez or /readyz checks.
+	probeTimeout time.Duration
 }
 
 // Option configures a Server.
@@ -54,6 +56,17 @@ func WithHeartbeat(d time.Duration) Option {
 	return optionFunc(func(s *Server) {
 		if d > 0 {
 			s.beat = d
+		}
+	})
+}
+
+// WithProbeTimeout bounds how long /livez and /readyz wait for their checks
+// (all run at once); a check still running then fails with the context's
+// error. Default 5s: below the usual probe timeouts of orchestrators.
+func WithProbeTimeout(d time.Duration) Option {
+	return optionFunc(func(s *Server) {
+		if d > 0 {
+			s.probeTimeout = d
 		}
 	})
 }
@@ -83,8 +96,14 @@ func New(node *vsm.Node, opts ...Option) *Server {
 		done:   make(chan struct{}),
 		sseBuf: 256,
 		beat:   15 * time.Second,
+
+		probeTimeout: 5 * time.Second,
 	}
 	s.mux.HandleFunc("GET /{$}", s.dashboard)
+	s.mux.HandleFunc("GET /livez", s.livez)
+	s.mux.HandleFunc("GET /livez/{name...}", s.oneCheck("livez", livenessChecks))
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("GET /readyz/{name...}", s.oneCheck("readyz", node.ReadinessChecks))
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /api/v1/tree", s.tree)
 	s.mux.HandleFunc("GET /api/v1/events", s.events)
@@ -104,10 +123,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Close ends every open event stream, so that http.Server.Shutdown can
 // finish. It is idempotent.
 func (s *Server) Close() { s.once.Do(func() { close(s.done) }) }
-
-func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
-	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "node": s.node.Name()})
-}
 
 func (s *Server) tree(w http.ResponseWriter, _ *http.Request) {
 	WriteJSON(w, http.StatusOK, s.node.Tree())

@@ -5,12 +5,24 @@
 // Endpoints:
 //
 //	GET  /                 live dashboard (HTML; tree, alerts and events)
-//	GET  /healthz          200 {"status":"ok"} while the node runs
+//	GET  /livez            liveness: the process answers; never consults a dependency
+//	GET  /readyz           readiness: every check of Node.ReadinessChecks passes
+//	                       (the node is not stopping, plus admin.readiness and
+//	                       checks added with Node.AddReadinessCheck)
+//	GET  /livez/{check}, /readyz/{check}   one check
+//	GET  /healthz          /livez under its old name; its plain answer stays
+//	                       {"status":"ok","node":...}
 //	GET  /api/v1/tree      the supervision tree as JSON
 //	GET  /api/v1/events    Server-Sent Events: every event, as JSON, live;
 //	                       ?kind=breaker. keeps kinds with that prefix
 //	POST /api/v1/alerts    {"severity":"critical","source":"ops","reason":"..."} → 202
 //	GET  /metrics          Prometheus text of the node's registry
+//
+// The probes answer as the Kubernetes API server's do: plain text "ok" and
+// 200, or 503 with one "[+]name ok" / "[-]name failed: reason" line per
+// check and a final "readyz check failed"; ?verbose lists the checks on
+// success too ("readyz check passed"), ?exclude=name skips one. The checks
+// run at once, bounded by WithProbeTimeout.
 //
 // Errors are JSON {"error": "..."} with a 4xx status; a malformed request
 // never harms the node. Each SSE client has a bounded queue: a client that

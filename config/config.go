@@ -36,6 +36,22 @@ type Admin struct {
 	// Addr is where the admin API listens. Default "127.0.0.1:7070"; never all
 	// interfaces unless written here.
 	Addr string `yaml:"addr,omitempty"`
+	// Readiness lists what GET /readyz waits for besides the node running.
+	// Default: nothing but that.
+	Readiness Readiness `yaml:"readiness,omitempty"`
+}
+
+// Readiness names the dependencies the node must have before it is ready
+// to serve (GET /readyz). Each becomes a named check; a failing one never
+// affects liveness (GET /livez).
+type Readiness struct {
+	// Redis makes the node ready only while the state backend answers: the
+	// "redis" breaker, fed by the Redis health probe, is not open (or, with
+	// no such breaker, a PING succeeds). Check name "redis".
+	Redis bool `yaml:"redis,omitempty"`
+	// Breakers lists circuit breakers (names from circuit_breakers) that
+	// must not be open. Check names "breaker/<name>".
+	Breakers []string `yaml:"breakers,omitempty"`
 }
 
 // Algedonic is System 5's alert policy.

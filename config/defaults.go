@@ -71,6 +71,7 @@ func (c *Config) WithDefaults() *Config {
 	}
 	setStr(&out.Node.Cluster, DefaultCluster)
 	setStr(&out.Admin.Addr, DefaultAdminAddr)
+	out.Admin.Readiness.Breakers = slices.Clone(c.Admin.Readiness.Breakers)
 	if out.Algedonic.LogMin == 0 {
 		out.Algedonic.LogMin = algedonic.Warning
 	}
@@ -171,6 +172,16 @@ func defaultScheme(protocol string, tls bool) string {
 	}
 	return s[0]
 }
+
+// protocols are the pool protocols the config knows, in the order errors
+// list them.
+var protocols = []string{ProtocolHTTP, ProtocolWebSocket, ProtocolGRPC, ProtocolRedis}
+
+// poolAdapters lists the pool protocols that have an adapter, so that a pool
+// of another protocol is refused by Validate (and so by vsm.Start and
+// vsmnode config check) instead of being skipped at start. A protocol joins
+// this list in the change that adds its adapter.
+var poolAdapters = []string{ProtocolHTTP}
 
 // schemes lists each protocol's plain and TLS scheme.
 var schemes = map[string][2]string{

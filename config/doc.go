@@ -21,6 +21,19 @@
 // every default filled in, which is what a node runs with. Validate checks
 // a Config (parsed or built in code) as the node would use it.
 //
+// # Environment and secrets
+//
+// WithEnv applies environment variables over a Config: VSM_ and the key
+// path in upper case, '_' between keys (VSM_NODE_NAME,
+// VSM_POOLS_API_SIZE, VSM_REDIS_ADDRS=h1:1,h2:2); see WithEnv for the whole
+// rule. The caller passes the environment in: nothing in this package reads
+// the process environment. Problems of values from the environment read
+//
+//	$VSM_POOLS_API_SIZE: pools.api.size: must be at least 1, got 0
+//
+// ReadSecrets reads the secrets given as files (redis.password_file) into
+// their keys; vsm.Start calls it. Redacted returns a copy safe to show.
+//
 // DefaultYAML is the embedded configuration that vsmnode uses when given
 // none; it documents every key and needs nothing else installed.
 //
@@ -37,6 +50,9 @@
 //	  cluster: vsm     # nodes of a cluster share breaker state and alerts
 //	admin:
 //	  addr: 127.0.0.1:7070   # the admin HTTP API; ":7070" for every interface
+//	  readiness:             # what GET /readyz waits for besides the node running
+//	    redis: false         # the state backend answers (check "redis")
+//	    breakers: [api]      # these breakers are not open (checks "breaker/api")
 //	algedonic:         # System 5's alert policy: info, warning, critical, emergency
 //	  log_min: warning
 //	  publish_min: info
@@ -63,7 +79,7 @@
 //	    coordination: local      # or shared (across the cluster; needs redis)
 //	pools:
 //	  <name>:
-//	    protocol: http           # http, websocket, grpc or redis
+//	    protocol: http           # http; websocket, grpc, redis: no adapter yet (refused)
 //	    scheme: http             # http/https, ws/wss, grpc/grpcs, redis/rediss;
 //	                             # default the plain one, or TLS with tls files
 //	    host: api.internal       # host and port, or endpoints
@@ -95,6 +111,8 @@
 //	  master_name: mymaster                # Sentinel, with addrs
 //	  username:
 //	  password:
+//	  password_file:             # a file holding the password instead (one
+//	                             # trailing newline dropped); not with password
 //	  pool_size: 0               # default 10 per CPU
 //	  timeout: 5s
 //	  tls: {ca_file: , cert_file: , key_file: , server_name: }

@@ -23,13 +23,22 @@ type Problem struct {
 	// problem with the whole input.
 	Key string
 	Msg string
+	// Env is the environment variable the value came from (WithEnv); File
+	// and Line are then empty.
+	Env string
+	// Err is the cause, when there is one to match with errors.Is (a
+	// secret file that does not exist matches fs.ErrNotExist).
+	Err error
 }
 
 // String formats the problem as file:line: key: msg, leaving out the parts
-// that are unknown.
+// that are unknown, or as $VARIABLE: key: msg for a value from the
+// environment.
 func (p Problem) String() string {
 	var b strings.Builder
-	if p.File != "" {
+	if p.Env != "" {
+		b.WriteString("$" + p.Env + ": ")
+	} else if p.File != "" {
 		b.WriteString(p.File)
 		if p.Line > 0 {
 			fmt.Fprintf(&b, ":%d", p.Line)
@@ -62,3 +71,15 @@ func (e *Error) Error() string {
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *Error) Is(target error) bool { return target == ErrInvalid }
+
+// Unwrap returns the causes of the problems that have one, so errors.Is
+// and errors.As see them too.
+func (e *Error) Unwrap() []error {
+	var errs []error
+	for _, p := range e.Problems {
+		if p.Err != nil {
+			errs = append(errs, p.Err)
+		}
+	}
+	return errs
+}

@@ -51,7 +51,7 @@ func ExampleRedis_Redacted() {
 
 func ExampleConfig_Validate() {
 	cfg := &config.Config{
-		Pools: map[string]config.Pool{"db": {Protocol: "redis", Host: "db.internal", Port: 6379, CircuitBreaker: "db"}},
+		Pools: map[string]config.Pool{"db": {Protocol: "http", Host: "db.internal", Port: 8080, CircuitBreaker: "db"}},
 	}
 	fmt.Println(cfg.Validate())
 	// Output: pools.db.circuit_breaker: no breaker "db" in circuit_breakers (none is configured)

@@ -48,6 +48,9 @@ type source struct {
 	file  string
 	lines map[string]int  // key path -> line of the key (or list element)
 	set   map[string]bool // key path -> written with a non-null value
+	// env maps a key path to the environment variable that set it
+	// (WithEnv); such a key's problems name the variable, not a line.
+	env map[string]string
 }
 
 // Load reads and parses the file at path; see Parse. Problems name the file
@@ -138,15 +141,7 @@ func Parse(name string, data []byte) (cfg *Config, err error) {
 }
 
 // covers reports whether key is, or is under, a key that failed to decode.
-func (d *decoder) covers(key string) bool {
-	for _, p := range d.problems {
-		b := p.Key
-		if b == "" || key == b || strings.HasPrefix(key, b+".") || strings.HasPrefix(key, b+"[") {
-			return true
-		}
-	}
-	return false
-}
+func (d *decoder) covers(key string) bool { return covered(d.problems, key) }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 

@@ -129,8 +129,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`vsm.yaml:2: health_checks.: name "" must be non-empty and use only letters, digits, '_', '.' and '-'`}},
 		{"pool protocol", "pools:\n  a:\n    protocol: ftp\n    host: h\n    port: 21\n",
 			[]string{`vsm.yaml:3: pools.a.protocol: must be one of http, websocket, grpc, redis; got "ftp"`}},
-		{"pool scheme inconsistent", "pools:\n  a:\n    protocol: grpc\n    scheme: https\n    host: h\n    port: 1\n",
-			[]string{`vsm.yaml:4: pools.a.scheme: must be grpc or grpcs for protocol grpc; got "https"`}},
+		{"pool scheme inconsistent", "pools:\n  a:\n    protocol: http\n    scheme: wss\n    host: h\n    port: 1\n",
+			[]string{`vsm.yaml:4: pools.a.scheme: must be http or https for protocol http; got "wss"`}},
 		{"pool missing host and port", "pools:\n  a:\n    size: 2\n",
 			[]string{
 				`vsm.yaml:2: pools.a.port: must be in 1..65535, got 0`,
@@ -368,8 +368,6 @@ func TestDefaults(t *testing.T) {
 	c, err := Parse("vsm.yaml", []byte(`
 pools:
   p: {host: h, port: 1}
-  tls: {protocol: websocket, host: h, port: 1, tls: {ca_file: ca.pem}}
-  g: {protocol: grpc, host: h, port: 1, timeout: 2s}
 circuit_breakers:
   b: {}
 health_checks:
@@ -381,6 +379,10 @@ health_checks:
 	if c.Pools["p"].Size != 0 || c.CircuitBreakers["b"].Mode != "" {
 		t.Errorf("Parse filled in defaults: %+v", c)
 	}
+	// Pools of protocols without an adapter do not parse (Validate refuses
+	// them), but their defaults are ready for the adapters to come.
+	c.Pools["tls"] = Pool{Protocol: ProtocolWebSocket, Host: "h", Port: 1, TLS: TLS{CAFile: "ca.pem"}}
+	c.Pools["g"] = Pool{Protocol: ProtocolGRPC, Host: "h", Port: 1, Timeout: Duration(2 * time.Second)}
 	w := c.WithDefaults()
 	wantPool := Pool{Protocol: "http", Scheme: "http", Host: "h", Port: 1, LoadBalancing: "round_robin", Size: 10,
 		Timeout: Duration(5 * time.Second), DialTimeout: Duration(5 * time.Second), TLSHandshakeTimeout: Duration(5 * time.Second),
@@ -405,6 +407,8 @@ health_checks:
 	if got := w.HealthChecks["h"]; got != wantCheck {
 		t.Errorf("check defaults = %+v, want %+v", got, wantCheck)
 	}
+	delete(w.Pools, "tls")
+	delete(w.Pools, "g")
 	if err := w.Validate(); err != nil {
 		t.Errorf("WithDefaults().Validate() = %v", err)
 	}
@@ -418,12 +422,14 @@ func TestWithDefaultsCopies(t *testing.T) {
 	c := &Config{
 		Pools: map[string]Pool{"p": {Host: "h", Port: 1, Endpoints: []string{"a:1"}}},
 		Redis: Redis{Addrs: []string{"r:1"}},
+		Admin: Admin{Readiness: Readiness{Breakers: []string{"b"}}},
 	}
 	w := c.WithDefaults()
 	w.Pools["p"].Endpoints[0] = "changed:1"
 	w.Pools["q"] = Pool{}
 	w.Redis.Addrs[0] = "changed:1"
-	if c.Pools["p"].Endpoints[0] != "a:1" || len(c.Pools) != 1 || c.Redis.Addrs[0] != "r:1" {
+	w.Admin.Readiness.Breakers[0] = "changed"
+	if c.Pools["p"].Endpoints[0] != "a:1" || len(c.Pools) != 1 || c.Redis.Addrs[0] != "r:1" || c.Admin.Readiness.Breakers[0] != "b" {
 		t.Errorf("WithDefaults shares state with its receiver: %+v", c)
 	}
 	if c.Pools["p"].Size != 0 {
@@ -604,7 +610,7 @@ func TestFullSetsEveryField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Redis.Addrs, c.Redis.MasterName = s.Redis.Addrs, s.Redis.MasterName
+	c.Redis.Addrs, c.Redis.MasterName, c.Redis.PasswordFile = s.Redis.Addrs, s.Redis.MasterName, s.Redis.PasswordFile
 	var zero []string
 	walkZero(t, "", c.Node, &zero)
 	walkZero(t, "", *c, &zero)
@@ -708,5 +714,69 @@ func TestBoolField(t *testing.T) {
 	_, err = Parse("b.yaml", []byte("algedonic:\n  remote: \"yes\"\n"))
 	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "b.yaml:2: algedonic.remote: want true or false") {
 		t.Fatalf("quoted bool: %v", err)
+	}
+}
+
+// TestPoolProtocolWithoutAdapter: a pool whose protocol has no adapter yet
+// is refused with its line, rather than skipped when the node starts.
+func TestPoolProtocolWithoutAdapter(t *testing.T) {
+	got := mustProblems(t, `pools:
+  ok: {host: h, port: 1}
+  feed:
+    protocol: websocket
+    host: h
+    port: 1
+  rpc: {protocol: grpc, scheme: grpcs, host: h, port: 1}
+  cache: {protocol: redis, host: h, port: 1}
+`)
+	want := []string{
+		`vsm.yaml:4: pools.feed.protocol: protocol websocket has no adapter yet; a pool can use http`,
+		`vsm.yaml:7: pools.rpc.protocol: protocol grpc has no adapter yet; a pool can use http`,
+		`vsm.yaml:8: pools.cache.protocol: protocol redis has no adapter yet; a pool can use http`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A Config built in code is checked the same way (vsm.Start validates).
+	c := &Config{Pools: map[string]Pool{"feed": {Protocol: ProtocolWebSocket, Host: "h", Port: 1}}}
+	err := c.Validate()
+	if !errors.Is(err, ErrInvalid) || err.Error() != "pools.feed.protocol: protocol websocket has no adapter yet; a pool can use http" {
+		t.Fatalf("Validate = %v", err)
+	}
+}
+
+func TestReadinessConfig(t *testing.T) {
+	c, err := Parse("vsm.yaml", []byte(`
+admin:
+  readiness:
+    redis: true
+    breakers: [api]
+circuit_breakers:
+  api: {}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Admin.Readiness; !r.Redis || len(r.Breakers) != 1 || r.Breakers[0] != "api" {
+		t.Fatalf("readiness = %+v", r)
+	}
+	got := mustProblems(t, `
+circuit_breakers:
+  api: {}
+admin:
+  readiness:
+    breakers:
+      - api
+      - payments
+      - api
+      - redis
+`)
+	want := []string{
+		`vsm.yaml:8: admin.readiness.breakers[1]: no breaker "payments" in circuit_breakers (configured: api)`,
+		`vsm.yaml:9: admin.readiness.breakers[2]: breaker "api" is listed twice`,
+		`vsm.yaml:10: admin.readiness.breakers[3]: no breaker "redis" in circuit_breakers (configured: api); for the Redis health breaker set admin.readiness.redis`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -2,7 +2,8 @@ package config
 
 // Pool configures one connection pool (pools.<name>).
 type Pool struct {
-	// Protocol is http (default), websocket, grpc or redis.
+	// Protocol is http (default). websocket, grpc and redis are known names
+	// without an adapter yet: Validate refuses a pool that uses them.
 	Protocol string `yaml:"protocol,omitempty"`
 	// Scheme is http or https for HTTP pools. Default http, or https when
 	// TLS files are given.

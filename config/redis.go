@@ -17,6 +17,10 @@ type Redis struct {
 	MasterName string `yaml:"master_name,omitempty"`
 	Username   string `yaml:"username,omitempty"`
 	Password   string `yaml:"password,omitempty"`
+	// PasswordFile names a file holding the password (a mounted secret),
+	// read by ReadSecrets (vsm.Start calls it); one trailing newline is
+	// dropped. Not together with Password.
+	PasswordFile string `yaml:"password_file,omitempty"`
 	// PoolSize is go-redis's pool size. Default 10 per CPU.
 	PoolSize int `yaml:"pool_size,omitempty"`
 	// Timeout bounds every command. Default 5s.
@@ -48,8 +52,8 @@ func (r Redis) String() string {
 	if r.Password != "" {
 		pw = "xxxxx"
 	}
-	return fmt.Sprintf("redis{url:%s addrs:%v master_name:%s username:%s password:%s pool_size:%d timeout:%s tls:%+v}",
-		redactURL(r.URL), r.Addrs, r.MasterName, r.Username, pw, r.PoolSize, r.Timeout, r.TLS)
+	return fmt.Sprintf("redis{url:%s addrs:%v master_name:%s username:%s password:%s password_file:%s pool_size:%d timeout:%s tls:%+v}",
+		redactURL(r.URL), r.Addrs, r.MasterName, r.Username, pw, r.PasswordFile, r.PoolSize, r.Timeout, r.TLS)
 }
 
 // GoString keeps %#v from printing the password too.

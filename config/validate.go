@@ -35,6 +35,7 @@ func (c *Config) Validate() error {
 	if err := checkHostPort(d.Admin.Addr, true, 0); err != nil {
 		v.problem("admin.addr", "%v", err)
 	}
+	v.readiness("admin.readiness", c.Admin.Readiness, c.CircuitBreakers)
 	v.severity("algedonic.log_min", c.Algedonic.LogMin)
 	v.severity("algedonic.publish_min", c.Algedonic.PublishMin)
 
@@ -83,10 +84,30 @@ type validator struct {
 func (v *validator) problem(key, format string, args ...any) {
 	p := Problem{Key: key, Msg: fmt.Sprintf(format, args...)}
 	if v.src != nil {
-		p.File = v.src.file
-		p.Line = v.line(key)
+		if env := v.env(key); env != "" {
+			p.Env = env
+		} else {
+			p.File = v.src.file
+			p.Line = v.line(key)
+		}
 	}
 	v.problems = append(v.problems, p)
+}
+
+// env is the environment variable that set key or the list or section it
+// is in, if one did.
+func (v *validator) env(key string) string {
+	for key != "" {
+		if e, ok := v.src.env[key]; ok {
+			return e
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			return ""
+		}
+		key = key[:i]
+	}
+	return ""
 }
 
 // line finds the line of key or, for a key not written in the file (a
@@ -182,10 +203,45 @@ func (v *validator) breaker(key, name string, raw, b Breaker, redis bool) {
 	}
 }
 
+func (v *validator) readiness(key string, r Readiness, breakers map[string]Breaker) {
+	seen := map[string]bool{}
+	for i, name := range r.Breakers {
+		k := fmt.Sprintf("%s.breakers[%d]", key, i)
+		switch _, ok := breakers[name]; {
+		case seen[name]:
+			v.problem(k, "breaker %s is listed twice", quote(name))
+		case !ok:
+			v.problem(k, "no breaker %s in circuit_breakers (%s)%s", quote(name), knownBreakers(breakers), redisHint(name))
+		}
+		seen[name] = true
+	}
+}
+
+// redisHint points at readiness.redis for the breaker the node makes itself.
+func redisHint(name string) string {
+	if name == "redis" {
+		return "; for the Redis health breaker set admin.readiness.redis"
+	}
+	return ""
+}
+
+func knownBreakers(breakers map[string]Breaker) string {
+	if len(breakers) == 0 {
+		return "none is configured"
+	}
+	return "configured: " + strings.Join(sortedKeys(breakers), ", ")
+}
+
 func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Breaker) {
 	v.name(key, name)
-	if v.oneOf(key+".protocol", p.Protocol, ProtocolHTTP, ProtocolWebSocket, ProtocolGRPC, ProtocolRedis) {
-		s := schemes[p.Protocol]
+	if s, known := schemes[p.Protocol]; !known {
+		v.problem(key+".protocol", "must be one of %s; got %s", strings.Join(protocols, ", "), quote(p.Protocol))
+	} else {
+		if !slices.Contains(poolAdapters, p.Protocol) {
+			// Starting without the pool would leave its users calling a
+			// name that does not exist, far from the cause.
+			v.problem(key+".protocol", "protocol %s has no adapter yet; a pool can use %s", p.Protocol, strings.Join(poolAdapters, ", "))
+		}
 		if p.Scheme != s[0] && p.Scheme != s[1] {
 			v.problem(key+".scheme", "must be %s or %s for protocol %s; got %s", s[0], s[1], p.Protocol, quote(p.Scheme))
 		}
@@ -212,11 +268,7 @@ func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Brea
 	v.nonNegative(key+".idle_timeout", raw.IdleTimeout)
 	if p.CircuitBreaker != "" {
 		if _, ok := breakers[p.CircuitBreaker]; !ok {
-			known := "none is configured"
-			if len(breakers) > 0 {
-				known = "configured: " + strings.Join(sortedKeys(breakers), ", ")
-			}
-			v.problem(key+".circuit_breaker", "no breaker %s in circuit_breakers (%s)", quote(p.CircuitBreaker), known)
+			v.problem(key+".circuit_breaker", "no breaker %s in circuit_breakers (%s)", quote(p.CircuitBreaker), knownBreakers(breakers))
 		}
 	}
 	v.tls(key+".tls", p.TLS)
@@ -285,6 +337,9 @@ func (v *validator) redis(key string, raw, r Redis) {
 	}
 	if raw.MasterName != "" && len(raw.Addrs) == 0 {
 		v.problem(key+".master_name", "needs addrs (the Sentinel addresses)")
+	}
+	if raw.Password != "" && raw.PasswordFile != "" {
+		v.problem(key+".password_file", "set either password or password_file, not both")
 	}
 	if raw.PoolSize < 0 {
 		v.problem(key+".pool_size", "must not be negative, got %d", raw.PoolSize)

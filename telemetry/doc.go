@@ -13,4 +13,7 @@
 //	vsm_alerts_total{severity}                 algedonic alerts published by S5
 //	vsm_breaker_transitions_total{name,to}     circuit breaker state changes
 //	vsm_telemetry_events_dropped_total         events lost because this subscriber fell behind
+//
+// NewRegistry adds the Go runtime and process collectors (go_*, process_*)
+// to a new registry: the node uses it when not given one with WithRegistry.
 package telemetry

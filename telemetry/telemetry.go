@@ -2,9 +2,26 @@ package telemetry
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/viable-systems/vsm-connections/event"
 )
+
+// NewRegistry returns a registry with the Go runtime (go_*) and process
+// (process_*) collectors registered, as Prometheus exporters serve them. It
+// is the registry a node makes when given none: a registry the caller passes
+// in is the caller's, and so are the process-wide metrics on it (two nodes
+// sharing one registry, or a Go collector set up with other options, would
+// otherwise clash).
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	// A fresh registry holds nothing these could clash with.
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
 
 // Metrics holds the event-derived collectors.
 type Metrics struct {

@@ -66,3 +66,26 @@ func TestObserveCountsEvents(t *testing.T) {
 		t.Fatal("registering twice on one registry succeeded")
 	}
 }
+
+// TestNewRegistryServesRuntimeMetrics: the registry a node makes serves the
+// Go runtime and process metrics, and the node's own register beside them.
+func TestNewRegistryServesRuntimeMetrics(t *testing.T) {
+	reg := telemetry.NewRegistry()
+	if _, err := telemetry.New(reg, nil); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, mf := range mfs {
+		have[mf.GetName()] = true
+	}
+	for _, name := range []string{"go_goroutines", "go_memstats_alloc_bytes", "go_info",
+		"process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds"} {
+		if !have[name] {
+			t.Errorf("no %s", name)
+		}
+	}
+}

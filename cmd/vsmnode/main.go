@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.yaml.in/yaml/v3"
 
 	vsm "github.com/viable-systems/vsm-connections"
 	"github.com/viable-systems/vsm-connections/admin"
@@ -27,31 +28,40 @@ var version = "dev"
 
 const usage = `usage:
   vsmnode run [--config FILE] [--admin-addr ADDR] [--log-level L] [--dev]
-  vsmnode config check FILE
+  vsmnode config check [FILE]
   vsmnode version
+
+Every config key can be set by an environment variable: VSM_ and its key
+path in upper case with '_' between keys (VSM_NODE_NAME, VSM_REDIS_URL,
+VSM_POOLS_API_SIZE). Flags win over the environment, which wins over FILE.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+// run is the whole command, given its arguments and environment.
+func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
 	switch args[0] {
 	case "run":
-		return runNode(ctx, args[1:], stderr)
+		return runNode(ctx, args[1:], env, stderr)
 	case "config":
-		if len(args) != 3 || args[1] != "check" {
+		if len(args) < 2 || len(args) > 3 || args[1] != "check" {
 			fmt.Fprint(stderr, usage)
 			return 2
 		}
-		return checkConfig(args[2], stdout, stderr)
+		path := ""
+		if len(args) == 3 {
+			path = args[2]
+		}
+		return checkConfig(path, env, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, versionString())
 		return 0
@@ -72,16 +82,34 @@ func versionString() string {
 	return "vsmnode " + v
 }
 
-func checkConfig(path string, stdout, stderr io.Writer) int {
-	cfg, err := config.Load(path)
+// checkConfig validates the config as run would start it (file, then
+// environment, defaults, secret files readable) and prints the effective
+// config with its secrets redacted.
+func checkConfig(path string, env []string, stdout, stderr io.Writer) int {
+	cfg, ignored, err := loadConfig(path, env)
+	for _, p := range ignored {
+		fmt.Fprintf(stderr, "warning: %s\n", p)
+	}
+	var eff *config.Config
 	if err == nil {
-		err = cfg.WithDefaults().Validate()
+		eff = cfg.WithDefaults()
+		err = eff.Validate()
+	}
+	if err == nil {
+		// Read, not kept: a missing or empty secret file fails here
+		// rather than at start, and the output shows only its name.
+		_, err = eff.ReadSecrets()
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
 	}
-	fmt.Fprintf(stdout, "%s: ok\n", path)
+	out, err := yaml.Marshal(eff.Redacted())
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "# %s: ok\n# the effective config: defaults and the environment applied, secrets redacted\n%s", configName(path), out)
 	return 0
 }
 
@@ -90,7 +118,7 @@ type runFlags struct {
 	dev                         bool
 }
 
-func runNode(ctx context.Context, args []string, stderr io.Writer) int {
+func runNode(ctx context.Context, args, env []string, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vsmnode run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f runFlags
@@ -105,7 +133,7 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "vsmnode run: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
-	cfg, err := loadConfig(f.config)
+	cfg, ignored, err := loadConfig(f.config, env)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
@@ -119,6 +147,9 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) int {
 		return 2
 	}
 	defer func() { _ = logger.Sync() }()
+	for _, p := range ignored {
+		logger.Warn("environment variable ignored", zap.String("variable", p.Env), zap.String("reason", p.Msg))
+	}
 	if err := serve(ctx, cfg, logger); err != nil {
 		logger.Error("vsmnode failed", zap.Error(err))
 		var ce *config.Error
@@ -130,11 +161,26 @@ func runNode(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-func loadConfig(path string) (*config.Config, error) {
+// loadConfig reads the file (or the embedded default) and applies the
+// environment over it; ignored lists VSM_ variables that name no key.
+func loadConfig(path string, env []string) (_ *config.Config, ignored []config.Problem, err error) {
+	var cfg *config.Config
 	if path == "" {
-		return config.Parse("embedded default config", config.DefaultYAML)
+		cfg, err = config.Parse(configName(path), config.DefaultYAML)
+	} else {
+		cfg, err = config.Load(path)
 	}
-	return config.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg.WithEnv(env)
+}
+
+func configName(path string) string {
+	if path == "" {
+		return "embedded default config"
+	}
+	return path
 }
 
 func newLogger(level string, dev bool, w io.Writer) (*zap.Logger, error) {
@@ -155,8 +201,12 @@ func newLogger(level string, dev bool, w io.Writer) (*zap.Logger, error) {
 	return zap.New(zapcore.NewCore(enc, zapcore.Lock(zapcore.AddSync(w)), lvl)), nil
 }
 
-// serve runs the node and its admin API until ctx ends, then stops both.
-func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
+// serve runs the node and its admin API until ctx ends, then stops both:
+// the node first, while the admin API still answers, so that /readyz fails
+// (503) from the start of the stop and a load balancer polling it sees the
+// node leave instead of a refused connection. Each started hook runs once
+// the API serves (tests use it to reach the node).
+func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started ...func(*vsm.Node, net.Addr)) error {
 	// Listen first: a taken port fails before anything starts, and the
 	// embedded default's self-pointing pool follows the real address.
 	addr := cfg.Admin.Addr
@@ -181,6 +231,9 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 	logger.Info("admin API listening", zap.String("addr", ln.Addr().String()),
 		zap.String("url", "http://"+ln.Addr().String()+"/"))
 	logger.Info("node running: "+summary(c), zap.String("node", c.Node.Name), zap.String("cluster", c.Node.Cluster))
+	for _, h := range started {
+		h(node, ln.Addr())
+	}
 
 	var runErr error
 	select {
@@ -191,12 +244,12 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	api.Close()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		runErr = errors.Join(runErr, fmt.Errorf("admin API shutdown: %w", err))
-	}
+	api.Close() // ends the event streams, which would hold Shutdown up
 	if err := node.Stop(sctx); err != nil {
 		runErr = errors.Join(runErr, err)
+	}
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		runErr = errors.Join(runErr, fmt.Errorf("admin API shutdown: %w", err))
 	}
 	return runErr
 }

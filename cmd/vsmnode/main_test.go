@@ -30,17 +30,17 @@ func TestMain(m *testing.M) {
 
 func TestVersionAndUsage(t *testing.T) {
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"version"}, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "vsmnode ") {
+	if code := run(context.Background(), []string{"version"}, nil, &out, &errb); code != 0 || !strings.HasPrefix(out.String(), "vsmnode ") {
 		t.Fatalf("version: %d %q", code, out.String())
 	}
-	if code := run(context.Background(), nil, &out, &errb); code != 2 {
+	if code := run(context.Background(), nil, nil, &out, &errb); code != 2 {
 		t.Fatalf("no args: exit %d, want 2", code)
 	}
 	errb.Reset()
-	if code := run(context.Background(), []string{"frobnicate"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown command "frobnicate"`) {
+	if code := run(context.Background(), []string{"frobnicate"}, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), `unknown command "frobnicate"`) {
 		t.Fatalf("unknown command: %d %q", code, errb.String())
 	}
-	if code := run(context.Background(), []string{"run", "--no-such-flag"}, &out, &errb); code != 2 {
+	if code := run(context.Background(), []string{"run", "--no-such-flag"}, nil, &out, &errb); code != 2 {
 		t.Fatalf("bad flag: exit %d, want 2", code)
 	}
 }
@@ -52,17 +52,17 @@ func TestConfigCheck(t *testing.T) {
 	os.WriteFile(good, []byte("node:\n  name: n1\n"), 0o600)
 	os.WriteFile(bad, []byte("node:\n  name: n1\n  colour: blue\n"), 0o600)
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"config", "check", good}, &out, &errb); code != 0 {
+	if code := run(context.Background(), []string{"config", "check", good}, nil, &out, &errb); code != 0 {
 		t.Fatalf("good config: exit %d: %s", code, errb.String())
 	}
-	if code := run(context.Background(), []string{"config", "check", bad}, &out, &errb); code != 2 {
+	if code := run(context.Background(), []string{"config", "check", bad}, nil, &out, &errb); code != 2 {
 		t.Fatalf("bad config: exit %d, want 2", code)
 	}
 	if msg := errb.String(); !strings.Contains(msg, "bad.yaml:3") || !strings.Contains(msg, "colour") {
 		t.Fatalf("error %q does not name file, line and key", msg)
 	}
 	errb.Reset()
-	if code := run(context.Background(), []string{"run", "--config", bad}, &out, &errb); code != 2 || !strings.Contains(errb.String(), "bad.yaml:3") {
+	if code := run(context.Background(), []string{"run", "--config", bad}, nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "bad.yaml:3") {
 		t.Fatalf("run with bad config: %d %q", code, errb.String())
 	}
 }
@@ -73,7 +73,8 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "run", "--admin-addr", "127.0.0.1:0")
-	cmd.Env = append(os.Environ(), "VSMNODE_TEST_MAIN=1")
+	// The environment names the node, as a container would.
+	cmd.Env = append(os.Environ(), "VSMNODE_TEST_MAIN=1", "VSM_NODE_NAME=env-named", "VSM_NODE_NAMEE=typo")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -93,18 +94,27 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 		}
 	}()
 	var addr string
-	var sawSummary bool
-	for addr == "" || !sawSummary {
+	var sawSummary, sawWarning bool
+	for addr == "" || !sawSummary || !sawWarning {
 		select {
 		case m, ok := <-lines:
 			if !ok {
 				t.Fatal("vsmnode exited before listening")
+			}
+			if m["msg"] == "environment variable ignored" && m["variable"] == "VSM_NODE_NAMEE" {
+				sawWarning = m["level"] == "warn" && m["reason"] == "names no key; ignored; did you mean VSM_NODE_NAME?"
+				if !sawWarning {
+					t.Fatalf("warning line %v", m)
+				}
 			}
 			if m["msg"] == "admin API listening" {
 				addr, _ = m["addr"].(string)
 			}
 			if msg, _ := m["msg"].(string); strings.HasPrefix(msg, "node running: ") {
 				sawSummary = true
+				if m["node"] != "env-named" {
+					t.Errorf("node %v, want the name from VSM_NODE_NAME", m["node"])
+				}
 			}
 		case <-ctx.Done():
 			t.Fatal("no 'admin API listening' log line")
@@ -118,6 +128,17 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("healthz = %d", resp.StatusCode)
+	}
+	for _, probe := range []string{"/livez", "/readyz"} {
+		resp, err := http.Get("http://" + addr + probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(b) != "ok" {
+			t.Fatalf("%s = %d %q", probe, resp.StatusCode, b)
+		}
 	}
 	// The embedded default's "local" pool calls the node's own admin API,
 	// wherever --admin-addr put it: a real HTTP call through a pool.
