@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
-	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/fault"
 	"github.com/viable-systems/vsm-connections/pool"
 	"github.com/viable-systems/vsm-connections/supervisor"
@@ -43,16 +42,15 @@ type Pool struct {
 	c *httpadapter.Client
 }
 
-// startPools starts one S1 unit per configured HTTP pool (other protocols
-// have adapters of their own), each guarded by its circuit_breaker, with
-// the fault_tolerance retry defaults.
+// startPools starts one S1 unit per configured pool (HTTP: the only
+// protocol with an adapter so far), each guarded by its circuit_breaker,
+// with the fault_tolerance retry defaults.
 func (n *Node) startPools(ctx context.Context) error {
 	n.pools = &poolSet{retry: n.RetryOptions(), quiet: n.sys.EventStream.Length(), m: map[string]*Pool{}}
 	names := make([]string, 0, len(n.cfg.Pools))
-	for name, p := range n.cfg.Pools {
-		if p.Protocol == "" || p.Protocol == config.ProtocolHTTP {
-			names = append(names, name)
-		}
+	// config.Validate refused every protocol without an adapter.
+	for name := range n.cfg.Pools {
+		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
