@@ -18,7 +18,8 @@ type ActorStarted struct {
 	At         time.Time `json:"at"`
 }
 
-// ActorRestarted: a supervisor restarted a failed child (after Backoff, if any).
+// ActorRestarted: a supervisor restarted a child that failed or exited, or a
+// sibling of one (after Backoff, if any).
 type ActorRestarted struct {
 	Name       string        `json:"name"`
 	PID        string        `json:"pid"`
