@@ -29,7 +29,9 @@
 // has handled Started: the supervisor sends it protoactor's Touch, which an
 // actor answers after Started; a child supervisor answers only once its own
 // children have started (as OTP's start_link of a supervisor returns after
-// init). A child whose Started never returns holds its supervisor.
+// init). A child whose Started never returns holds its supervisor, and a
+// child must not wait in Started for an answer from its own supervisor
+// (Start, Stop, List): the supervisor is waiting for that Started.
 //
 // Restart intensity. Every restart of a child (after a failure, or after a
 // permanent child's normal exit) is counted for the supervisor as a whole.

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -77,9 +78,10 @@ type (
 // lifeWorker logs "start X" when it has handled Started, "stop X" on
 // Stopping, "restarting X" on Restarting, and "msg X" for each lifeCount.
 type lifeWorker struct {
-	name string
-	log  *lifeLog
-	gate *gate
+	name       string
+	log        *lifeLog
+	gate       *gate
+	crashStart *atomic.Bool // panic in Started once, when set
 }
 
 func (w *lifeWorker) Receive(ctx actor.Context) {
@@ -88,6 +90,10 @@ func (w *lifeWorker) Receive(ctx actor.Context) {
 		if w.gate != nil && w.gate.armed.CompareAndSwap(true, false) {
 			w.gate.entered <- struct{}{}
 			<-w.gate.release
+		}
+		if w.crashStart != nil && w.crashStart.CompareAndSwap(true, false) {
+			w.log.add("boom " + w.name)
+			panic("crash on start")
 		}
 		w.log.add("start " + w.name)
 	case *actor.Stopping:
@@ -569,5 +575,155 @@ func TestAutoShutdownAllSignificant(t *testing.T) {
 	}
 	if n := len(tr.events.matching(restartedOf("sut"))); n != 0 {
 		t.Fatalf("%d restarts", n)
+	}
+}
+
+// Item 2: the initial start is sequential too, a child supervisor's start
+// is finished once its own children have started, and StartChild answers
+// once the new child has started, after the starts before it.
+func TestStartsAreSequentialAndStartChildWaits(t *testing.T) {
+	log := newLifeLog()
+	g := newGate()
+	g.armed.Store(true)
+	sys := quietSystem()
+	env := Env{Directory: NewDirectory(), Events: sys.EventStream}
+	pid, err := sys.Root.SpawnNamed(Props("", Config{TopLevel: true}, env,
+		SupervisorChild("", "sut", Config{}, env, lifeSpec(log, "a", nil), lifeSpec(log, "b", g), lifeSpec(log, "c", nil)),
+		lifeSpec(log, "w", nil)), "node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sys.Root.StopFuture(pid).Wait() })
+	select {
+	case <-g.entered:
+	case <-time.After(waitFor):
+		t.Fatal("b not started")
+	}
+	sut, _ := env.Directory.Lookup("sut")
+	type res struct {
+		pid *actor.PID
+		err error
+	}
+	started := make(chan res, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+		defer cancel()
+		p, err := Start(ctx, sys.Root, sut, lifeSpec(log, "d", nil))
+		started <- res{p, err}
+	}()
+	if got := log.all(); !slices.Equal(got, []string{"start a"}) {
+		t.Fatalf("while b starts: %q", got)
+	}
+	for _, n := range []string{"sut/c", "w"} {
+		if _, ok := env.Directory.Lookup(n); ok {
+			t.Fatalf("%s spawned while b was starting", n)
+		}
+	}
+	select {
+	case r := <-started:
+		t.Fatalf("StartChild answered before the child started: %+v", r)
+	default:
+	}
+	close(g.release)
+	r := <-started
+	if r.err != nil || !r.pid.Equal(actor.NewPID(sut.Address, sut.Id+"/d")) {
+		t.Fatalf("Start = %v, %v", r.pid, r.err)
+	}
+	got := log.since(t, 0, 5)
+	if !slices.Contains(got, "start d") {
+		t.Fatalf("StartChild answered before d handled Started: %q", got)
+	}
+	ofSut := slices.DeleteFunc(slices.Clone(got), func(e string) bool { return e == "start w" })
+	if !slices.Equal(ofSut, []string{"start a", "start b", "start c", "start d"}) {
+		t.Fatalf("sut's starts %q", ofSut)
+	}
+	if i := slices.Index(got, "start w"); i >= 0 && i < slices.Index(got, "start c") {
+		t.Fatalf("w started before sut had finished: %q", got)
+	}
+}
+
+// Item 2: a child failing in Started during a group restart does not stall
+// it: the rest start, then the failure is restarted by the strategy.
+func TestFailureDuringOrderedRestart(t *testing.T) {
+	log := newLifeLog()
+	var boom atomic.Bool
+	tr := spawnTree(t, Config{}, func(env Env) []ChildSpec {
+		b := Worker("b", actor.PropsFromProducer(func() actor.Actor { return &lifeWorker{name: "b", log: log, crashStart: &boom} }))
+		return []ChildSpec{SupervisorChild("", "sut", Config{Strategy: RestForOne}, env, lifeSpec(log, "a", nil), b, lifeSpec(log, "c", nil))}
+	})
+	tr.list("sut")
+	log.since(t, 0, 3)
+	boom.Store(true)
+	tr.crash("sut/b", "boom")
+	want := []string{"stop c", "stop b", "boom b", "start c", "stop c", "stop b", "start b", "start c"}
+	if got := log.since(t, 3, len(want)); !slices.Equal(got, want) {
+		t.Fatalf("log %q, want %q", got, want)
+	}
+	tr.events.wait(t, 4, restartedOf("sut"))
+	for _, c := range tr.list("sut") {
+		if c.State != "running" {
+			t.Fatalf("children %+v", tr.list("sut"))
+		}
+	}
+	if n := len(tr.events.matching(isEscalated)); n != 0 {
+		t.Fatalf("%d escalations", n)
+	}
+}
+
+// Item 2: with a backoff, the targets are stopped at once and started
+// after it.
+func TestOrderedRestartWaitsTheBackoffBetweenStopAndStart(t *testing.T) {
+	log := newLifeLog()
+	clk := newFakeClock()
+	tr := spawnTree(t, Config{}, func(env Env) []ChildSpec {
+		return []ChildSpec{SupervisorChild("", "sut", Config{Strategy: RestForOne, Backoff: Backoff{Initial: time.Second}, clock: clk}, env,
+			lifeSpec(log, "a", nil), lifeSpec(log, "b", nil), lifeSpec(log, "c", nil))}
+	})
+	tr.list("sut")
+	log.since(t, 0, 3)
+	tr.crash("sut/b", "boom")
+	var tm *fakeTimer
+	for tm == nil || tm.d != time.Second {
+		tm = clk.nextTimer(t) // the shutdown timer of c comes first
+	}
+	if got := log.since(t, 3, 2); !slices.Equal(got, []string{"stop c", "stop b"}) {
+		t.Fatalf("before the backoff: %q", got)
+	}
+	if cs := tr.list("sut"); cs[1].State != "restarting" || cs[2].State != "restarting" || cs[0].State != "running" {
+		t.Fatalf("children during the backoff %+v", cs)
+	}
+	tm.Fire()
+	if got := log.since(t, 3, 4); !slices.Equal(got, []string{"stop c", "stop b", "start b", "start c"}) {
+		t.Fatalf("log %q", got)
+	}
+	for _, e := range tr.events.wait(t, 2, restartedOf("sut")) {
+		if r := e.(*event.ActorRestarted); r.Backoff != time.Second {
+			t.Fatalf("restart %+v", r)
+		}
+	}
+}
+
+// A PoisonPill sent to a supervisor stops its children in reverse start
+// order, each by its shutdown, then the supervisor.
+func TestPoisonStopsChildrenInReverseOrder(t *testing.T) {
+	log := newLifeLog()
+	sys := quietSystem()
+	env := Env{Directory: NewDirectory(), Events: sys.EventStream}
+	pid, err := sys.Root.SpawnNamed(Props("", Config{TopLevel: true}, env,
+		lifeSpec(log, "a", nil),
+		SupervisorChild("", "sut", Config{}, env, lifeSpec(log, "b", nil), lifeSpec(log, "c", nil)),
+		lifeSpec(log, "d", nil)), "node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.since(t, 0, 4)
+	if err := sys.Root.PoisonFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := log.all()[4:]; !slices.Equal(got, []string{"stop d", "stop c", "stop b", "stop a"}) {
+		t.Fatalf("stop order %q", got)
+	}
+	if names := env.Directory.Names(); len(names) != 0 {
+		t.Fatalf("registered after poison: %q", names)
 	}
 }

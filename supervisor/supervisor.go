@@ -530,7 +530,13 @@ func (s *supervisor) getChildren(m *GetChildren, replyTo *actor.PID) {
 		return
 	}
 	st := &step{op: opDo, do: func() { s.respond(replyTo, s.snapshot()) }}
-	s.enqueue(&job{steps: []*step{st}, abort: func(bool) { st.do() }})
+	s.enqueue(&job{steps: []*step{st}, abort: func(restart bool) {
+		if restart {
+			s.deferRequest(m, replyTo)
+			return
+		}
+		st.do()
+	}})
 }
 
 func (s *supervisor) enqueue(j *job) {
@@ -779,13 +785,13 @@ func shownTimeout(c *child) time.Duration {
 // exited handles a child that stopped by itself (a normal exit, or a stop
 // from outside the supervisor).
 func (s *supervisor) exited(c *child) {
-	switch c.spec.Restart {
-	case Permanent:
+	switch {
+	case c.spec.Restart == Permanent && s.cfg.MaxRestarts >= 0:
 		s.restartAfter(c, "exited", "exited", nil)
-	case Temporary:
-		s.shared.remove(c.spec.Name)
-		fallthrough
 	default:
+		if c.spec.Restart == Temporary {
+			s.shared.remove(c.spec.Name)
+		}
 		c.selfExit = true
 		s.removeChild(c, "stopped")
 	}

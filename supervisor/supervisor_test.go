@@ -225,6 +225,14 @@ func TestNegativeMaxRestartsStopsWithoutEscalating(t *testing.T) {
 	if len(tr.events.matching(isEscalated)) != 0 || tr.alerts.count() != 0 || len(tr.events.matching(restartedName("sut"))) != 0 {
 		t.Fatal("stop-on-failure escalated")
 	}
+	// Nor is a permanent child that stops itself restarted.
+	tr.sys.Root.Send(tr.pid("sut/b"), &selfStop{})
+	if st := tr.events.wait(t, 1, stoppedName("sut/b"))[0].(*event.ActorStopped); st.Reason != "stopped" {
+		t.Fatalf("stopped = %+v", st)
+	}
+	if cs := tr.list("sut"); len(cs) != 1 || cs[0].Name != "c" || len(tr.events.matching(restartedOf("sut"))) != 0 {
+		t.Fatalf("children %+v", cs)
+	}
 }
 
 func TestBackoffDelay(t *testing.T) {
