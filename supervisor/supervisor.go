@@ -16,8 +16,9 @@ import (
 
 // Props returns the props of a supervisor whose stable name is path (""
 // for the node root, "s1", "s1/pool/api"...). On Started it spawns children
-// in order, registering each under path+"/"+Name (Name alone when path is
-// ""), and it applies cfg when one fails.
+// in order, each once the previous one has handled Started, registering
+// each under path+"/"+Name (Name alone when path is ""), and it applies cfg
+// when one fails or exits.
 //
 // One Props value backs one live actor at a time: the child list
 // (static children plus those added by StartChild) is kept in the props so
@@ -193,17 +194,18 @@ const (
 )
 
 type step struct {
-	op     stepOp
-	c      *child
-	spec   ChildSpec
-	reason string // opStop: stop reason when forgetting; opRestart: ActorRestarted reason
-	forget bool
-	delay  time.Duration
-	do     func()
-	err    error // opSpawn
-	begun  bool
-	fired  bool
-	timer  uint64
+	op      stepOp
+	c       *child
+	spec    ChildSpec
+	reason  string // opStop: stop reason when forgetting; opRestart: ActorRestarted reason
+	forget  bool
+	dynamic bool // opSpawn of StartChild: the spec joins the kept specs
+	delay   time.Duration
+	do      func()
+	err     error // opSpawn
+	begun   bool
+	fired   bool
+	timer   uint64
 }
 
 type supervisor struct {
@@ -464,7 +466,7 @@ func (s *supervisor) startChild(m *StartChild, replyTo *actor.PID) {
 		s.respond(replyTo, &StartChildResult{Err: err})
 		return
 	}
-	sp := &step{op: opSpawn, spec: m.Spec, reason: "dynamic"}
+	sp := &step{op: opSpawn, spec: m.Spec, dynamic: true}
 	reply := &step{op: opDo}
 	reply.do = func() {
 		if sp.err != nil {
@@ -589,7 +591,7 @@ func (s *supervisor) begin(st *step) {
 		s.beginRestart(st)
 	case opSpawn:
 		st.c, st.err = s.spawn(st.spec)
-		if st.err == nil && st.reason == "dynamic" {
+		if st.err == nil && st.dynamic {
 			s.shared.add(st.c.spec)
 		}
 	case opDelay:
