@@ -3,6 +3,8 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -725,5 +727,35 @@ func TestPoisonStopsChildrenInReverseOrder(t *testing.T) {
 	}
 	if names := env.Directory.Names(); len(names) != 0 {
 		t.Fatalf("registered after poison: %q", names)
+	}
+}
+
+// Item 3, shutdown: a supervisor child waits as long as its own children
+// need (infinity); its workers get DefaultShutdown.
+func TestSupervisorChildShutdownDefaultsToInfinity(t *testing.T) {
+	log := newLifeLog()
+	rootClk, sutClk := newFakeClock(), newFakeClock()
+	tr := spawnTree(t, Config{clock: rootClk}, func(env Env) []ChildSpec {
+		return []ChildSpec{SupervisorChild("", "sut", Config{clock: sutClk}, env, lifeSpec(log, "a", nil))}
+	})
+	tr.list("sut")
+	if err := Stop(tr.ctx(), tr.sys.Root, tr.root, "sut"); err != nil {
+		t.Fatal(err)
+	}
+	if tm := sutClk.nextTimer(t); tm.d != DefaultShutdown {
+		t.Fatalf("worker shutdown timer %v, want %v", tm.d, DefaultShutdown)
+	}
+	select {
+	case tm := <-rootClk.added:
+		t.Fatalf("the root armed a %v shutdown timer for a supervisor", tm.d)
+	default:
+	}
+	got := map[string]string{}
+	for _, e := range tr.events.wait(t, 2, ofKind[*event.ActorShutdown]) {
+		s := e.(*event.ActorShutdown)
+		got[s.Name] = fmt.Sprintf("%s %s", s.How, s.Timeout)
+	}
+	if !maps.Equal(got, map[string]string{"sut": "graceful 0s", "sut/a": "graceful 5s"}) {
+		t.Fatalf("shutdowns %v", got)
 	}
 }
