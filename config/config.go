@@ -68,8 +68,9 @@ type Algedonic struct {
 
 // Supervision is the restart intensity of the system supervisors.
 type Supervision struct {
-	// MaxRestarts a child may have within Window before its supervisor gives
-	// up on it and escalates. Default 3.
+	// MaxRestarts a system supervisor's children (all of them together, as
+	// in OTP) may have within Window before it gives up: it stops them all
+	// and escalates. Default 3.
 	MaxRestarts int `yaml:"max_restarts,omitempty"`
 	// Window of the restart intensity. Default 5s.
 	Window Duration `yaml:"window,omitempty"`

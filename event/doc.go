@@ -8,9 +8,10 @@
 //
 //	kind                    type                   published by
 //	actor.started           *ActorStarted          supervisor, when a child is spawned
-//	actor.restarted         *ActorRestarted        supervisor, when it restarts a failed child
+//	actor.restarted         *ActorRestarted        supervisor, when it restarts a child (failed, exited, or a sibling's)
 //	actor.stopped           *ActorStopped          supervisor, when a child terminates
-//	supervision.escalated   *SupervisionEscalated  supervisor, when a child exceeds its restart intensity
+//	actor.shutdown          *ActorShutdown         supervisor, when a child it stopped has terminated: graceful, forced, brutal_kill or crashed
+//	supervision.escalated   *SupervisionEscalated  supervisor, when its children exceed its restart intensity
 //	alert.raised            *AlertRaised           S5, for every algedonic alert its policy publishes
 //	breaker.state_changed   *BreakerStateChanged   breaker actor, after a transition is stored
 //	pool.checkout           *PoolCheckout          pool actor, sampled checkouts (see the pool package)

@@ -18,7 +18,8 @@ type ActorStarted struct {
 	At         time.Time `json:"at"`
 }
 
-// ActorRestarted: a supervisor restarted a failed child (after Backoff, if any).
+// ActorRestarted: a supervisor restarted a child that failed or exited, or a
+// sibling of one (after Backoff, if any).
 type ActorRestarted struct {
 	Name       string        `json:"name"`
 	PID        string        `json:"pid"`
@@ -38,8 +39,27 @@ type ActorStopped struct {
 	At         time.Time `json:"at"`
 }
 
-// SupervisionEscalated: a child failed more than MaxRestarts times within the
-// window; its supervisor gave up on it and escalated to its own parent.
+// ActorShutdown: a supervisor finished stopping a child it had asked to stop
+// (to restart it with its siblings, on request, or because the supervisor
+// itself is shutting down), and says how the child went. ActorStopped or
+// ActorRestarted follows when the child is forgotten or spawned again.
+type ActorShutdown struct {
+	Name       string `json:"name"`
+	PID        string `json:"pid"`
+	Supervisor string `json:"supervisor"`
+	// How: "graceful" (poisoned; it handled its queued messages and stopped
+	// within Timeout), "forced" (still running after Timeout, then
+	// stopped), "brutal_kill" (stopped at once, as its spec asks) or
+	// "crashed" (it had failed; stopping it only ended the dead instance).
+	How     string        `json:"how"`
+	Timeout time.Duration `json:"timeout"` // the child's shutdown timeout; 0 for brutal_kill, crashed or infinity
+	At      time.Time     `json:"at"`
+}
+
+// SupervisionEscalated: a supervisor's children were restarted more than
+// MaxRestarts times within the window (Child is the one whose failure
+// exceeded it); the supervisor gave up, stopped its children and escalated
+// to its own parent.
 type SupervisionEscalated struct {
 	Supervisor string        `json:"supervisor"`
 	Child      string        `json:"child"`
@@ -137,6 +157,7 @@ func (*ActorStarted) Kind() string         { return "actor.started" }
 func (*ActorRestarted) Kind() string       { return "actor.restarted" }
 func (*ActorStopped) Kind() string         { return "actor.stopped" }
 func (*SupervisionEscalated) Kind() string { return "supervision.escalated" }
+func (*ActorShutdown) Kind() string        { return "actor.shutdown" }
 func (*AlertRaised) Kind() string          { return "alert.raised" }
 func (*BreakerStateChanged) Kind() string  { return "breaker.state_changed" }
 func (*PoolCheckout) Kind() string         { return "pool.checkout" }

@@ -68,28 +68,76 @@ func (s *Strategy) UnmarshalText(b []byte) error {
 }
 
 // Defaults applied to a zero Config.
+//
+// The intensity is counted per supervisor, as in OTP: DefaultMaxRestarts
+// restarts of any of its children within DefaultWindow are allowed, the next
+// one makes it give up. OTP's default is 1 in 5s and Ergo's 5 in 5s; 3 in 5s
+// sits between them: a node's system supervisors hold several independent
+// units (pools, breakers, checkers), so one restart would make two
+// unrelated flukes a second apart take a whole system down, while a real
+// crash loop (a child failing at start) still exhausts 3 restarts in
+// milliseconds and escalates at once.
 const (
 	DefaultMaxRestarts = 3
 	DefaultWindow      = 5 * time.Second
 	DefaultBackoffMax  = time.Second
 )
 
+// AutoShutdown says when a supervisor stops itself because its significant
+// children have terminated by themselves (OTP 24's auto_shutdown).
+type AutoShutdown int
+
+const (
+	// Never: significant children are refused (ErrInvalidSpec).
+	Never AutoShutdown = iota
+	// AnySignificant: the supervisor shuts down (stops its other children in
+	// reverse start order, then itself, a normal exit) as soon as one
+	// significant child terminates by itself: a transient one exiting
+	// normally, a temporary one exiting or failing.
+	AnySignificant
+	// AllSignificant: the supervisor shuts down once every significant child
+	// has terminated by itself.
+	AllSignificant
+)
+
+var autoShutdownNames = [...]string{Never: "never", AnySignificant: "any_significant", AllSignificant: "all_significant"}
+
+func (a AutoShutdown) String() string {
+	if a < Never || a > AllSignificant {
+		return fmt.Sprintf("auto_shutdown(%d)", int(a))
+	}
+	return autoShutdownNames[a]
+}
+
 // Config is a supervisor's restart policy. The zero value is one-for-one,
-// at most 3 restarts of a child in 5s, no backoff, escalating on give-up.
+// at most 3 restarts of its children (all of them together) in 5s, no
+// backoff, escalating on give-up, no automatic shutdown.
 type Config struct {
 	Strategy Strategy
 	// MaxRestarts is the restart intensity: at most this many restarts of
-	// one child within Window; the next failure in the window makes the
-	// supervisor give up on the child. 0 means DefaultMaxRestarts; negative
-	// means never restart (a failed child is stopped, nothing escalates).
+	// this supervisor's children (any of them, counted together) within
+	// Window; one more makes the supervisor give up: it stops all its
+	// children in reverse start order and escalates (TopLevel: stops
+	// itself). 0 means DefaultMaxRestarts; negative means never restart (a
+	// failed child is stopped, nothing escalates).
 	MaxRestarts int
 	// Window of the restart intensity. 0 means DefaultWindow.
 	Window time.Duration
-	// Backoff delays restarts; zero restarts at once.
+	// IntensityPerChild counts MaxRestarts for each child on its own
+	// instead of for the supervisor as a whole (this package's behaviour
+	// before it followed OTP): children that crash in turn then never make
+	// the supervisor give up.
+	IntensityPerChild bool
+	// Backoff delays restarts; zero restarts at once. The delay grows with
+	// the number of restarts counted within the window.
 	Backoff Backoff
 	// TopLevel marks a supervisor with none of ours above it: on give-up it
-	// stops the child and raises an Emergency alert instead of escalating.
+	// raises an Emergency alert, stops its children and then itself, instead
+	// of escalating.
 	TopLevel bool
+	// AutoShutdown lets significant children end the supervisor; the zero
+	// value is Never.
+	AutoShutdown AutoShutdown
 
 	// clock is injected by tests; nil means the wall clock.
 	clock clock

@@ -103,12 +103,18 @@ func (d *Directory) Tree() TreeNode {
 	return build("")
 }
 
-// register records a child spawned by the supervisor parent.
-func (d *Directory) register(name string, pid *actor.PID, kind, parent string) {
+// register records a child spawned by the supervisor parent. seq is its
+// start order; 0 takes the next one. A child spawned again after a restart
+// passes its first seq and keeps its place in Tree. It returns the seq.
+func (d *Directory) register(name string, pid *actor.PID, kind, parent string, seq uint64, restarts int) uint64 {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.seq++
-	d.entries[name] = &dirEntry{pid: pid, kind: kind, parent: parent, hasParent: true, seq: d.seq}
+	if seq == 0 {
+		d.seq++
+		seq = d.seq
+	}
+	d.entries[name] = &dirEntry{pid: pid, kind: kind, parent: parent, hasParent: true, seq: seq, restarts: restarts}
+	return seq
 }
 
 // registerSelf records a supervisor under its own path unless its parent

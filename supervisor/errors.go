@@ -22,12 +22,14 @@ var (
 	ErrGaveUp = errors.New("supervisor: gave up on child")
 )
 
-// GaveUpError is the reason a supervisor escalates to its parent when a
-// child exceeds its restart intensity. The parent sees it as the failure
-// reason of the supervisor (in ActorRestarted.Reason, formatted).
+// GaveUpError is the reason a supervisor escalates to its parent when its
+// children exceed its restart intensity (Child is the one whose failure
+// exceeded it; Restarts those counted within Window before it). The parent
+// sees it as the failure reason of the supervisor (in
+// ActorRestarted.Reason, formatted).
 type GaveUpError struct {
 	Supervisor string        // stable name of the supervisor that gave up
-	Child      string        // stable name of the child it gave up on
+	Child      string        // stable name of the child whose failure exceeded the intensity
 	Restarts   int           // restarts performed within Window
 	Window     time.Duration // the intensity window
 	Cause      any           // the child's last panic value or error

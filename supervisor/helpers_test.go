@@ -63,6 +63,7 @@ type crash struct{ reason any }
 type inc struct{}
 type get struct{}
 type ping struct{}
+type selfStop struct{}
 
 // worker counts inc messages in state a restart must wipe.
 type worker struct {
@@ -87,6 +88,8 @@ func (w *worker) Receive(ctx actor.Context) {
 		ctx.Respond(w.count)
 	case *ping:
 		ctx.Respond("pong " + w.name)
+	case *selfStop:
+		ctx.Stop(ctx.Self())
 	}
 }
 

@@ -1,6 +1,13 @@
 package supervisor
 
-import "github.com/asynkron/protoactor-go/actor"
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
 
 // Kinds of child.
 const (
@@ -19,6 +26,71 @@ type ChildSpec struct {
 	// Props produce the child; a child supervisor uses Props(...) (or build
 	// the whole spec with SupervisorChild).
 	Props *actor.Props
+	// Restart says when the child is restarted; the zero value is Permanent.
+	Restart Restart
+	// Shutdown bounds the child's graceful stop: the supervisor poisons it
+	// (it handles the messages already queued, then its Stopping), and stops
+	// it (protoactor Stop: queued messages dropped) if it has not terminated
+	// after Shutdown. 0 means DefaultShutdown for a worker and
+	// ShutdownInfinity for a supervisor (which needs the time to stop its own
+	// children in order); ShutdownBrutalKill stops it at once.
+	Shutdown time.Duration
+	// Significant children end their supervisor when they terminate by
+	// themselves, as its AutoShutdown says. A significant child must be
+	// Transient or Temporary, and its supervisor's AutoShutdown not Never.
+	Significant bool
+}
+
+// Shutdown values with a meaning of their own.
+const (
+	// DefaultShutdown is a worker's shutdown timeout when its spec says 0
+	// (OTP's default of 5000 ms).
+	DefaultShutdown = 5 * time.Second
+	// ShutdownBrutalKill stops the child at once, without a graceful phase
+	// (OTP's brutal_kill; protoactor still runs its Stopping handler).
+	ShutdownBrutalKill time.Duration = -1
+	// ShutdownInfinity waits for the graceful stop however long it takes.
+	ShutdownInfinity time.Duration = math.MaxInt64
+)
+
+// Restart is a child's restart type.
+type Restart int
+
+const (
+	// Permanent children are always restarted, also after a normal exit
+	// (the child stopping itself).
+	Permanent Restart = iota
+	// Transient children are restarted only after a failure (a panic, or an
+	// escalation from a child supervisor), not after a normal exit.
+	Transient
+	// Temporary children are never restarted, not even when a sibling's
+	// failure restarts the others (all-for-one, rest-for-one): they are
+	// stopped then and forgotten.
+	Temporary
+)
+
+var restartNames = [...]string{Permanent: "permanent", Transient: "transient", Temporary: "temporary"}
+
+func (r Restart) String() string {
+	if r < Permanent || r > Temporary {
+		return fmt.Sprintf("restart(%d)", int(r))
+	}
+	return restartNames[r]
+}
+
+// ParseRestart accepts "permanent", "transient" or "temporary"
+// (case-insensitive); "" means Permanent.
+func ParseRestart(name string) (Restart, error) {
+	n := strings.ToLower(strings.TrimSpace(name))
+	if n == "" {
+		return Permanent, nil
+	}
+	for i, v := range restartNames {
+		if v == n {
+			return Restart(i), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: restart type %q (want permanent, transient or temporary)", ErrInvalidSpec, name)
 }
 
 // Worker is the spec of a worker child.
@@ -66,10 +138,36 @@ type ChildInfo struct {
 	Path     string // stable name
 	PID      *actor.PID
 	Kind     string
-	Restarts int    // restarts since it was spawned
-	State    string // "running", "restarting" (backoff pending) or "stopping"
+	Restarts int // restarts since it was spawned
+	// State is "running", "starting" (spawned, Started not yet handled),
+	// "restarting" (failed or stopped, waiting for its turn or its backoff)
+	// or "stopping".
+	State string
 }
 
-// restartDue is sent by a backoff timer to its supervisor. Unexported so
-// nobody else can trigger restarts.
+// The messages below are unexported so that nobody else can trigger
+// restarts or forge acknowledgements.
+
+// restartDue is sent by a backoff timer to its supervisor.
 type restartDue struct{ id uint64 }
+
+// shutdownDue is sent when a child's shutdown timeout elapses.
+type shutdownDue struct{ id uint64 }
+
+// startAck is forwarded by an ackProcess once the child answered Touch,
+// i.e. once it has handled Started.
+type startAck struct{ gen uint64 }
+
+// touchReq is how a supervisor sees a Touch: it answers once its own
+// initial children have started, so that its parent's start of it is
+// finished only then (as OTP's start_link of a supervisor).
+type touchReq struct{ replyTo *actor.PID }
+
+// poisonReq is how a supervisor sees a PoisonPill: it stops its children
+// in reverse start order, then itself. restart: its parent will spawn it
+// again, so it keeps its child specs and defers requests.
+type poisonReq struct{ restart bool }
+
+// restartHeader marks the PoisonPill a supervisor sends a sibling it will
+// spawn again.
+const restartHeader = "vsm-supervisor-restart"
