@@ -85,6 +85,8 @@ type Node struct {
 	subs     map[*event.Subscription]struct{}
 	stopped  atomic.Bool // from the first moment of Stop
 	stopOnce sync.Once
+	// done is closed when the root supervisor has terminated.
+	done chan struct{}
 	// subPanics counts contained panics of event subscribers.
 	subPanics atomic.Uint64
 	stopErr   error
@@ -131,6 +133,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		started:  time.Now(),
 		subs:     map[*event.Subscription]struct{}{},
 		st:       &nodeState{opts: o.state},
+		done:     make(chan struct{}),
 	}
 	var metricsSub *event.Subscription
 	m, err := telemetry.New(n.registry, func() uint64 {
@@ -171,6 +174,11 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	if err != nil {
 		n.shutdown(context.Background())
 		return nil, fmt.Errorf("vsm: spawn root: %w", err)
+	}
+	w := &rootWatcher{root: n.root, done: n.done}
+	if _, err := sys.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return w }), "vsm-root-watch"); err != nil {
+		n.shutdown(context.Background())
+		return nil, fmt.Errorf("vsm: spawn root watcher: %w", err)
 	}
 	if err := n.awaitTree(ctx); err != nil {
 		n.shutdown(context.Background())
@@ -299,7 +307,8 @@ func (n *Node) shutdown(ctx context.Context) error {
 	// the StopError; before it, it is an error of its own.
 	note := func(what string, err error) {
 		switch {
-		case err == nil || errors.Is(err, supervisor.ErrNoChild):
+		case err == nil || errors.Is(err, supervisor.ErrNoChild) || errors.Is(err, supervisor.ErrStopped):
+			// Gone already: the root gave up and stopped the tree.
 		case actx.Err() != nil:
 			late = true
 		default:
@@ -343,6 +352,30 @@ func (n *Node) shutdown(ctx context.Context) error {
 		errs = append(errs, &StopError{Actors: running, Subscribers: stuck, Err: cause})
 	}
 	return errors.Join(errs...)
+}
+
+// Done is closed once the node's supervision tree has stopped: after Stop,
+// or when the root supervisor gave up (a failure escalated to the top past
+// its restart intensity, an Emergency alert). A daemon should exit then, as
+// an OTP node whose top supervisor died: nothing supervises any longer.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// rootWatcher closes the node's done channel when the root terminates.
+type rootWatcher struct {
+	root *actor.PID
+	done chan struct{}
+}
+
+func (w *rootWatcher) Receive(c actor.Context) {
+	switch m := c.Message().(type) {
+	case *actor.Started:
+		c.Watch(w.root)
+	case *actor.Terminated:
+		if m.Who.Equal(w.root) {
+			close(w.done)
+			c.Stop(c.Self())
+		}
+	}
 }
 
 func (n *Node) stopActor(ctx context.Context, pid *actor.PID) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	vsm "github.com/viable-systems/vsm-connections"
 	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
 	"github.com/viable-systems/vsm-connections/algedonic"
+	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
@@ -129,5 +131,55 @@ func TestErrStoppedOnlyAfterStop(t *testing.T) {
 	}
 	if _, err := n.AddPool(ctx, httpadapter.Config{Name: "late", Endpoints: []string{"127.0.0.1:1"}}); !errors.Is(err, vsm.ErrStopped) {
 		t.Fatalf("AddPool after Stop: %v, want ErrStopped", err)
+	}
+}
+
+// When failures climb past the root's restart intensity the root gives up
+// with an Emergency alert, the whole tree stops and Done is closed; Stop
+// afterwards has nothing left to do and succeeds.
+func TestDoneWhenTheRootGivesUp(t *testing.T) {
+	cfg := config.Default()
+	cfg.Supervision.MaxRestarts = 1
+	cfg.Supervision.Window = config.Duration(time.Minute)
+	n := startNode(t, cfg)
+	alerts := collect[*event.AlertRaised](t, n)
+	var starts atomic.Int64
+	out := make(chan int, 64)
+	if _, err := n.Spawn(context.Background(), "flaky", actor.PropsFromProducer(func() actor.Actor { return &counter{starts: &starts, out: out} })); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-n.Done():
+		t.Fatal("Done before any failure")
+	default:
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(15 * time.Second)
+	for done := false; !done; {
+		select {
+		case <-n.Done():
+			done = true
+		case <-tick.C:
+			if pid, ok := n.Lookup("user/flaky"); ok {
+				n.Root().Send(pid, &boom{})
+			}
+		case <-deadline:
+			t.Fatal("the root never gave up")
+		}
+	}
+	for {
+		a := recv(t, alerts)
+		if a.Severity == "emergency" {
+			break
+		}
+	}
+	if _, ok := n.Lookup(vsm.S1); ok {
+		t.Fatal("s1 still registered after the root gave up")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := n.Stop(ctx); err != nil {
+		t.Fatalf("Stop after the root gave up: %v", err)
 	}
 }

@@ -241,6 +241,12 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started 
 		logger.Info("signal received, shutting down")
 	case err := <-srvErr:
 		runErr = fmt.Errorf("admin API: %w", err)
+	case <-node.Done():
+		// The root supervisor gave up (an Emergency alert says why): with
+		// nothing supervised any more, the process exits rather than run
+		// hollow, so that its own supervisor (systemd, Kubernetes) restarts it.
+		logger.Error("supervision tree stopped: the root supervisor gave up")
+		runErr = errRootGaveUp
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -253,6 +259,9 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started 
 	}
 	return runErr
 }
+
+// errRootGaveUp ends serve when the supervision tree stopped on its own.
+var errRootGaveUp = errors.New("vsmnode: the root supervisor gave up")
 
 // selfPool is the embedded default config's example pool, which calls the
 // node's own admin API.
