@@ -335,10 +335,23 @@ func (b *Breaker) record(p *phase, failed, ignored bool, now int64) {
 			if p.consec.Load() != 0 {
 				p.consec.Store(0)
 			}
-			if p.count != nil {
+			// Rate mode judges after every outcome, successes included (as
+			// resilience4j does): the window may reach MinimumCalls with a
+			// success while its rate is at the threshold, and in a time
+			// window old successes leave, so the rate can rise. Reading the
+			// totals is two atomic loads (count) or one pass over the
+			// buckets (time): no lock, no allocation.
+			switch {
+			case p.count != nil:
 				p.count.record(false)
-			} else if p.timed != nil {
+				if b.tripped(p.count.totals()) {
+					b.transition(p, Open, ReasonFailureRate, false, b.nowIfZero(now))
+				}
+			case p.timed != nil:
 				p.timed.record(now, false)
+				if b.tripped(p.timed.totals(now)) {
+					b.transition(p, Open, ReasonFailureRate, false, now)
+				}
 			}
 			return
 		}

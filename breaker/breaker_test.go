@@ -378,17 +378,15 @@ func TestRateModeCountWindow(t *testing.T) {
 			t.Fatalf("window calls %d rate %v, want %d %v", st.WindowCalls, st.FailureRate, wantCalls, wantRate)
 		}
 	}
-	// Below the minimum nothing is judged, and a success never opens.
+	// Below the minimum nothing is judged.
 	step(fail, 1, 100)
-	step(fail, 2, 100)
-	step(fail, 3, 100)
-	step(ok, 4, 75)
+	step(ok, 2, 50)
+	step(ok, 3, 100.0/3)
+	step(ok, 4, 25) // judged: 25% < 50%
 	// Old outcomes leave the window: the last four calls only count.
-	step(ok, 4, 50)
-	step(ok, 4, 25)
-	step(ok, 4, 0)
-	step(fail, 4, 25)
-	b.Call(ctx, fail) // [F S S F]: 50%
+	step(ok, 4, 0)    // [S S S S]
+	step(fail, 4, 25) // [S F S S]
+	b.Call(ctx, fail) // [S F F S]: 50%
 	if b.State() != Open {
 		t.Fatal("did not open at 50%")
 	}
@@ -397,6 +395,51 @@ func TestRateModeCountWindow(t *testing.T) {
 	b.Close()
 	if st := b.Stats(); st.WindowCalls != 0 || st.FailureRate != 0 {
 		t.Fatalf("window not cleared: %+v", st)
+	}
+}
+
+// Rate mode judges after every outcome once the window holds MinimumCalls:
+// a window that reaches its minimum with a success, at the threshold, opens
+// (it stayed closed when only failures were judged).
+func TestRateModeJudgesOnSuccess(t *testing.T) {
+	ctx := context.Background()
+	for _, wt := range []WindowType{CountWindow, TimeWindow} {
+		t.Run(wt.String(), func(t *testing.T) {
+			b, clk, rec := newTest(t, Settings{Mode: Rate, WindowType: wt, WindowSize: 10,
+				WindowDuration: 10 * time.Second, MinimumCalls: 4, FailureRate: 50})
+			b.Call(ctx, fail)
+			b.Call(ctx, fail)
+			b.Call(ctx, ok)
+			if b.State() != Closed {
+				t.Fatal("opened below the minimum")
+			}
+			b.Call(ctx, ok) // 4 calls, 2 failures: 50%, reached with a success
+			if st := b.Stats(); st.State != Open || st.LastReason != ReasonFailureRate {
+				t.Fatalf("after F F S S: %v (%s), want open (failure_rate)", st.State, st.LastReason)
+			}
+			wantSeq(t, rec, "closed>open:failure_rate")
+			if wt != TimeWindow {
+				return
+			}
+			// In a time window old successes leave: the rate can rise on a
+			// success. [S S S S S S] then, 6s later, [F F] and S: 2/3.
+			b.Reset()
+			for range 6 {
+				b.Call(ctx, ok)
+			}
+			clk.Advance(6 * time.Second)
+			b.Call(ctx, fail)
+			b.Call(ctx, fail) // 8 calls, 25%
+			clk.Advance(5 * time.Second)
+			if b.State() != Closed {
+				t.Fatalf("opened at 25%%: %+v", b.Stats())
+			}
+			b.Call(ctx, ok) // the six successes left: F F S, 67%, 3 calls < 4
+			b.Call(ctx, ok) // F F S S: 50%
+			if b.State() != Open {
+				t.Fatalf("did not open when old successes left: %+v", b.Stats())
+			}
+		})
 	}
 }
 

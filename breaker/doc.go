@@ -42,8 +42,10 @@
 //
 // In consecutive mode FailureThreshold consecutive failures open the
 // breaker. In rate mode a sliding window (the last WindowSize calls, or the
-// last WindowDuration in buckets) is judged each time a failure is recorded,
-// once it holds MinimumCalls calls: a success never opens a breaker. A call
+// last WindowDuration in buckets) is judged after every recorded outcome,
+// successes included, once it holds MinimumCalls calls (as resilience4j
+// does): a window may reach its minimum with a success while its rate is at
+// the threshold, and old successes leaving a time window raise its rate. A call
 // slower than SlowCallThreshold counts as a failure even though its own
 // result is returned unchanged. Settings.IsFailure classifies errors; a
 // context.Canceled that comes from the caller's own cancelled context is
