@@ -835,5 +835,8 @@ func (c *coordinator) status() *Status {
 	if c.io != nil {
 		s.Queued = c.io.queued()
 	}
+	if c.deferred != nil {
+		s.Deferred = c.deferred.Version
+	}
 	return s
 }

@@ -283,3 +283,50 @@ func TestSlowStoreDoesNotBlockMailbox(t *testing.T) {
 		t.Fatalf("bus %+v, want open v1 then closed v2", bus)
 	}
 }
+
+// A Record from the bus that arrives while this node's own decision is
+// being numbered waits for the number: here another node's close (version
+// 5) arrives while the trip is blocked in Incr; the trip then gets version 6,
+// so the close is stale and the breaker stays open, as every other node
+// will see it. (Applied at once, the close would have closed this node
+// while the cluster opened.)
+func TestBusRecordWaitsForOwnVersion(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	mem := memory.New()
+	defer mem.Close()
+	ctx := context.Background()
+	if err := mem.Set(ctx, coord.VersionKey("t", "api"), 5); err != nil {
+		t.Fatal(err)
+	}
+	gs := &gatedStore{Store: mem, gate: make(chan struct{}), entered: make(chan struct{}, 1)}
+	var once sync.Once
+	release := func() { once.Do(func() { close(gs.gate) }) }
+	defer release()
+	b := cb.New("api", cb.Settings{FailureThreshold: 1, RecoveryTimeout: time.Hour})
+	stats := &coord.Stats{}
+	pid := spawnUnder(t, sys, coord.Props(b, coord.Env{Store: gs, Cluster: "t", Node: "x", Timeout: 20 * time.Second, Stats: stats}))
+	ping(t, sys, pid, 5*time.Second)
+
+	_ = b.Call(ctx, boom)
+	select {
+	case <-gs.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the coordinator did not publish")
+	}
+	if err := mem.Publish(ctx, coord.Channel("t", "api"), coord.Record{State: cb.Closed, Reason: cb.ReasonManualClose, Node: "z", Version: 5}); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, func() bool { return status(t, sys, pid).Deferred == 5 })
+	if b.State() != cb.Open {
+		t.Fatalf("the close was applied before the trip was numbered: %v", b.State())
+	}
+	release()
+	poll(t, func() bool { return stats.Stale.Load() == 1 && stats.Published.Load() == 1 })
+	st := status(t, sys, pid)
+	if b.State() != cb.Open || st.Version != 6 || st.Cluster.State != cb.Open {
+		t.Fatalf("after the trip got version 6: %v, %+v", b.State(), st)
+	}
+	if stats.Applied.Load() != 0 {
+		t.Fatalf("applied %d records, want 0", stats.Applied.Load())
+	}
+}

@@ -35,4 +35,7 @@ type Status struct {
 	Pending bool
 	// Queued is the number of store operations queued or running.
 	Queued int
+	// Deferred is the version of a Record from the bus that waits for
+	// those operations (0: none).
+	Deferred int64
 }
