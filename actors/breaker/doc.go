@@ -16,8 +16,9 @@
 //     place from Props on, so even those made before the actor started are
 //     published one by one);
 //   - alerts: a breaker that trips (closed → open, not by hand, not held
-//     open for the cluster) raises a Warning; one whose half-open probe failed three recoveries in a row
-//     raises a Critical (again at six, nine...);
+//     open for the cluster) raises a Warning; one whose half-open probe
+//     failed (or timed out) three recoveries in a row raises a Critical
+//     (again at six, nine...);
 //   - manual commands and queries by message, for actors that hold only its
 //     PID.
 //
