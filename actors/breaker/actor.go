@@ -32,6 +32,9 @@ type Env struct {
 // DefaultMaxCalls is Env.MaxCalls when zero.
 const DefaultMaxCalls = 1024
 
+// maxBacklog bounds the transitions kept before the actor first starts.
+const maxBacklog = 4096
+
 // CriticalAfter is the number of recoveries in a row whose probe failed that
 // raises a Critical alert (and every multiple of it).
 const CriticalAfter = 3
@@ -65,7 +68,12 @@ func (sh *shared) listen(t cb.Transition) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.self == nil {
-		sh.backlog = append(sh.backlog, t)
+		// Bounded, for props that are never spawned: past it the newer
+		// ones are not kept, and catchUp reports what they did as one
+		// transition.
+		if len(sh.backlog) < maxBacklog {
+			sh.backlog = append(sh.backlog, t)
+		}
 		return
 	}
 	sh.root.Send(sh.self, &transitioned{t: t})
@@ -150,8 +158,8 @@ func (a *breakerActor) start(ctx actor.Context) {
 	for _, t := range backlog {
 		a.publish(t)
 	}
-	if fresh {
-		// Only a new subscription has a gap to fill.
+	if fresh || len(backlog) == maxBacklog {
+		// A new subscription, or a full backlog, has a gap to fill.
 		a.catchUp()
 	}
 	a.arm() // after a restart the breaker may already be open

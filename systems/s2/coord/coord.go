@@ -148,6 +148,10 @@ type shared struct {
 	// done, so that it is compared with the versions this node took.
 	busy     int
 	deferred *Record
+	// seq invalidates fired timers that were replaced; it outlives an
+	// incarnation so that a timer message of the last one, still queued,
+	// never matches a timer of the next.
+	seq uint64
 	// echoes are the generations of the transitions the coordinator made
 	// on the handle itself: they are never published again.
 	echoes []echo
@@ -162,7 +166,6 @@ type echo struct {
 
 type coordinator struct {
 	*shared
-	seq       uint64 // invalidates fired timers that were replaced
 	timer     *time.Timer
 	timerKind timerKind
 	retry     *time.Timer
@@ -203,6 +206,9 @@ func (r *connected) discard() {
 	}
 }
 
+// maxBacklog bounds the transitions kept for an actor that has not started.
+const maxBacklog = 64
+
 const (
 	recoveryDue timerKind = iota // try the probe lease
 	leaseEnd                     // our lease has expired
@@ -216,6 +222,11 @@ func (sh *shared) listen(t cb.Transition) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if sh.self == nil {
+		// Only the newest transition decides (onLocal), so a long
+		// backlog keeps its tail.
+		if len(sh.backlog) == maxBacklog {
+			sh.backlog = append(sh.backlog[:0], sh.backlog[1:]...)
+		}
 		sh.backlog = append(sh.backlog, t)
 		return
 	}
