@@ -477,12 +477,15 @@ func TestEventsFollowEveryTransitionInOrder(t *testing.T) {
 	b := cb.New("race", cb.Settings{FailureThreshold: 1, RecoveryTimeout: time.Nanosecond, HalfOpenMaxCalls: 2})
 	var mu sync.Mutex
 	var want []string
-	trips := 0
+	trips, criticals := 0, 0
 	defer b.Subscribe(func(tr cb.Transition) {
 		mu.Lock()
 		want = append(want, fmt.Sprintf("race %s>%s:%s", tr.From, tr.To, tr.Reason))
 		if tr.From == cb.Closed && tr.To == cb.Open && tr.Reason != cb.ReasonManualOpen {
 			trips++
+		}
+		if tr.Reason == cb.ReasonProbeFailed && tr.FailedProbes%CriticalAfter == 0 {
+			criticals++
 		}
 		mu.Unlock()
 	})()
@@ -537,8 +540,17 @@ func TestEventsFollowEveryTransitionInOrder(t *testing.T) {
 		}
 		t.Fatalf("%d events, %d transitions", len(got), len(want))
 	}
-	if len(al.ch) != trips {
-		t.Fatalf("%d alerts, want %d Warnings (one per trip)", len(al.ch), trips)
+	warnings, crits := 0, 0
+	for len(al.ch) > 0 {
+		switch (<-al.ch).sev {
+		case algedonic.Warning:
+			warnings++
+		case algedonic.Critical:
+			crits++
+		}
+	}
+	if warnings != trips || crits != criticals {
+		t.Fatalf("%d Warnings and %d Criticals, want %d (one per trip) and %d", warnings, crits, trips, criticals)
 	}
 }
 
