@@ -40,6 +40,10 @@ type phase struct {
 
 	count *countWindow // closed, rate mode, count window
 	timed *timeWindow  // closed, rate mode, time window
+	// sawFail: a failure was recorded in this closed phase's time window.
+	// Until then a success need not scan the buckets: a window without
+	// failures cannot trip. Written once per phase, so it stays shared.
+	sawFail atomic.Bool
 }
 
 // Breaker is a circuit breaker. All methods are safe for concurrent use;
@@ -423,7 +427,7 @@ func (b *Breaker) record(p *phase, failed, ignored bool, now int64) {
 				}
 			case p.timed != nil:
 				p.timed.record(now, false)
-				if b.tripped(p.timed.totals(now)) {
+				if p.sawFail.Load() && b.tripped(p.timed.totals(now)) {
 					b.transition(p, Open, ReasonFailureRate, false, now)
 				}
 			}
@@ -437,6 +441,9 @@ func (b *Breaker) record(p *phase, failed, ignored bool, now int64) {
 				b.transition(p, Open, ReasonFailureRate, false, b.nowIfZero(now))
 			}
 		case p.timed != nil:
+			if !p.sawFail.Load() {
+				p.sawFail.Store(true)
+			}
 			p.timed.record(now, true)
 			if b.tripped(p.timed.totals(now)) {
 				b.transition(p, Open, ReasonFailureRate, false, now)
