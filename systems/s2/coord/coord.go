@@ -700,9 +700,9 @@ func (c *coordinator) publish(rec Record) {
 	c.pending = nil
 	c.publishing++
 	c.busy++
-	st, k, seen, log := c.env.Store, c.keys, c.seen, c.log
+	st, k, seen, log, stats := c.env.Store, c.keys, c.seen, c.log, c.env.Stats
 	c.io.do(func(ctx context.Context) any {
-		rec, err := publishRecord(ctx, st, k, rec, seen, log)
+		rec, err := publishRecord(ctx, st, k, rec, seen, log, stats)
 		return &published{rec: rec, err: err}
 	})
 }
@@ -710,8 +710,9 @@ func (c *coordinator) publish(rec Record) {
 // publishRecord numbers rec (unless it was numbered by an earlier attempt),
 // publishes it and stores it under the state key unless a newer Record is
 // stored already. An error before the publish is returned with rec as far
-// as it got.
-func publishRecord(ctx context.Context, st state.Store, k keys, rec Record, seen int64, log *zap.Logger) (Record, error) {
+// as it got. It counts the publish before it stores the Record, so that
+// whoever reads the stored Record sees it counted.
+func publishRecord(ctx context.Context, st state.Store, k keys, rec Record, seen int64, log *zap.Logger, stats *Stats) (Record, error) {
 	if rec.Version == 0 {
 		v, err := st.Incr(ctx, k.verKey)
 		if err == nil && v <= seen {
@@ -728,6 +729,7 @@ func publishRecord(ctx context.Context, st state.Store, k keys, rec Record, seen
 	if err := st.Publish(ctx, k.channel, rec); err != nil {
 		return rec, err
 	}
+	stats.Published.Add(1)
 	err := st.Transaction(ctx, []string{k.stateKey}, func(tx state.Tx) error {
 		var cur Record
 		err := tx.Get(ctx, k.stateKey, &cur)
@@ -765,7 +767,6 @@ func (c *coordinator) onPublished(r *published) {
 		}
 		return
 	}
-	c.env.Stats.Published.Add(1)
 	c.log.Debug("s2: published", zap.Stringer("state", rec.State), zap.Int64("version", rec.Version))
 }
 

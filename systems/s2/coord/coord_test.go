@@ -321,7 +321,7 @@ func TestBusRecordWaitsForOwnVersion(t *testing.T) {
 		t.Fatalf("the close was applied before the trip was numbered: %v", b.State())
 	}
 	release()
-	poll(t, func() bool { return stats.Stale.Load() == 1 && stats.Published.Load() == 1 })
+	poll(t, func() bool { return stats.Stale.Load() == 1 && status(t, sys, pid).Queued == 0 })
 	st := status(t, sys, pid)
 	if b.State() != cb.Open || st.Version != 6 || st.Cluster.State != cb.Open {
 		t.Fatalf("after the trip got version 6: %v, %+v", b.State(), st)

@@ -84,7 +84,6 @@ func (q *ioQueue) run() {
 		ctx, cancel := context.WithTimeout(base, q.timeout)
 		out := op(ctx)
 		cancel()
-		q.n.Add(-1)
 
 		q.mu.Lock()
 		closing := q.closing
@@ -99,6 +98,9 @@ func (q *ioQueue) run() {
 		default:
 			q.send(out)
 		}
+		// Counted down after the result is in the mailbox: an actor that
+		// reads queued() == 0 has handled every result.
+		q.n.Add(-1)
 	}
 }
 
@@ -125,5 +127,6 @@ func (q *ioQueue) close(final ...func(context.Context) any) {
 	stop()
 }
 
-// queued is the number of operations queued or running.
+// queued is the number of operations queued or running, or whose result
+// has not reached the mailbox yet.
 func (q *ioQueue) queued() int { return int(q.n.Load()) }
