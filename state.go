@@ -2,8 +2,6 @@ package vsm
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -39,8 +37,9 @@ const (
 
 // nodeState is the node's state backend and what S2 builds on it.
 type nodeState struct {
-	opts stateOptions
-	id   string // this node instance, in the cluster's records
+	opts     stateOptions
+	instance string // InstanceID
+	id       string // this node instance, in the cluster's records: name-instance
 	// store is what everyone uses: raw behind the health gate when Redis
 	// is configured, raw itself otherwise.
 	store state.Store
@@ -135,9 +134,8 @@ func (n *Node) startState(ctx context.Context) error {
 		n.st = &nodeState{}
 	}
 	ns := n.st
-	var suffix [4]byte
-	_, _ = rand.Read(suffix[:])
-	ns.id = n.cfg.Node.Name + "-" + hex.EncodeToString(suffix[:])
+	ns.instance = newInstanceID()
+	ns.id = n.cfg.Node.Name + "-" + ns.instance
 	if ns.opts.store != nil {
 		ns.raw, ns.backend = unclosable{ns.opts.store}, "given store"
 		ns.store = ns.raw
@@ -238,7 +236,8 @@ func (n *Node) startCoordination(ctx context.Context) error {
 		}
 	}
 	ns.bridge = coord.NewAlertBridge(coord.AlertEnv{
-		Store: ns.store, Cluster: n.cfg.Node.Cluster, Node: ns.id, Remote: ns.opts.remoteAlerts || n.cfg.Algedonic.Remote,
+		Store: ns.store, Cluster: n.cfg.Node.Cluster, Node: ns.instance, Name: n.cfg.Node.Name,
+		Remote:  ns.opts.remoteAlerts || n.cfg.Algedonic.Remote,
 		Deliver: n.alerts.Send, Logger: n.logger.With(zap.String("actor", S2+"/algedonic")),
 	})
 	pid, err := n.StartChild(ctx, S2, supervisor.ChildSpec{Name: "algedonic", Props: ns.bridge.Props()})
@@ -250,8 +249,11 @@ func (n *Node) startCoordination(ctx context.Context) error {
 	}
 	self, minSev, bridge := n.cfg.Node.Name, n.cfg.Algedonic.PublishMin, ns.bridge
 	return n.AddReaction(ctx, "publish-to-cluster", s5.Reaction(func(a *algedonic.Alert) {
-		// Alerts from other nodes keep their Node: never published again.
-		if a.Node == self && a.Severity >= minSev {
+		// Alerts from other nodes carry their Instance (and keep their
+		// Node): never published again. The name alone cannot tell them
+		// apart: two nodes may share one, and then an alert bounced
+		// between them for ever.
+		if a.Instance == "" && a.Node == self && a.Severity >= minSev {
 			bridge.Publish(a)
 		}
 	}))

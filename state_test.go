@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	vsm "github.com/viable-systems/vsm-connections"
 	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
@@ -156,7 +157,14 @@ func sharedSuite(t *testing.T, start func(t *testing.T, name string) *vsm.Node, 
 	if err := ba.Call(ctx, func(context.Context) error { return boom }); !errors.Is(err, boom) {
 		t.Fatal(err)
 	}
-	waitFor(t, evB, "open on B", breakerTo(api, "open"))
+	// B did not trip and nobody opened it by hand: its event and stats
+	// say it is held open for the cluster.
+	if e := waitFor(t, evB, "open on B", breakerTo(api, "open")); e.Reason != string(breaker.ReasonClusterOpen) {
+		t.Fatalf("B's event %+v, want reason cluster_open", e)
+	}
+	if st := bb.Stats(); st.Forced || !st.Held || st.LastReason != breaker.ReasonClusterOpen {
+		t.Fatalf("B held open: forced %v held %v reason %s", st.Forced, st.Held, st.LastReason)
+	}
 	if err := bb.Call(ctx, func(context.Context) error { return nil }); !errors.Is(err, breaker.ErrOpen) {
 		t.Fatalf("B after A tripped: %v, want ErrOpen", err)
 	}
@@ -432,5 +440,52 @@ func TestDeadProberBlocksRecoveryOnlyUntilLeaseExpiry(t *testing.T) {
 	case <-half:
 		t.Fatal("two nodes went half-open")
 	default:
+	}
+}
+
+// Two nodes with the same node.name and remote alerts on one real Redis:
+// one alert reaches each node once. (The publish reaction told remote
+// alerts from local ones by name, so each node published the other's alert
+// again: one alert became thousands on each node within a second.) Each
+// node warns that another instance shares its name.
+func TestSameNameNodesDeliverAlertOnce(t *testing.T) {
+	srv := redistest.Start(t)
+	start := func() (*vsm.Node, *observer.ObservedLogs) {
+		core, logs := observer.New(zap.WarnLevel)
+		return startWith(t, clusterConfig(t, "twin", srv.URL()), vsm.WithRemoteAlerts(), vsm.WithLogger(zap.New(core))), logs
+	}
+	a, logsA := start()
+	b, logsB := start()
+	if a.InstanceID() == b.InstanceID() || len(a.InstanceID()) != 32 {
+		t.Fatalf("instance ids %q and %q", a.InstanceID(), b.InstanceID())
+	}
+	alertsA := collect[*event.AlertRaised](t, a)
+	alertsB := collect[*event.AlertRaised](t, b)
+	if err := a.Raise(algedonic.Warning, "test", "disk full"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alertsB, "the alert on B", func(e *event.AlertRaised) bool { return e.Reason == "disk full" })
+	// A marker from B, on the same channel: once A has it, any echo of
+	// the first alert published before it has arrived too.
+	if err := b.Raise(algedonic.Warning, "test", "marker"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, alertsA, "the marker on A", func(e *event.AlertRaised) bool { return e.Reason == "marker" })
+	poll(t, func() bool { return b.AlertBridgeStats().Published == 1 && a.AlertBridgeStats().Received == 1 })
+	for name, n := range map[string]*vsm.Node{"A": a, "B": b} {
+		if st := n.AlertBridgeStats(); st.Published != 1 || st.Received != 1 {
+			t.Fatalf("%s bridge %+v, want 1 published and 1 received", name, st)
+		}
+		if c := n.AlertCount(algedonic.Warning); c != 2 {
+			t.Fatalf("%s: S5 received %d warnings, want 2 (its own and the other's, once each)", name, c)
+		}
+	}
+	// B started second: it saw A under its name in the members key; A saw
+	// B's marker.
+	poll(t, func() bool { return b.AlertBridgeStats().Namesakes == 1 && a.AlertBridgeStats().Namesakes == 1 })
+	for name, logs := range map[string]*observer.ObservedLogs{"A": logsA, "B": logsB} {
+		if n := logs.FilterMessageSnippet("another node instance runs under this node's name").Len(); n != 1 {
+			t.Fatalf("%s logged %d namesake warnings, want 1", name, n)
+		}
 	}
 }

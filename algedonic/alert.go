@@ -69,6 +69,11 @@ type Alert struct {
 	Reason   string    `json:"reason"`
 	Node     string    `json:"node"`
 	Time     time.Time `json:"time"`
+	// Instance is the node instance (vsm's Node.InstanceID) that published
+	// the alert to the cluster: empty on the node that raised it, set on
+	// every copy delivered from another node. Node names need not be
+	// unique, so this, not Node, tells a remote alert from a local one.
+	Instance string `json:"instance,omitempty"`
 }
 
 // AlertPriority is the mailbox priority of alerts: above every ordinary

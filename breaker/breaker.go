@@ -15,11 +15,19 @@ import (
 type phase struct {
 	state  State
 	forced bool // opened by Open(): no recovery until Close or Reset
+	held   bool // opened by Hold(): its owner decides recovery
 	gen    uint64
 	at     int64 // entered at, in ns since the breaker's epoch
-	until  int64 // open, not forced: half-open from this instant
+	// open, neither forced nor held: half-open from this instant;
+	// half-open: the probes' verdict is due by this instant.
+	until  int64
 	reason Reason
 	streak int // recoveries in a row that ended with a failed probe
+
+	// prev is the phase this one replaced, until the transition between
+	// them is delivered to the listeners; only the deliverer reads it and
+	// then cuts it, so delivered phases are not kept alive.
+	prev *phase
 
 	_ [64]byte // keep the hot counters off the read-mostly fields' line
 
@@ -32,6 +40,10 @@ type phase struct {
 
 	count *countWindow // closed, rate mode, count window
 	timed *timeWindow  // closed, rate mode, time window
+	// sawFail: a failure was recorded in this closed phase's time window.
+	// Until then a success need not scan the buckets: a window without
+	// failures cannot trip. Written once per phase, so it stays shared.
+	sawFail atomic.Bool
 }
 
 // Breaker is a circuit breaker. All methods are safe for concurrent use;
@@ -51,6 +63,14 @@ type Breaker struct {
 
 	listeners atomic.Pointer[[]*listener]
 	lmu       sync.Mutex // serialises Subscribe and cancel, never held while notifying
+
+	// Ordered delivery of transitions: one goroutine at a time (the one
+	// that set delivering) walks from the last phase delivered to the
+	// current one and notifies each transition in generation order.
+	delivering atomic.Bool
+	sent       atomic.Pointer[phase] // the last phase delivered
+
+	probeTimeouts atomic.Uint64 // half-open phases ended by ProbeTimeout
 }
 
 type listener struct{ fn func(Transition) }
@@ -83,7 +103,9 @@ func New(name string, s Settings) *Breaker {
 	if s.OnTransition != nil {
 		b.listeners.Store(&[]*listener{{fn: s.OnTransition}})
 	}
-	b.cur.Store(b.newPhase(nil, Closed, reasonNew, false, 0))
+	first := b.newPhase(nil, Closed, reasonNew, false, false, 0)
+	b.cur.Store(first)
+	b.sent.Store(first)
 	return b
 }
 
@@ -106,8 +128,8 @@ func (b *Breaker) now() int64 {
 
 func (b *Breaker) instant(ns int64) time.Time { return b.epoch.Add(time.Duration(ns)) }
 
-func (b *Breaker) newPhase(from *phase, to State, reason Reason, forced bool, now int64) *phase {
-	p := &phase{state: to, forced: forced, at: now, reason: reason}
+func (b *Breaker) newPhase(from *phase, to State, reason Reason, forced, held bool, now int64) *phase {
+	p := &phase{state: to, forced: forced, held: held, at: now, reason: reason, prev: from}
 	if from != nil {
 		p.gen = from.gen + 1
 		p.streak = from.streak
@@ -123,12 +145,14 @@ func (b *Breaker) newPhase(from *phase, to State, reason Reason, forced bool, no
 			}
 		}
 	case Open:
-		if reason == ReasonProbeFailed {
+		if reason == ReasonProbeFailed || reason == ReasonProbeTimeout {
 			p.streak++
 		}
-		if !forced {
+		if !forced && !held {
 			p.until = now + int64(b.s.RecoveryTimeout)
 		}
+	case HalfOpen:
+		p.until = now + int64(b.s.ProbeTimeout)
 	}
 	if reason == ReasonReset {
 		p.streak = 0
@@ -136,20 +160,67 @@ func (b *Breaker) newPhase(from *phase, to State, reason Reason, forced bool, no
 	return p
 }
 
-// transition moves from → to if from is still current. Only the goroutine
-// whose compare-and-swap succeeds notifies, after the new phase is stored.
+// transition moves from → to if from is still current.
 func (b *Breaker) transition(from *phase, to State, reason Reason, forced bool, now int64) (*phase, bool) {
-	np := b.newPhase(from, to, reason, forced, now)
+	return b.install(from, b.newPhase(from, to, reason, forced, false, now))
+}
+
+// install makes np current if from still is, then delivers every
+// transition not delivered yet.
+func (b *Breaker) install(from, np *phase) (*phase, bool) {
 	if !b.cur.CompareAndSwap(from, np) {
 		return b.cur.Load(), false
 	}
-	if from.state != to {
-		b.notify(Transition{
-			Name: b.name, From: from.state, To: to, Reason: reason,
-			At: b.instant(now), Generation: np.gen, FailedProbes: np.streak,
-		})
-	}
+	b.deliver()
 	return np, true
+}
+
+// deliver notifies the listeners of the transitions made since the last
+// delivery, in generation order. The goroutine that wins a transition's
+// compare-and-swap is not necessarily the first to get to its listeners,
+// so no winner notifies its own transition: whoever holds delivering walks
+// the phases from the last one delivered to the current one. A goroutine
+// that finds delivering taken returns at once; the holder, after letting
+// go, looks again for phases installed meanwhile, so none is missed. No
+// lock is held while listeners run (a listener that makes a transition
+// itself just leaves it to the loop).
+func (b *Breaker) deliver() {
+	for b.delivering.CompareAndSwap(false, true) {
+		b.drain()
+		if b.cur.Load() == b.sent.Load() {
+			return
+		}
+	}
+}
+
+// drain runs with delivering held and lets go of it, even if a listener
+// panics.
+func (b *Breaker) drain() {
+	defer b.delivering.Store(false)
+	for {
+		last, cur := b.sent.Load(), b.cur.Load()
+		if cur == last {
+			return
+		}
+		var buf [4]*phase
+		path := buf[:0]
+		for p := cur; p != last && p != nil; p = p.prev {
+			path = append(path, p)
+		}
+		for i := len(path) - 1; i >= 0; i-- {
+			p := path[i]
+			from := p.prev
+			p.prev = nil // delivered: let the older phases go
+			b.sent.Store(p)
+			if from == nil || from.state == p.state && from.forced == p.forced {
+				continue // no change a listener can see (Hold of an open breaker)
+			}
+			b.notify(Transition{
+				Name: b.name, From: from.state, To: p.state, Reason: p.reason,
+				At: b.instant(p.at), Generation: p.gen, FailedProbes: p.streak, Forced: p.forced,
+			})
+		}
+	}
 }
 
 func (b *Breaker) notify(t Transition) {
@@ -209,7 +280,7 @@ func (b *Breaker) Allow() (Token, error) {
 		case Closed:
 			return Token{b: b, p: p, start: b.startTime()}, nil
 		case Open:
-			if p.forced {
+			if p.forced || p.held {
 				return Token{}, b.reject(b.rejOpen)
 			}
 			now := b.now()
@@ -221,6 +292,13 @@ func (b *Breaker) Allow() (Token, error) {
 		default: // HalfOpen
 			if p.inflight.Add(1) > int32(b.s.HalfOpenMaxCalls) {
 				p.inflight.Add(-1)
+				// A probe whose caller never calls Done (a lost Token)
+				// would hold its slot for good: past ProbeTimeout the
+				// phase ends as if its probe had failed.
+				if now := b.now(); now >= p.until {
+					p, _ = b.expireProbes(p, now)
+					continue
+				}
 				return Token{}, b.reject(b.rejProbes)
 			}
 			if cur := b.cur.Load(); cur != p {
@@ -335,10 +413,23 @@ func (b *Breaker) record(p *phase, failed, ignored bool, now int64) {
 			if p.consec.Load() != 0 {
 				p.consec.Store(0)
 			}
-			if p.count != nil {
+			// Rate mode judges after every outcome, successes included (as
+			// resilience4j does): the window may reach MinimumCalls with a
+			// success while its rate is at the threshold, and in a time
+			// window old successes leave, so the rate can rise. Reading the
+			// totals is two atomic loads (count) or one pass over the
+			// buckets (time): no lock, no allocation.
+			switch {
+			case p.count != nil:
 				p.count.record(false)
-			} else if p.timed != nil {
+				if b.tripped(p.count.totals()) {
+					b.transition(p, Open, ReasonFailureRate, false, b.nowIfZero(now))
+				}
+			case p.timed != nil:
 				p.timed.record(now, false)
+				if p.sawFail.Load() && b.tripped(p.timed.totals(now)) {
+					b.transition(p, Open, ReasonFailureRate, false, now)
+				}
 			}
 			return
 		}
@@ -350,6 +441,9 @@ func (b *Breaker) record(p *phase, failed, ignored bool, now int64) {
 				b.transition(p, Open, ReasonFailureRate, false, b.nowIfZero(now))
 			}
 		case p.timed != nil:
+			if !p.sawFail.Load() {
+				p.sawFail.Store(true)
+			}
 			p.timed.record(now, true)
 			if b.tripped(p.timed.totals(now)) {
 				b.transition(p, Open, ReasonFailureRate, false, now)
@@ -479,6 +573,7 @@ func (b *Breaker) Reset() {
 	if b.tel != nil {
 		b.tel.reset()
 	}
+	b.probeTimeouts.Store(0)
 	for {
 		p := b.cur.Load()
 		if _, ok := b.transition(p, Closed, ReasonReset, false, b.now()); ok {
@@ -487,31 +582,79 @@ func (b *Breaker) Reset() {
 	}
 }
 
-// NextTransition is when an open breaker may move to half-open; ok is false
-// when no timed transition is pending (not open, or opened by hand).
+// NextTransition is when the breaker's next timed transition is due: an
+// open breaker may move to half-open, a half-open one whose probes have not
+// reported goes back to open (ProbeTimeout). ok is false when none is
+// pending (closed, or opened by hand or held).
 func (b *Breaker) NextTransition() (at time.Time, ok bool) {
 	p := b.cur.Load()
-	if p.state != Open || p.forced {
+	if p.state == Closed || p.forced || p.held {
 		return time.Time{}, false
 	}
 	return b.instant(p.until), true
 }
 
-// Tick moves an open breaker whose recovery timeout has passed at now to
-// half-open, so that listeners hear of it without waiting for a call. now is
-// read on the breaker's clock. It reports whether this call made the move.
+// Tick makes the timed transition due at now, if any: an open breaker whose
+// recovery timeout has passed moves to half-open, so that listeners hear of
+// it without waiting for a call; a half-open one past ProbeTimeout goes back
+// to open. now is read on the breaker's clock. It reports whether this call
+// made a move.
 func (b *Breaker) Tick(now time.Time) bool {
 	p := b.cur.Load()
-	if p.state != Open || p.forced {
+	if p.state == Closed || p.forced || p.held {
 		return false
 	}
 	n := int64(now.Sub(b.epoch))
 	if n < p.until {
 		return false
 	}
+	if p.state == HalfOpen {
+		_, ok := b.expireProbes(p, n)
+		return ok
+	}
 	_, ok := b.transition(p, HalfOpen, ReasonRecoveryTimeout, false, n)
 	return ok
 }
+
+// expireProbes ends half-open phase p, whose probes did not report within
+// ProbeTimeout, as a failed probe would (ReasonProbeTimeout); the late
+// outcomes are then dropped as stale.
+func (b *Breaker) expireProbes(p *phase, now int64) (*phase, bool) {
+	np, ok := b.transition(p, Open, ReasonProbeTimeout, false, now)
+	if ok {
+		b.probeTimeouts.Add(1)
+	}
+	return np, ok
+}
+
+// Hold opens the breaker for an owner that decides its recovery itself
+// (System 2 holds a shared breaker open on every node while the cluster is
+// open). Like a manual Open it has no recovery timeout, and HalfOpen, Close,
+// Reset or Open end it; unlike it, it is not a manual open: Stats report
+// Forced false and Held true. From closed or half-open the breaker opens
+// with reason; an open breaker keeps its own reason (it tripped itself) and
+// listeners hear nothing, since its state does not change. A breaker opened
+// by hand, or held already, is left alone. Hold reports whether it changed
+// anything.
+func (b *Breaker) Hold(reason Reason) bool {
+	for {
+		p := b.cur.Load()
+		if p.forced || p.held {
+			return false
+		}
+		np := b.newPhase(p, Open, reason, false, true, b.now())
+		if p.state == Open {
+			np.reason, np.at, np.streak = p.reason, p.at, p.streak
+		}
+		if _, ok := b.install(p, np); ok {
+			return true
+		}
+	}
+}
+
+// Generation is the current phase's generation: it grows by one with
+// every transition.
+func (b *Breaker) Generation() uint64 { return b.cur.Load().gen }
 
 // Now is the current time on the breaker's clock.
 func (b *Breaker) Now() time.Time { return b.instant(b.now()) }
@@ -519,7 +662,7 @@ func (b *Breaker) Now() time.Time { return b.instant(b.now()) }
 // HalfOpen moves an open breaker (opened by hand or not) to half-open now,
 // with ReasonRecoveryTimeout, so that the next calls probe. It is for an
 // owner that decides recovery itself instead of the breaker's own timeout:
-// System 2 holds a shared breaker open with Open on every node and lets
+// System 2 holds a shared breaker open with Hold on every node and lets
 // only the node holding the cluster's probe lease go half-open. It reports
 // whether this call made the move.
 func (b *Breaker) HalfOpen() bool {

@@ -172,10 +172,72 @@ func TestTickMovesToHalfOpen(t *testing.T) {
 	if !b.Tick(clk.Now().Add(time.Second)) || b.State() != HalfOpen {
 		t.Fatalf("tick did not move: %v", b.State())
 	}
-	if b.Tick(clk.Now().Add(time.Hour)) {
+	if b.Tick(clk.Now().Add(2 * time.Second)) {
 		t.Fatal("second tick moved again")
 	}
 	wantSeq(t, rec, "closed>open:failure_threshold", "open>half_open:recovery_timeout")
+}
+
+// A probe whose caller never calls Done (a lost Token) frees the breaker
+// after ProbeTimeout: lazily on the next Allow, or by Tick; the phase ends
+// as a failed probe would, the timeout is counted, and the late Done is
+// dropped. Without it the breaker stayed half-open for good.
+func TestLostProbeTokenExpires(t *testing.T) {
+	ctx := context.Background()
+	b, clk, rec := newTest(t, Settings{FailureThreshold: 1, RecoveryTimeout: time.Second, ProbeTimeout: 5 * time.Second})
+	b.Call(ctx, fail)
+	clk.Advance(time.Second)
+	lost, err := b.Allow()
+	if err != nil || b.State() != HalfOpen {
+		t.Fatalf("probe: %v %v", err, b.State())
+	}
+	if at, ok := b.NextTransition(); !ok || !at.Equal(clk.Now().Add(5*time.Second)) {
+		t.Fatalf("next transition in half-open = %v %v, want the probe deadline", at, ok)
+	}
+	clk.Advance(4999 * time.Millisecond)
+	if _, err := b.Allow(); !errors.Is(err, ErrTooManyProbes) {
+		t.Fatalf("before the probe timeout: %v, want ErrTooManyProbes", err)
+	}
+	clk.Advance(time.Millisecond)
+	if _, err := b.Allow(); !errors.Is(err, ErrOpen) || errors.Is(err, ErrTooManyProbes) {
+		t.Fatalf("after the probe timeout: %v, want open", err)
+	}
+	st := b.Stats()
+	if st.State != Open || st.LastReason != ReasonProbeTimeout || st.ProbeTimeouts != 1 || st.FailedProbes != 1 {
+		t.Fatalf("after the probe timeout: %+v", st)
+	}
+	lost.Done(ctx, nil) // late: its phase is gone
+	if b.State() != Open {
+		t.Fatal("a late Done of an expired probe closed the breaker")
+	}
+	// The next recovery probes again; Tick expires a lost probe too.
+	clk.Advance(time.Second)
+	if _, err := b.Allow(); err != nil || b.State() != HalfOpen {
+		t.Fatalf("second probe: %v %v", err, b.State())
+	}
+	if b.Tick(clk.Now().Add(4 * time.Second)) {
+		t.Fatal("tick expired the probe early")
+	}
+	if !b.Tick(clk.Now().Add(5*time.Second)) || b.State() != Open {
+		t.Fatalf("tick did not expire the probe: %v", b.State())
+	}
+	if st := b.Stats(); st.ProbeTimeouts != 2 || st.FailedProbes != 2 {
+		t.Fatalf("after two probe timeouts: %+v", st)
+	}
+	wantSeq(t, rec, "closed>open:failure_threshold",
+		"open>half_open:recovery_timeout", "half_open>open:probe_timeout",
+		"open>half_open:recovery_timeout", "half_open>open:probe_timeout")
+	b.Reset()
+	if st := b.Stats(); st.ProbeTimeouts != 0 {
+		t.Fatalf("reset kept probe timeouts: %d", st.ProbeTimeouts)
+	}
+	// The default is twice CallTimeout, else 60s.
+	if d := New("d", Settings{CallTimeout: time.Second}).Settings().ProbeTimeout; d != 2*time.Second {
+		t.Fatalf("default probe timeout with call timeout 1s = %v", d)
+	}
+	if d := New("d", Settings{}).Settings().ProbeTimeout; d != DefaultProbeTimeout {
+		t.Fatalf("default probe timeout = %v", d)
+	}
 }
 
 func TestHalfOpenConcurrentProbesLimit(t *testing.T) {
@@ -378,17 +440,15 @@ func TestRateModeCountWindow(t *testing.T) {
 			t.Fatalf("window calls %d rate %v, want %d %v", st.WindowCalls, st.FailureRate, wantCalls, wantRate)
 		}
 	}
-	// Below the minimum nothing is judged, and a success never opens.
+	// Below the minimum nothing is judged.
 	step(fail, 1, 100)
-	step(fail, 2, 100)
-	step(fail, 3, 100)
-	step(ok, 4, 75)
+	step(ok, 2, 50)
+	step(ok, 3, 100.0/3)
+	step(ok, 4, 25) // judged: 25% < 50%
 	// Old outcomes leave the window: the last four calls only count.
-	step(ok, 4, 50)
-	step(ok, 4, 25)
-	step(ok, 4, 0)
-	step(fail, 4, 25)
-	b.Call(ctx, fail) // [F S S F]: 50%
+	step(ok, 4, 0)    // [S S S S]
+	step(fail, 4, 25) // [S F S S]
+	b.Call(ctx, fail) // [S F F S]: 50%
 	if b.State() != Open {
 		t.Fatal("did not open at 50%")
 	}
@@ -397,6 +457,51 @@ func TestRateModeCountWindow(t *testing.T) {
 	b.Close()
 	if st := b.Stats(); st.WindowCalls != 0 || st.FailureRate != 0 {
 		t.Fatalf("window not cleared: %+v", st)
+	}
+}
+
+// Rate mode judges after every outcome once the window holds MinimumCalls:
+// a window that reaches its minimum with a success, at the threshold, opens
+// (it stayed closed when only failures were judged).
+func TestRateModeJudgesOnSuccess(t *testing.T) {
+	ctx := context.Background()
+	for _, wt := range []WindowType{CountWindow, TimeWindow} {
+		t.Run(wt.String(), func(t *testing.T) {
+			b, clk, rec := newTest(t, Settings{Mode: Rate, WindowType: wt, WindowSize: 10,
+				WindowDuration: 10 * time.Second, MinimumCalls: 4, FailureRate: 50})
+			b.Call(ctx, fail)
+			b.Call(ctx, fail)
+			b.Call(ctx, ok)
+			if b.State() != Closed {
+				t.Fatal("opened below the minimum")
+			}
+			b.Call(ctx, ok) // 4 calls, 2 failures: 50%, reached with a success
+			if st := b.Stats(); st.State != Open || st.LastReason != ReasonFailureRate {
+				t.Fatalf("after F F S S: %v (%s), want open (failure_rate)", st.State, st.LastReason)
+			}
+			wantSeq(t, rec, "closed>open:failure_rate")
+			if wt != TimeWindow {
+				return
+			}
+			// In a time window old successes leave: the rate can rise on a
+			// success. [S S S S S S] then, 6s later, [F F] and S: 2/3.
+			b.Reset()
+			for range 6 {
+				b.Call(ctx, ok)
+			}
+			clk.Advance(6 * time.Second)
+			b.Call(ctx, fail)
+			b.Call(ctx, fail) // 8 calls, 25%
+			clk.Advance(5 * time.Second)
+			if b.State() != Closed {
+				t.Fatalf("opened at 25%%: %+v", b.Stats())
+			}
+			b.Call(ctx, ok) // the six successes left: F F S, 67%, 3 calls < 4
+			b.Call(ctx, ok) // F F S S: 50%
+			if b.State() != Open {
+				t.Fatalf("did not open when old successes left: %+v", b.Stats())
+			}
+		})
 	}
 }
 
@@ -752,5 +857,72 @@ func TestDoneCountsOwnTimeoutError(t *testing.T) {
 	tok.Done(context.Background(), &TimeoutError{Name: "other", Timeout: time.Second})
 	if st := b.Stats(); st.Timeouts != 1 || st.Failures != 2 {
 		t.Fatalf("stats %+v, want 1 timeout of 2 failures", st)
+	}
+}
+
+// Listeners receive every transition, one at a time, in generation order,
+// with none missing, however many goroutines race to make them. (Before,
+// the goroutine that won a transition's compare-and-swap notified it
+// itself, so a slower winner could notify after the next transition.)
+func TestTransitionsDeliveredInGenerationOrder(t *testing.T) {
+	b := New("order", Settings{FailureThreshold: 1, RecoveryTimeout: time.Nanosecond, HalfOpenMaxCalls: 2})
+	type seen struct {
+		mu     sync.Mutex
+		got    []Transition
+		inside atomic.Int32 // listeners running at once
+		overlp atomic.Bool
+	}
+	var a, c seen
+	listen := func(s *seen) func(Transition) {
+		return func(tr Transition) {
+			if s.inside.Add(1) > 1 {
+				s.overlp.Store(true)
+			}
+			s.mu.Lock()
+			s.got = append(s.got, tr)
+			s.mu.Unlock()
+			s.inside.Add(-1)
+		}
+	}
+	defer b.Subscribe(listen(&a))()
+	defer b.Subscribe(listen(&c))()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			ctx := context.Background()
+			for i := range 1500 {
+				switch (i + g) % 7 {
+				case 0:
+					b.Open()
+				case 1:
+					b.Close()
+				case 2, 3:
+					b.Call(ctx, ok)
+				default:
+					b.Call(ctx, fail)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	final := b.Generation()
+	if final < 1000 {
+		t.Fatalf("only %d transitions: the test drives too few", final)
+	}
+	for name, s := range map[string]*seen{"first": &a, "second": &c} {
+		if s.overlp.Load() {
+			t.Errorf("%s listener: ran concurrently with itself", name)
+		}
+		prev := Transition{To: Closed}
+		for i, tr := range s.got {
+			if tr.Generation != uint64(i+1) || tr.From != prev.To {
+				t.Fatalf("%s listener: transition %d is gen %d %s>%s after gen %d to %s; want gen %d from %s (no gap, no reordering)",
+					name, i, tr.Generation, tr.From, tr.To, prev.Generation, prev.To, i+1, prev.To)
+			}
+			prev = tr
+		}
+		if uint64(len(s.got)) != final {
+			t.Fatalf("%s listener: %d transitions, want %d (the final generation)", name, len(s.got), final)
+		}
 	}
 }

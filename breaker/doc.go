@@ -21,13 +21,23 @@
 //	                              at once; the others are rejected
 //
 // Close and Reset close the breaker from any state. Open forces it open
-// from any state and it stays open (no recovery) until Close or Reset.
+// from any state and it stays open (no recovery) until Close or Reset. Hold
+// opens it for an owner that decides recovery itself (System 2, for a
+// shared breaker another node tripped): no recovery timeout either, but not
+// a manual open (Stats: Held, not Forced). A half-open phase whose probes
+// give no verdict within ProbeTimeout (a caller lost its Token, or a probe
+// hangs) goes back to open as a failed probe would (ReasonProbeTimeout).
 //
 // Every state the breaker enters is a new immutable phase with a generation
 // number, published through one atomic pointer. A transition is a
-// compare-and-swap of that pointer, so exactly one goroutine wins it and only
-// the winner notifies listeners, after the new phase is stored and outside
-// any lock. An outcome recorded against a phase that is no longer current
+// compare-and-swap of that pointer, so exactly one goroutine wins it. The
+// winner does not notify its own transition (a slower winner would notify
+// after the next one): each phase links to the one it replaced until it is
+// delivered, and whichever goroutine holds the delivery flag walks that
+// chain from the last phase delivered and notifies each transition in
+// generation order, one at a time, after the phases are stored and outside
+// any lock; a goroutine that finds the flag taken leaves its transition to
+// the holder, which looks again before it lets go. An outcome recorded against a phase that is no longer current
 // (a call admitted before a transition that finishes after it) is dropped, as
 // gobreaker v2 does with its generations.
 //
@@ -42,8 +52,10 @@
 //
 // In consecutive mode FailureThreshold consecutive failures open the
 // breaker. In rate mode a sliding window (the last WindowSize calls, or the
-// last WindowDuration in buckets) is judged each time a failure is recorded,
-// once it holds MinimumCalls calls: a success never opens a breaker. A call
+// last WindowDuration in buckets) is judged after every recorded outcome,
+// successes included, once it holds MinimumCalls calls (as resilience4j
+// does): a window may reach its minimum with a success while its rate is at
+// the threshold, and old successes leaving a time window raise its rate. A call
 // slower than SlowCallThreshold counts as a failure even though its own
 // result is returned unchanged. Settings.IsFailure classifies errors; a
 // context.Canceled that comes from the caller's own cancelled context is

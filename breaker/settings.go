@@ -117,6 +117,14 @@ type Settings struct {
 	// SuccessThreshold is how many probe successes close the breaker.
 	// Default 1.
 	SuccessThreshold int
+	// ProbeTimeout is how long a half-open phase waits for its probes'
+	// verdict (resilience4j's maxWaitDurationInHalfOpenState). Past it the
+	// breaker goes back to open, as if a probe had failed
+	// (ReasonProbeTimeout), so a probe whose caller lost its Token (no Done)
+	// or that hangs does not keep the breaker half-open for good. Default:
+	// twice CallTimeout when that is set (a probe that honours it has
+	// reported by then), otherwise 60s.
+	ProbeTimeout time.Duration
 	// IsFailure says whether a non-nil error counts as a failure; when it
 	// returns false the call counts as a success. Default: every non-nil
 	// error is a failure. Either way, a context.Canceled returned while the
@@ -124,10 +132,13 @@ type Settings struct {
 	IsFailure func(error) bool
 	// Clock is the time source. Default: the real clock.
 	Clock Clock
-	// OnTransition, when set, is called after every transition, on the
-	// goroutine that made it, outside any lock. It must be cheap and must not
-	// block or panic (a non-blocking actor Send is the intended use). More
-	// listeners can be added with Breaker.Subscribe.
+	// OnTransition, when set, is called after every transition, outside
+	// any lock, one transition at a time and in generation order: on the
+	// goroutine that made it, or on one that made a later transition while
+	// it was delivering (so a transition's caller may return before its
+	// listeners ran). It must be cheap and must not block or panic (a
+	// non-blocking actor Send is the intended use). More listeners can be
+	// added with Breaker.Subscribe.
 	OnTransition func(Transition)
 	// DisableTelemetry turns off the totals and the latency histogram.
 	DisableTelemetry bool
@@ -150,6 +161,7 @@ const (
 	DefaultHalfOpenMaxCalls = 1
 	DefaultSuccessThreshold = 1
 	DefaultLatencySampling  = 8
+	DefaultProbeTimeout     = 60 * time.Second
 )
 
 // Validate reports settings that are out of range (negative counts or
@@ -171,6 +183,7 @@ func (s Settings) Validate() error {
 	neg("slow_call_threshold", int64(s.SlowCallThreshold))
 	neg("half_open_max_calls", int64(s.HalfOpenMaxCalls))
 	neg("success_threshold", int64(s.SuccessThreshold))
+	neg("probe_timeout", int64(s.ProbeTimeout))
 	if s.Mode > Rate {
 		errs = append(errs, fmt.Errorf("%w: unknown mode %d", ErrSettings, s.Mode))
 	}
@@ -220,6 +233,12 @@ func (s Settings) withDefaults() Settings {
 	}
 	if s.SuccessThreshold <= 0 {
 		s.SuccessThreshold = DefaultSuccessThreshold
+	}
+	if s.ProbeTimeout <= 0 {
+		s.ProbeTimeout = DefaultProbeTimeout
+		if s.CallTimeout > 0 {
+			s.ProbeTimeout = 2 * s.CallTimeout
+		}
 	}
 	switch {
 	case s.LatencySampling <= 0:

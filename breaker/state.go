@@ -72,6 +72,13 @@ const (
 	ReasonProbeFailed Reason = "probe_failed"
 	// ReasonProbesSucceeded: SuccessThreshold probes succeeded.
 	ReasonProbesSucceeded Reason = "probes_succeeded"
+	// ReasonProbeTimeout: the half-open probes gave no verdict within
+	// ProbeTimeout (a caller lost its Token, or a probe hangs); it counts
+	// as a failed probe.
+	ReasonProbeTimeout Reason = "probe_timeout"
+	// ReasonClusterOpen: held open (Hold) because the cluster's shared
+	// breaker is open: another node tripped it.
+	ReasonClusterOpen Reason = "cluster_open"
 	// ReasonManualOpen: Open was called.
 	ReasonManualOpen Reason = "manual_open"
 	// ReasonManualClose: Close was called.
@@ -89,12 +96,17 @@ type Transition struct {
 	To     State     `json:"to"`
 	Reason Reason    `json:"reason"`
 	At     time.Time `json:"at"`
-	// Generation numbers the phase entered; listeners that may receive
-	// transitions out of order (two goroutines winning successive
-	// transitions) can sort on it.
+	// Generation numbers the phase entered. Listeners receive transitions
+	// in generation order, one at a time; a transition that changes nothing
+	// a listener can see (Hold of an open breaker) is skipped, so
+	// generations may have gaps.
 	Generation uint64 `json:"generation"`
+	// Forced: the phase entered is a manual open (Open), with no recovery
+	// until Close or Reset. Open on a breaker that is already open but not
+	// by hand is notified as open → open with Forced set.
 	// FailedProbes is how many recoveries in a row ended with a failed probe,
 	// counting this one when Reason is ReasonProbeFailed; 0 once the breaker
 	// closes.
-	FailedProbes int `json:"failed_probes"`
+	FailedProbes int  `json:"failed_probes"`
+	Forced       bool `json:"forced,omitempty"`
 }

@@ -8,7 +8,10 @@ type Stats struct {
 	Name  string `json:"name"`
 	State State  `json:"state"`
 	// Forced: opened by hand, no recovery until Close or Reset.
-	Forced     bool   `json:"forced,omitempty"`
+	Forced bool `json:"forced"`
+	// Held: held open by an owner that decides its recovery (Hold: a shared
+	// breaker that another node tripped); not a manual open.
+	Held       bool   `json:"held,omitempty"`
 	Mode       string `json:"mode"`
 	Generation uint64 `json:"generation"`
 	// ConsecutiveFailures since the last success in this closed phase.
@@ -30,7 +33,12 @@ type Stats struct {
 	HalfOpenInFlight int `json:"half_open_in_flight"`
 	ProbeSuccesses   int `json:"probe_successes"`
 	// FailedProbes is how many recoveries in a row ended with a failed probe.
-	FailedProbes   int       `json:"failed_probes"`
+	FailedProbes int `json:"failed_probes"`
+	// ProbeTimeouts counts the half-open phases that ended because their
+	// probes gave no verdict within ProbeTimeout (not zeroed by Close).
+	ProbeTimeouts uint64 `json:"probe_timeouts"`
+	// ProbeDeadline is when a half-open phase's probes are due to report.
+	ProbeDeadline  time.Time `json:"probe_deadline,omitzero"`
 	LastTransition time.Time `json:"last_transition"`
 	LastReason     Reason    `json:"last_reason"`
 	// NextTransition is when an open breaker may go half-open.
@@ -47,6 +55,8 @@ func (b *Breaker) Stats() Stats {
 		Name:                b.name,
 		State:               p.state,
 		Forced:              p.forced,
+		Held:                p.held,
+		ProbeTimeouts:       b.probeTimeouts.Load(),
 		Mode:                b.s.Mode.String(),
 		Generation:          p.gen,
 		ConsecutiveFailures: p.consec.Load(),
@@ -57,8 +67,11 @@ func (b *Breaker) Stats() Stats {
 		LastReason:          p.reason,
 		Telemetry:           b.tel != nil,
 	}
-	if p.state == Open && !p.forced {
+	switch {
+	case p.state == Open && !p.forced && !p.held:
 		st.NextTransition = b.instant(p.until)
+	case p.state == HalfOpen:
+		st.ProbeDeadline = b.instant(p.until)
 	}
 	var calls, fails int64
 	switch {

@@ -35,6 +35,10 @@ type Breaker struct {
 	// SuccessThreshold is how many probe successes close the breaker.
 	// Default 1.
 	SuccessThreshold int `yaml:"success_threshold,omitempty"`
+	// ProbeTimeout is how long a half-open breaker waits for its probes'
+	// verdict before it opens again (a probe that hangs or whose outcome
+	// is lost). Default 0: twice call_timeout when set, otherwise 60s.
+	ProbeTimeout Duration `yaml:"probe_timeout,omitempty"`
 	// Coordination is "local" (default) or "shared": shared breakers agree
 	// across every node with the same node.cluster, through Redis.
 	Coordination string `yaml:"coordination,omitempty"`

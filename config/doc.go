@@ -76,6 +76,7 @@
 //	    slow_call_threshold: 0s  # 0 disables
 //	    half_open_max_calls: 1
 //	    success_threshold: 1
+//	    probe_timeout: 0s        # 0: twice call_timeout, else 60s
 //	    coordination: local      # or shared (across the cluster; needs redis)
 //	pools:
 //	  <name>:

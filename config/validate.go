@@ -197,6 +197,7 @@ func (v *validator) breaker(key, name string, raw, b Breaker, redis bool) {
 	v.nonNegative(key+".call_timeout", b.CallTimeout)
 	v.nonNegative(key+".window_duration", b.WindowDuration)
 	v.nonNegative(key+".slow_call_threshold", b.SlowCallThreshold)
+	v.nonNegative(key+".probe_timeout", b.ProbeTimeout)
 	if v.oneOf(key+".coordination", b.Coordination, CoordinationLocal, CoordinationShared) &&
 		b.Coordination == CoordinationShared && !redis {
 		v.problem(key+".coordination", "shared coordination needs Redis: set redis.url or redis.addrs")

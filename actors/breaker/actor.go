@@ -32,6 +32,9 @@ type Env struct {
 // DefaultMaxCalls is Env.MaxCalls when zero.
 const DefaultMaxCalls = 1024
 
+// maxBacklog bounds the transitions kept before the actor first starts.
+const maxBacklog = 4096
+
 // CriticalAfter is the number of recoveries in a row whose probe failed that
 // raises a Critical alert (and every multiple of it).
 const CriticalAfter = 3
@@ -51,7 +54,29 @@ func Props(b *cb.Breaker, env Env) *actor.Props {
 	}
 	st := b.Stats()
 	sh := &shared{b: b, env: env, calls: offload.New(env.MaxCalls), seenGen: st.Generation, seenState: st.State}
+	// Subscribe now, not in Started, so that no transition made before
+	// the actor runs is merged into another: they wait in the backlog.
+	sh.unsub = b.Subscribe(sh.listen)
 	return actor.PropsFromProducer(func() actor.Actor { return &breakerActor{shared: sh} })
+}
+
+// listen is the breaker's listener. The breaker calls it one transition at
+// a time, in generation order; it sends each to the actor, or keeps it in
+// the backlog until the actor has started, so the actor sees them all, in
+// order.
+func (sh *shared) listen(t cb.Transition) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.self == nil {
+		// Bounded, for props that are never spawned: past it the newer
+		// ones are not kept, and catchUp reports what they did as one
+		// transition.
+		if len(sh.backlog) < maxBacklog {
+			sh.backlog = append(sh.backlog, t)
+		}
+		return
+	}
+	sh.root.Send(sh.self, &transitioned{t: t})
 }
 
 // shared outlives an actor instance: the subscription stays in place while
@@ -62,6 +87,11 @@ type shared struct {
 	env   Env
 	mu    sync.Mutex
 	unsub func()
+	// Where listen sends (nil until the first Started), and what it kept
+	// before that; under mu.
+	root    *actor.RootContext
+	self    *actor.PID
+	backlog []cb.Transition
 	// calls run Call messages off the mailbox; they survive a restart and
 	// end with the actor.
 	calls *offload.Runner
@@ -89,6 +119,8 @@ func (a *breakerActor) Receive(ctx actor.Context) {
 		a.publish(m.t)
 		a.arm()
 	case *recoveryDue:
+		// The recovery timeout, or the probe timeout of a half-open phase
+		// whose probes never reported (counted in Stats.ProbeTimeouts).
 		a.b.Tick(a.b.Now())
 		a.arm()
 	case *GetStats:
@@ -113,13 +145,21 @@ func (a *breakerActor) start(ctx actor.Context) {
 	a.mu.Lock()
 	fresh := a.unsub == nil
 	if fresh {
-		root, self := a.root, a.self
-		a.unsub = a.b.Subscribe(func(t cb.Transition) { root.Send(self, &transitioned{t: t}) })
+		// Spawned again after a stop ended the subscription.
+		a.shared.self = nil
+		a.unsub = a.b.Subscribe(a.listen)
 	}
+	backlog := a.backlog
+	a.backlog, a.shared.root, a.shared.self = nil, a.root, a.self
 	a.mu.Unlock()
-	if fresh {
-		// After a restart the transitions made meanwhile wait in the
-		// mailbox, in order; only a new subscription has a gap to fill.
+	// Transitions made before this Started are in the backlog; later ones
+	// come through the mailbox, after this message. After a restart they
+	// wait in the mailbox, in order.
+	for _, t := range backlog {
+		a.publish(t)
+	}
+	if fresh || len(backlog) == maxBacklog {
+		// A new subscription, or a full backlog, has a gap to fill.
 		a.catchUp()
 	}
 	a.arm() // after a restart the breaker may already be open
@@ -173,15 +213,15 @@ func (a *breakerActor) arm() {
 	a.timer = time.AfterFunc(d, func() { root.Send(self, &recoveryDue{}) })
 }
 
-// publish sends the event and raises the alerts of one transition. A
-// transition older than the last one published (delivered late by a slower
-// goroutine, or covered by catchUp) is skipped.
+// publish sends the event and raises the alerts of one transition. The
+// breaker delivers transitions in generation order, so only one covered by
+// catchUp can be older than the last one published: it is skipped.
 func (a *breakerActor) publish(t cb.Transition) {
 	if t.Generation <= a.seenGen {
 		return
 	}
 	a.seenGen, a.seenState = t.Generation, t.To
-	if t.From == t.To {
+	if t.From == t.To && !t.Forced {
 		return
 	}
 	if a.env.Events != nil {
@@ -190,9 +230,12 @@ func (a *breakerActor) publish(t cb.Transition) {
 		})
 	}
 	switch {
-	case t.From == cb.Closed && t.To == cb.Open && t.Reason != cb.ReasonManualOpen:
+	case t.From == cb.Closed && t.To == cb.Open && t.Reason != cb.ReasonManualOpen && t.Reason != cb.ReasonClusterOpen:
+		// A breaker held open for the cluster did not trip here: the node
+		// where it tripped raises the Warning.
 		a.env.Alerts.Raise(algedonic.Warning, a.env.Name, fmt.Sprintf("breaker opened (%s)", t.Reason))
-	case t.Reason == cb.ReasonProbeFailed && t.FailedProbes > 0 && t.FailedProbes%CriticalAfter == 0:
+	case (t.Reason == cb.ReasonProbeFailed || t.Reason == cb.ReasonProbeTimeout) &&
+		t.FailedProbes > 0 && t.FailedProbes%CriticalAfter == 0:
 		a.env.Alerts.Raise(algedonic.Critical, a.env.Name,
 			fmt.Sprintf("breaker failed its half-open probe %d recoveries in a row", t.FailedProbes))
 	}

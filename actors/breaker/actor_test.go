@@ -392,13 +392,15 @@ func TestSettingsFromConfig(t *testing.T) {
 		FailureThreshold: 3, RecoveryTimeout: config.Duration(time.Second), CallTimeout: config.Duration(time.Millisecond),
 		Mode: "rate", WindowType: "time", WindowSize: 7, WindowDuration: config.Duration(time.Minute), FailureRate: 25,
 		MinimumCalls: 4, SlowCallThreshold: config.Duration(2 * time.Second), HalfOpenMaxCalls: 2, SuccessThreshold: 3,
+		ProbeTimeout: config.Duration(5 * time.Second),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := cb.Settings{FailureThreshold: 3, RecoveryTimeout: time.Second, CallTimeout: time.Millisecond,
 		Mode: cb.Rate, WindowType: cb.TimeWindow, WindowSize: 7, WindowDuration: time.Minute, FailureRate: 25,
-		MinimumCalls: 4, SlowCallThreshold: 2 * time.Second, HalfOpenMaxCalls: 2, SuccessThreshold: 3}
+		MinimumCalls: 4, SlowCallThreshold: 2 * time.Second, HalfOpenMaxCalls: 2, SuccessThreshold: 3,
+		ProbeTimeout: 5 * time.Second}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("%+v", s)
 	}
@@ -461,5 +463,123 @@ func TestRestartRearmsRecoveryTimer(t *testing.T) {
 	}
 	if b.State() != cb.HalfOpen {
 		t.Fatal(b.State())
+	}
+}
+
+// Every transition reaches the event stream, in generation order, none
+// missing, while many goroutines race to make them; each trip raises its
+// Warning. (Before, the actor dropped a transition that its listener
+// delivered after a newer one, so the stream skipped states.)
+func TestEventsFollowEveryTransitionInOrder(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	ev := watchEvents(t, sys)
+	al := &alerts{ch: make(chan alert, 100000)}
+	b := cb.New("race", cb.Settings{FailureThreshold: 1, RecoveryTimeout: time.Nanosecond, HalfOpenMaxCalls: 2})
+	var mu sync.Mutex
+	var want []string
+	trips, criticals := 0, 0
+	defer b.Subscribe(func(tr cb.Transition) {
+		mu.Lock()
+		want = append(want, fmt.Sprintf("race %s>%s:%s", tr.From, tr.To, tr.Reason))
+		if tr.From == cb.Closed && tr.To == cb.Open && tr.Reason != cb.ReasonManualOpen {
+			trips++
+		}
+		if tr.Reason == cb.ReasonProbeFailed && tr.FailedProbes%CriticalAfter == 0 {
+			criticals++
+		}
+		mu.Unlock()
+	})()
+	pid := spawn(t, sys, Props(b, Env{Events: sys.EventStream, Alerts: al}))
+	if _, err := Stats(bg(t), sys.Root, pid); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			ctx := context.Background()
+			for i := range 400 {
+				switch (i + g) % 7 {
+				case 0:
+					b.Open()
+				case 1:
+					b.Close()
+				case 2, 3:
+					b.Call(ctx, ok)
+				default:
+					b.Call(ctx, fail)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	mu.Lock()
+	n := len(want)
+	mu.Unlock()
+	if n < 200 {
+		t.Fatalf("only %d transitions", n)
+	}
+	ctx := bg(t)
+	for len(ev.all()) < n {
+		select {
+		case <-ev.ch:
+		case <-ctx.Done():
+			t.Fatalf("%d events of %d transitions", len(ev.all()), n)
+		}
+	}
+	if _, err := Stats(ctx, sys.Root, pid); err != nil { // barrier: nothing more is queued
+		t.Fatal(err)
+	}
+	got := ev.all()
+	mu.Lock()
+	defer mu.Unlock()
+	if !reflect.DeepEqual(got, want) {
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Fatalf("event %d = %q, want %q (%d events, %d transitions)", i, got[i], want[i], len(got), len(want))
+			}
+		}
+		t.Fatalf("%d events, %d transitions", len(got), len(want))
+	}
+	warnings, crits := 0, 0
+	for len(al.ch) > 0 {
+		switch (<-al.ch).sev {
+		case algedonic.Warning:
+			warnings++
+		case algedonic.Critical:
+			crits++
+		}
+	}
+	if warnings != trips || crits != criticals {
+		t.Fatalf("%d Warnings and %d Criticals, want %d (one per trip) and %d", warnings, crits, trips, criticals)
+	}
+}
+
+// A half-open probe whose caller lost its Token: the actor's timer ends the
+// phase at ProbeTimeout, without any call, and it is counted.
+func TestTimerExpiresLostProbe(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	ev := watchEvents(t, sys)
+	b := cb.New("lost", cb.Settings{FailureThreshold: 1, RecoveryTimeout: time.Hour, ProbeTimeout: 30 * time.Millisecond})
+	pid := spawn(t, sys, Props(b, Env{Events: sys.EventStream}))
+	b.Call(context.Background(), fail)
+	if got := ev.next(t); got != "lost closed>open:failure_threshold" {
+		t.Fatal(got)
+	}
+	b.HalfOpen()
+	if got := ev.next(t); got != "lost open>half_open:recovery_timeout" {
+		t.Fatal(got)
+	}
+	if _, err := b.Allow(); err != nil { // the Token is lost: no Done
+		t.Fatal(err)
+	}
+	if got := ev.next(t); got != "lost half_open>open:probe_timeout" {
+		t.Fatal(got)
+	}
+	st, err := Stats(bg(t), sys.Root, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.State != cb.Open || st.ProbeTimeouts != 1 {
+		t.Fatalf("after the probe timeout: %+v", st)
 	}
 }

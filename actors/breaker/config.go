@@ -32,6 +32,7 @@ func SettingsFromConfig(c config.Breaker) (cb.Settings, error) {
 		SlowCallThreshold: c.SlowCallThreshold.D(),
 		HalfOpenMaxCalls:  c.HalfOpenMaxCalls,
 		SuccessThreshold:  c.SuccessThreshold,
+		ProbeTimeout:      c.ProbeTimeout.D(),
 	}
 	if err := s.Validate(); err != nil {
 		return cb.Settings{}, fmt.Errorf("circuit breaker: %w", err)

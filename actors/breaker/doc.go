@@ -4,15 +4,21 @@
 // The per-call path does not come here: callers use the *cb.Breaker handle
 // directly (lock-free). The actor owns what needs one owner:
 //
-//   - the recovery timer: when the breaker opens, the actor arms a timer for
+//   - the timers: when the breaker opens, the actor arms a timer for
 //     cb.Breaker.NextTransition and calls Tick when it fires, so the move to
-//     half_open is published at once rather than at the next call;
+//     half_open is published at once rather than at the next call; in
+//     half_open the same timer ends a phase whose probes gave no verdict
+//     within ProbeTimeout (a lost Token), counted in Stats.ProbeTimeouts;
 //   - events: every transition is published on the event stream as an
 //     *event.BreakerStateChanged, from the actor, after the breaker stored
-//     the new state;
-//   - alerts: a breaker that trips (closed → open, not by hand) raises a
-//     Warning; one whose half-open probe failed three recoveries in a row
-//     raises a Critical (again at six, nine...);
+//     the new state, in generation order and none missing (the breaker
+//     hands transitions to its listener in order, and the listener is in
+//     place from Props on, so even those made before the actor started are
+//     published one by one);
+//   - alerts: a breaker that trips (closed → open, not by hand, not held
+//     open for the cluster) raises a Warning; one whose half-open probe
+//     failed (or timed out) three recoveries in a row raises a Critical
+//     (again at six, nine...);
 //   - manual commands and queries by message, for actors that hold only its
 //     PID.
 //

@@ -3,6 +3,7 @@ package coord
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,8 +69,10 @@ type Stats struct {
 }
 
 // Props returns the props of the coordinator of the shared breaker b. Every
-// incarnation (restarts included) shares the subscriptions and the last
-// version seen.
+// incarnation (restarts included) shares the subscriptions, the store
+// operations under way and the last version seen. The listener on b is in
+// place from now on, so a transition made before the actor starts is
+// handled when it does.
 func Props(b *cb.Breaker, env Env) *actor.Props {
 	if env.Timeout <= 0 {
 		env.Timeout = DefaultTimeout
@@ -92,63 +95,119 @@ func Props(b *cb.Breaker, env Env) *actor.Props {
 	}
 	name := b.Name()
 	sh := &shared{
-		b:        b,
-		env:      env,
-		log:      env.Logger.With(zap.String("breaker", name)),
-		channel:  Channel(env.Cluster, name),
-		stateKey: StateKey(env.Cluster, name),
-		verKey:   VersionKey(env.Cluster, name),
-		leaseKey: LeaseKey(env.Cluster, name),
+		b:   b,
+		env: env,
+		log: env.Logger.With(zap.String("breaker", name)),
+		keys: keys{
+			channel:  Channel(env.Cluster, name),
+			stateKey: StateKey(env.Cluster, name),
+			verKey:   VersionKey(env.Cluster, name),
+			leaseKey: LeaseKey(env.Cluster, name),
+		},
 	}
-	sh.expect.Store(-1)
+	sh.unsubB = b.Subscribe(sh.listen)
 	return actor.PropsFromProducer(func() actor.Actor { return &coordinator{shared: sh} })
 }
 
-// shared outlives an actor instance. Fields below expect are used only by
+type keys struct{ channel, stateKey, verKey, leaseKey string }
+
+// shared outlives an actor instance. The fields below io are used only by
 // the actor, one incarnation at a time.
 type shared struct {
 	b   *cb.Breaker
 	env Env
 	log *zap.Logger
+	keys
 
-	channel, stateKey, verKey, leaseKey string
-
-	// expect is the state the coordinator is moving b to itself (-1: none):
-	// the listener marks such transitions as echoes, never to be published.
-	expect atomic.Int32
-
+	// The listener's target (nil until the first Started) and what it
+	// kept before that; under mu.
+	mu      sync.Mutex
+	root    *actor.RootContext
+	self    *actor.PID
+	backlog []cb.Transition
 	unsubB  func()
-	sub     state.Subscription
-	joined  bool
-	seen    int64   // highest version applied or published
-	last    Record  // the cluster's state as last known
-	lease   bool    // this node holds the probe lease
-	pending *Record // a decision not yet published (store unreachable)
+
+	io *ioQueue // store operations, off the mailbox
+
+	sub        state.Subscription
+	connecting bool // a connect operation is queued
+	joined     bool
+	answered   bool         // the first connect finished: Pings are answered at once
+	pings      []*actor.PID // Pings waiting for it
+	seen       int64        // highest version applied or published
+	last       Record       // the cluster's state as last known
+	lease      bool         // this node holds the probe lease
+	leasing    bool         // a lease request is queued
+	syncing    bool         // a re-read of the state key is queued
+	publishing int          // publish operations queued
+	pending    *Record      // a decision not yet published (store unreachable)
+	// busy counts the queued operations whose results may change what a
+	// version means (publish numbers a Record, lease and reads return
+	// one). A Record from the bus that arrives meanwhile waits in
+	// deferred (only the newest matters) and is applied once they are
+	// done, so that it is compared with the versions this node took.
+	busy     int
+	deferred *Record
+	// seq invalidates fired timers that were replaced; it outlives an
+	// incarnation so that a timer message of the last one, still queued,
+	// never matches a timer of the next.
+	seq uint64
+	// echoes are the generations of the transitions the coordinator made
+	// on the handle itself: they are never published again.
+	echoes []echo
+}
+
+// echo: the transitions to state to with generation in [lo, hi] were made
+// by the coordinator.
+type echo struct {
+	lo, hi uint64
+	to     cb.State
 }
 
 type coordinator struct {
 	*shared
-	self  *actor.PID
-	root  *actor.RootContext
-	seq   uint64 // invalidates fired timers that were replaced
-	timer *time.Timer
-	retry *time.Timer
-	sync  *time.Timer
+	timer     *time.Timer
+	timerKind timerKind
+	retry     *time.Timer
+	sync      *time.Timer
 }
 
 // Messages of the actor's own; none is for users.
 type (
-	localTransition struct {
-		t    cb.Transition
-		echo bool
-	}
-	remoteRecord struct{ rec Record }
-	timerKind    int
-	due          struct {
+	localTransition struct{ t cb.Transition }
+	remoteRecord    struct{ rec Record }
+	timerKind       int
+	due             struct {
 		kind timerKind
 		seq  uint64
 	}
+	// Results of store operations.
+	connected struct {
+		sub            state.Subscription
+		subErr, getErr error
+		rec            *Record
+		joined         bool
+	}
+	published struct {
+		rec Record
+		err error
+	}
+	leased struct {
+		ok    bool
+		newer *Record
+		err   error
+	}
+	synced struct{ rec *Record }
 )
+
+func (r *connected) discard() {
+	if r.sub != nil {
+		_ = r.sub.Close()
+	}
+}
+
+// maxBacklog bounds the transitions kept for an actor that has not started.
+const maxBacklog = 64
 
 const (
 	recoveryDue timerKind = iota // try the probe lease
@@ -156,6 +215,23 @@ const (
 	retryDue                     // republish, resubscribe
 	syncDue                      // re-read the state key
 )
+
+// listen is the handle's listener: the handle calls it one transition at a
+// time, in generation order.
+func (sh *shared) listen(t cb.Transition) {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if sh.self == nil {
+		// Only the newest transition decides (onLocal), so a long
+		// backlog keeps its tail.
+		if len(sh.backlog) == maxBacklog {
+			sh.backlog = append(sh.backlog[:0], sh.backlog[1:]...)
+		}
+		sh.backlog = append(sh.backlog, t)
+		return
+	}
+	sh.root.Send(sh.self, &localTransition{t: t})
+}
 
 func (c *coordinator) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
@@ -166,23 +242,51 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		c.halt(true)
 	case *localTransition:
-		c.onLocal(m)
+		c.onLocal(m.t)
 	case *remoteRecord:
-		c.onRemote(m.rec)
+		c.onBus(m.rec)
 	case *due:
 		c.onDue(m)
+	case *connected:
+		c.onConnected(m)
+	case *published:
+		c.onPublished(m)
+	case *leased:
+		c.onLeased(m)
+	case *synced:
+		c.busy--
+		c.syncing = false
+		if m.rec != nil && m.rec.Version > c.seen {
+			c.log.Debug("s2: the stored state is newer than the bus said", zap.Int64("version", m.rec.Version))
+			c.onRemote(*m.rec)
+		}
+		c.flush()
 	case *Ping:
-		ctx.Respond(&Pong{})
+		if c.answered {
+			ctx.Respond(&Pong{})
+		} else if s := ctx.Sender(); s != nil {
+			c.pings = append(c.pings, s)
+		}
+	case *GetStatus:
+		ctx.Respond(c.status())
 	}
 }
 
 func (c *coordinator) start(ctx actor.Context) {
-	c.self, c.root = ctx.Self(), ctx.ActorSystem().Root
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	c.mu.Lock()
 	if c.unsubB == nil {
-		root, self, sh := c.root, c.self, c.shared
-		c.unsubB = c.b.Subscribe(func(t cb.Transition) {
-			root.Send(self, &localTransition{t: t, echo: sh.expect.Load() == int32(t.To)})
-		})
+		// Spawned again after a stop ended the subscription.
+		c.unsubB = c.b.Subscribe(c.listen)
+	}
+	backlog := c.backlog
+	c.backlog, c.root, c.self = nil, root, self
+	c.mu.Unlock()
+	if c.io == nil {
+		c.io = newIOQueue(c.env.Timeout, func(m any) { root.Send(self, m) })
+	}
+	for _, t := range backlog {
+		c.onLocal(t)
 	}
 	c.connect()
 	c.rearm()
@@ -192,43 +296,78 @@ func (c *coordinator) start(ctx actor.Context) {
 // connect subscribes to the bus and joins the cluster's state, retrying
 // later when the store does not answer.
 func (c *coordinator) connect() {
-	if c.sub == nil {
-		ctx, cancel := c.opCtx()
-		root, self, own := c.root, c.self, c.env.Node
-		sub, err := c.env.Store.Subscribe(ctx, c.channel, func(m state.Message) {
-			var rec Record
-			if err := m.Decode(&rec); err != nil || rec.Node == own {
-				return
+	if c.connecting || c.sub != nil && c.joined {
+		return
+	}
+	c.connecting = true
+	c.busy++
+	needSub, needJoin := c.sub == nil, !c.joined
+	st, k, own := c.env.Store, c.keys, c.env.Node
+	root, self := c.root, c.self
+	c.io.do(func(ctx context.Context) any {
+		r := &connected{}
+		if needSub {
+			r.sub, r.subErr = st.Subscribe(ctx, k.channel, func(m state.Message) {
+				var rec Record
+				if err := m.Decode(&rec); err != nil || rec.Node == own {
+					return
+				}
+				root.Send(self, &remoteRecord{rec: rec})
+			})
+			if r.subErr != nil {
+				return r
 			}
-			root.Send(self, &remoteRecord{rec: rec})
-		})
-		cancel()
-		if err != nil {
-			c.log.Warn("s2: cannot subscribe to the breaker bus; retrying", zap.Error(err))
-			c.armRetry()
-			return
 		}
-		c.sub = sub
-	}
-	if !c.joined {
-		ctx, cancel := c.opCtx()
-		var rec Record
-		err := c.env.Store.Get(ctx, c.stateKey, &rec)
-		cancel()
-		switch {
-		case err == nil:
-			c.joined = true
-			c.onRemote(rec)
-		case errors.Is(err, state.ErrNotFound):
-			c.joined = true
-		default:
-			c.log.Warn("s2: cannot read the shared breaker state; retrying", zap.Error(err))
-			c.armRetry()
+		if needJoin {
+			var rec Record
+			err := st.Get(ctx, k.stateKey, &rec)
+			switch {
+			case err == nil:
+				r.rec, r.joined = &rec, true
+			case errors.Is(err, state.ErrNotFound):
+				r.joined = true
+			default:
+				r.getErr = err
+			}
 		}
-	}
+		return r
+	})
 }
 
-// halt stops this incarnation's timers; final also ends the subscriptions.
+func (c *coordinator) onConnected(r *connected) {
+	c.connecting = false
+	c.busy--
+	if r.sub != nil {
+		c.sub = r.sub
+	}
+	switch {
+	case r.subErr != nil:
+		c.log.Warn("s2: cannot subscribe to the breaker bus; retrying", zap.Error(r.subErr))
+		c.armRetry()
+	case r.getErr != nil:
+		c.log.Warn("s2: cannot read the shared breaker state; retrying", zap.Error(r.getErr))
+		c.armRetry()
+	case r.joined:
+		c.joined = true
+		if r.rec != nil {
+			c.onRemote(*r.rec)
+		}
+	}
+	if !c.answered {
+		// Joined, or retrying: either way a node that starts need not
+		// wait any longer.
+		c.answered = true
+		for _, p := range c.pings {
+			c.root.Send(p, &Pong{})
+		}
+		c.pings = nil
+	}
+	c.flush()
+}
+
+// halt stops this incarnation's timers; final also ends the subscriptions
+// and, within Env.Timeout, finishes the queued store operations and
+// releases the lease.
 func (c *coordinator) halt(final bool) {
 	c.seq++
 	if c.timer != nil {
@@ -246,46 +385,73 @@ func (c *coordinator) halt(final bool) {
 	if !final {
 		return
 	}
+	c.mu.Lock()
 	if c.unsubB != nil {
 		c.unsubB()
 		c.unsubB = nil
 	}
-	if c.sub != nil {
-		_ = c.sub.Close()
-		c.sub = nil
-	}
+	c.self = nil
+	c.mu.Unlock()
+	var last []func(context.Context) any
 	if c.lease {
-		c.releaseLease()
+		last = append(last, c.releaseOp())
+		c.lease = false
+	}
+	if sub := c.sub; sub != nil {
+		c.sub = nil
+		last = append(last, func(context.Context) any { _ = sub.Close(); return nil })
+	}
+	if c.io != nil {
+		// Stopping waits for the store, bounded: the node closes the
+		// store once every system has stopped.
+		c.io.close(last...)
+		c.io = nil
 	}
 }
 
-func (c *coordinator) opCtx() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), c.env.Timeout)
-}
-
-// apply changes the handle itself; the transition it makes is an echo.
+// apply changes the handle itself and remembers the generations it made,
+// so that their transitions are known as echoes when they come back.
 func (c *coordinator) apply(to cb.State, fn func()) {
-	c.expect.Store(int32(to))
+	before := c.b.Generation()
 	fn()
-	c.expect.Store(-1)
+	if after := c.b.Generation(); after > before {
+		c.echoes = append(c.echoes, echo{lo: before + 1, hi: after, to: to})
+	}
 }
 
-func (c *coordinator) hold() { c.apply(cb.Open, c.b.Open) }
+// isEcho reports whether the coordinator made t. Transitions come in
+// generation order, so older echoes can go.
+func (c *coordinator) isEcho(t cb.Transition) bool {
+	for len(c.echoes) > 0 && c.echoes[0].hi < t.Generation {
+		c.echoes = c.echoes[1:]
+	}
+	for _, e := range c.echoes {
+		if t.Generation >= e.lo && t.Generation <= e.hi && t.To == e.to {
+			return true
+		}
+	}
+	return false
+}
+
+// hold keeps the handle open for the cluster: not a manual open, no
+// recovery of its own.
+func (c *coordinator) hold() { c.apply(cb.Open, func() { c.b.Hold(cb.ReasonClusterOpen) }) }
 
 // onLocal handles a transition of the local handle.
-func (c *coordinator) onLocal(m *localTransition) {
-	t := m.t
+func (c *coordinator) onLocal(t cb.Transition) {
+	echo := c.isEcho(t)
 	c.log.Debug("s2: local transition", zap.Stringer("to", t.To), zap.String("reason", string(t.Reason)),
-		zap.Uint64("gen", t.Generation), zap.Bool("echo", m.echo))
-	if m.echo {
+		zap.Uint64("gen", t.Generation), zap.Bool("echo", echo))
+	if echo || t.Reason == cb.ReasonClusterOpen {
 		return
 	}
-	if c.b.Stats().Generation != t.Generation {
+	if c.b.Generation() != t.Generation {
 		return // a newer transition follows and decides
 	}
 	switch t.To {
 	case cb.Open:
 		if t.Reason == cb.ReasonManualOpen {
+			// A manual open, held or not: every node opens by hand.
 			c.stopTimer()
 			c.publish(Record{State: cb.Open, Manual: true, Reason: t.Reason})
 			c.releaseIfHeld()
@@ -293,7 +459,7 @@ func (c *coordinator) onLocal(m *localTransition) {
 		}
 		// Tripped, or our probe failed: hold it open so that only the
 		// lease lets it probe, and tell the cluster.
-		// The verdict is stored before the lease goes, so that whoever
+		// The verdict is queued before the lease goes, so that whoever
 		// takes the lease next sees it (acquireLease reads the state key).
 		c.hold()
 		c.publish(Record{State: cb.Open, Reason: t.Reason})
@@ -311,6 +477,29 @@ func (c *coordinator) onLocal(m *localTransition) {
 	}
 }
 
+// onBus takes a Record from the bus: at once, or once the operations that
+// may number Records are done.
+func (c *coordinator) onBus(rec Record) {
+	if c.busy > 0 {
+		if c.deferred == nil || rec.Version > c.deferred.Version {
+			c.deferred = &rec
+		} else {
+			c.env.Stats.Stale.Add(1)
+		}
+		return
+	}
+	c.onRemote(rec)
+}
+
+// flush applies the deferred Record once nothing is busy.
+func (c *coordinator) flush() {
+	if c.busy == 0 && c.deferred != nil {
+		rec := *c.deferred
+		c.deferred = nil
+		c.onRemote(rec)
+	}
+}
+
 // onRemote applies another node's Record if it is newer than any seen.
 func (c *coordinator) onRemote(rec Record) {
 	c.log.Debug("s2: record", zap.Stringer("state", rec.State), zap.Int64("version", rec.Version),
@@ -325,10 +514,13 @@ func (c *coordinator) onRemote(rec Record) {
 	switch rec.State {
 	case cb.Open:
 		c.releaseIfHeld()
-		c.hold()
 		if rec.Manual {
+			// A manual open on another node is one here too: forced, no
+			// recovery until a close or reset.
+			c.apply(cb.Open, c.b.Open)
 			c.stopTimer()
 		} else {
+			c.hold()
 			rt := c.b.Settings().RecoveryTimeout
 			c.armTimer(recoveryDue, min(max(rt-time.Since(rec.At), 0), rt))
 		}
@@ -357,9 +549,8 @@ func (c *coordinator) onDue(m *due) {
 	if m.kind == retryDue {
 		c.retry = nil
 		c.connect()
-		if c.pending != nil {
-			rec := *c.pending
-			c.publish(rec)
+		if c.pending != nil && c.publishing == 0 {
+			c.publish(*c.pending)
 		}
 		return
 	}
@@ -380,30 +571,52 @@ func (c *coordinator) onDue(m *due) {
 	}
 }
 
-// tryProbe takes the probe lease and, with it, lets the handle probe.
+func (c *coordinator) manualOpen() bool { return c.last.Manual && c.last.State == cb.Open }
+
+// tryProbe asks for the probe lease; onLeased lets the handle probe if it
+// was granted.
 func (c *coordinator) tryProbe() {
-	if c.b.State() != cb.Open || c.last.Manual && c.last.State == cb.Open {
+	if c.leasing || c.b.State() != cb.Open || c.manualOpen() {
 		return
 	}
-	ok, newer, err := c.acquireLease()
-	c.log.Debug("s2: probe lease", zap.Bool("taken", ok), zap.Error(err))
-	if newer != nil {
+	c.leasing = true
+	c.busy++
+	st, k, node, ttl, seen := c.env.Store, c.keys, c.env.Node, c.env.LeaseTTL, c.seen
+	c.io.do(func(ctx context.Context) any {
+		ok, newer, err := acquireLease(ctx, st, k, node, ttl, seen)
+		return &leased{ok: ok, newer: newer, err: err}
+	})
+}
+
+func (c *coordinator) onLeased(r *leased) {
+	c.leasing = false
+	c.busy--
+	defer c.flush()
+	c.log.Debug("s2: probe lease", zap.Bool("taken", r.ok), zap.Error(r.err))
+	if r.newer != nil {
 		// The cluster moved on (another node's verdict not yet delivered
 		// here): follow it instead of probing.
-		c.onRemote(*newer)
-		if c.b.State() == cb.Open && !c.last.Manual && c.timer == nil {
+		c.onRemote(*r.newer)
+		if c.b.State() == cb.Open && !c.manualOpen() && c.timer == nil {
 			c.armTimer(recoveryDue, c.env.LeaseTTL)
 		}
 		return
 	}
+	if c.b.State() != cb.Open || c.manualOpen() {
+		// Closed or opened by hand while the request was out.
+		if r.ok {
+			c.io.do(c.releaseOp())
+		}
+		return
+	}
 	switch {
-	case err != nil && errors.Is(err, state.ErrUnavailable):
+	case r.err != nil && errors.Is(r.err, state.ErrUnavailable):
 		// Without the store nobody can coordinate: recover as a local
 		// breaker would rather than stay open for ever.
-		c.log.Warn("s2: store unreachable; probing without the cluster lease", zap.Error(err))
+		c.log.Warn("s2: store unreachable; probing without the cluster lease", zap.Error(r.err))
 		c.env.Stats.LocalProbes.Add(1)
 		c.apply(cb.HalfOpen, func() { c.b.HalfOpen() })
-	case err != nil || !ok:
+	case r.err != nil || !r.ok:
 		c.armTimer(recoveryDue, c.env.LeaseTTL)
 	default:
 		c.lease = true
@@ -414,37 +627,35 @@ func (c *coordinator) tryProbe() {
 	}
 }
 
-// acquireLease sets the lease key to this node, with its expiry, unless
-// another node holds it or the stored state is newer than any this node has
-// seen (then it returns that state instead). The transaction watches both
-// keys, so of two nodes racing exactly one wins, and a verdict stored
-// meanwhile is never overtaken by a probe decided before it.
-func (c *coordinator) acquireLease() (bool, *Record, error) {
-	ctx, cancel := c.opCtx()
-	defer cancel()
+// acquireLease sets the lease key to node, with its expiry, unless another
+// node holds it or the stored state is newer than seen (then it returns
+// that state instead). The transaction watches both keys, so of two nodes
+// racing exactly one wins, and a verdict stored meanwhile is never
+// overtaken by a probe decided before it.
+func acquireLease(ctx context.Context, st state.Store, k keys, node string, ttl time.Duration, seen int64) (bool, *Record, error) {
 	var got bool
 	var newer *Record
-	err := c.env.Store.Transaction(ctx, []string{c.leaseKey, c.stateKey}, func(tx state.Tx) error {
+	err := st.Transaction(ctx, []string{k.leaseKey, k.stateKey}, func(tx state.Tx) error {
 		got, newer = false, nil
 		var cur Record
-		if err := tx.Get(ctx, c.stateKey, &cur); err == nil && cur.Version > c.seen {
+		if err := tx.Get(ctx, k.stateKey, &cur); err == nil && cur.Version > seen {
 			newer = &cur
 			return nil
 		} else if err != nil && !errors.Is(err, state.ErrNotFound) && !errors.Is(err, state.ErrDecode) {
 			return err
 		}
 		var holder string
-		err := tx.Get(ctx, c.leaseKey, &holder)
+		err := tx.Get(ctx, k.leaseKey, &holder)
 		switch {
 		case err == nil:
-			got = holder == c.env.Node
+			got = holder == node
 			if got {
-				tx.Expire(c.leaseKey, c.env.LeaseTTL)
+				tx.Expire(k.leaseKey, ttl)
 			}
 			return nil
 		case errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrDecode):
 			got = true
-			return tx.Set(c.leaseKey, c.env.Node, state.Expire(c.env.LeaseTTL))
+			return tx.Set(k.leaseKey, node, state.Expire(ttl))
 		}
 		return err
 	})
@@ -456,79 +667,107 @@ func (c *coordinator) acquireLease() (bool, *Record, error) {
 
 func (c *coordinator) releaseIfHeld() {
 	if c.lease {
-		c.releaseLease()
+		c.lease = false
+		c.io.do(c.releaseOp())
 	}
 }
 
-// releaseLease deletes the lease if this node still holds it.
-func (c *coordinator) releaseLease() {
-	c.lease = false
-	ctx, cancel := c.opCtx()
-	defer cancel()
-	err := c.env.Store.Transaction(ctx, []string{c.leaseKey}, func(tx state.Tx) error {
-		var holder string
-		if tx.Get(ctx, c.leaseKey, &holder) == nil && holder == c.env.Node {
-			tx.Del(c.leaseKey)
+// releaseOp deletes the lease if this node still holds it.
+func (c *coordinator) releaseOp() func(context.Context) any {
+	st, k, node, log := c.env.Store, c.keys, c.env.Node, c.log
+	return func(ctx context.Context) any {
+		err := st.Transaction(ctx, []string{k.leaseKey}, func(tx state.Tx) error {
+			var holder string
+			if tx.Get(ctx, k.leaseKey, &holder) == nil && holder == node {
+				tx.Del(k.leaseKey)
+			}
+			return nil
+		})
+		if err != nil {
+			log.Debug("s2: cannot release the probe lease; it expires by itself", zap.Error(err))
 		}
 		return nil
-	})
-	if err != nil {
-		c.log.Debug("s2: cannot release the probe lease; it expires by itself", zap.Error(err))
 	}
 }
 
-// publish numbers rec, sends it on the bus and stores it. When the store
-// does not answer, rec is kept and retried until a newer Record supersedes
-// it.
+// publish queues rec to be numbered, sent on the bus and stored. When the
+// store does not answer, rec is kept and retried until a newer Record
+// supersedes it.
 func (c *coordinator) publish(rec Record) {
 	if rec.Node == "" {
 		rec.Node, rec.At = c.env.Node, time.Now()
 	}
 	c.pending = nil
-	ctx, cancel := c.opCtx()
-	defer cancel()
+	c.publishing++
+	c.busy++
+	st, k, seen, log, stats := c.env.Store, c.keys, c.seen, c.log, c.env.Stats
+	c.io.do(func(ctx context.Context) any {
+		rec, err := publishRecord(ctx, st, k, rec, seen, log, stats)
+		return &published{rec: rec, err: err}
+	})
+}
+
+// publishRecord numbers rec (unless it was numbered by an earlier attempt),
+// publishes it and stores it under the state key unless a newer Record is
+// stored already. An error before the publish is returned with rec as far
+// as it got. It counts the publish before it stores the Record, so that
+// whoever reads the stored Record sees it counted.
+func publishRecord(ctx context.Context, st state.Store, k keys, rec Record, seen int64, log *zap.Logger, stats *Stats) (Record, error) {
 	if rec.Version == 0 {
-		v, err := c.env.Store.Incr(ctx, c.verKey)
-		if err == nil && v <= c.seen {
+		v, err := st.Incr(ctx, k.verKey)
+		if err == nil && v <= seen {
 			// The counter was lost (a Redis restart without persistence):
 			// move it past every version this node has seen, or peers
 			// would take the new Records for stale ones.
-			v, err = c.env.Store.IncrBy(ctx, c.verKey, c.seen-v+1)
+			v, err = st.IncrBy(ctx, k.verKey, seen-v+1)
 		}
 		if err != nil {
-			c.defer_(rec, err)
-			return
+			return rec, err
 		}
 		rec.Version = v
-		c.seen, c.last = max(c.seen, v), rec
 	}
-	if err := c.env.Store.Publish(ctx, c.channel, rec); err != nil {
-		c.defer_(rec, err)
-		return
+	if err := st.Publish(ctx, k.channel, rec); err != nil {
+		return rec, err
 	}
-	c.env.Stats.Published.Add(1)
-	c.log.Debug("s2: published", zap.Stringer("state", rec.State), zap.Int64("version", rec.Version))
-	err := c.env.Store.Transaction(ctx, []string{c.stateKey}, func(tx state.Tx) error {
+	stats.Published.Add(1)
+	err := st.Transaction(ctx, []string{k.stateKey}, func(tx state.Tx) error {
 		var cur Record
-		err := tx.Get(ctx, c.stateKey, &cur)
+		err := tx.Get(ctx, k.stateKey, &cur)
 		switch {
 		case err == nil && cur.Version >= rec.Version:
 			return nil // a newer Record is stored already
 		case err == nil, errors.Is(err, state.ErrNotFound), errors.Is(err, state.ErrDecode):
-			return tx.Set(c.stateKey, rec)
+			return tx.Set(k.stateKey, rec)
 		}
 		return err
 	})
 	if err != nil {
-		c.log.Warn("s2: cannot store the shared breaker state", zap.Error(err))
+		log.Warn("s2: cannot store the shared breaker state", zap.Error(err))
 	}
+	return rec, nil
 }
 
-func (c *coordinator) defer_(rec Record, err error) {
-	c.log.Warn("s2: cannot publish the breaker's state; retrying",
-		zap.String("state", rec.State.String()), zap.Error(err))
-	c.pending = &rec
-	c.armRetry()
+func (c *coordinator) onPublished(r *published) {
+	c.publishing--
+	c.busy--
+	defer c.flush()
+	rec := r.rec
+	if rec.Version > 0 {
+		if rec.Version > c.seen {
+			c.seen, c.last = rec.Version, rec
+		}
+	}
+	if r.err != nil {
+		c.log.Warn("s2: cannot publish the breaker's state; retrying",
+			zap.String("state", rec.State.String()), zap.Error(r.err))
+		if c.publishing == 0 && (rec.Version == 0 || rec.Version >= c.seen) {
+			// Not superseded by a later decision or a newer Record.
+			c.pending = &rec
+			c.armRetry()
+		}
+		return
+	}
+	c.log.Debug("s2: published", zap.Stringer("state", rec.State), zap.Int64("version", rec.Version))
 }
 
 // rearm restores the timer a restart lost, from the last known state.
@@ -536,10 +775,10 @@ func (c *coordinator) rearm() {
 	switch {
 	case c.lease && c.b.State() == cb.HalfOpen:
 		c.armTimer(leaseEnd, c.env.LeaseTTL)
-	case c.b.State() == cb.Open && !(c.last.Manual && c.last.State == cb.Open) && c.seen > 0:
+	case c.b.State() == cb.Open && !c.manualOpen() && c.seen > 0:
 		c.armTimer(recoveryDue, c.b.Settings().RecoveryTimeout)
 	}
-	if c.pending != nil {
+	if c.pending != nil || !c.joined && !c.connecting {
 		c.armRetry()
 	}
 }
@@ -547,6 +786,7 @@ func (c *coordinator) rearm() {
 func (c *coordinator) armTimer(kind timerKind, d time.Duration) {
 	c.stopTimer()
 	seq, root, self := c.seq, c.root, c.self
+	c.timerKind = kind
 	c.timer = time.AfterFunc(max(d, 0), func() { root.Send(self, &due{kind: kind, seq: seq}) })
 }
 
@@ -566,15 +806,22 @@ func (c *coordinator) armSync() {
 	c.sync = time.AfterFunc(c.env.SyncEvery, func() { root.Send(self, &due{kind: syncDue}) })
 }
 
-// resync applies the stored state if it is newer than any seen.
+// resync queues a re-read of the stored state; it is applied if newer than
+// any seen.
 func (c *coordinator) resync() {
-	ctx, cancel := c.opCtx()
-	defer cancel()
-	var rec Record
-	if err := c.env.Store.Get(ctx, c.stateKey, &rec); err == nil && rec.Version > c.seen {
-		c.log.Debug("s2: the stored state is newer than the bus said", zap.Int64("version", rec.Version))
-		c.onRemote(rec)
+	if c.syncing {
+		return
 	}
+	c.syncing = true
+	c.busy++
+	st, key := c.env.Store, c.stateKey
+	c.io.do(func(ctx context.Context) any {
+		var rec Record
+		if err := st.Get(ctx, key, &rec); err != nil {
+			return &synced{}
+		}
+		return &synced{rec: &rec}
+	})
 }
 
 func (c *coordinator) armRetry() {
@@ -583,4 +830,25 @@ func (c *coordinator) armRetry() {
 	}
 	root, self := c.root, c.self
 	c.retry = time.AfterFunc(c.env.RetryEvery, func() { root.Send(self, &due{kind: retryDue}) })
+}
+
+// status is the coordinator's view, answered at once whatever the store is
+// doing.
+func (c *coordinator) status() *Status {
+	s := &Status{
+		State:      c.b.State(),
+		Cluster:    c.last,
+		Version:    c.seen,
+		Joined:     c.joined,
+		Lease:      c.lease,
+		Recovering: c.timer != nil && c.timerKind == recoveryDue,
+		Pending:    c.pending != nil,
+	}
+	if c.io != nil {
+		s.Queued = c.io.queued()
+	}
+	if c.deferred != nil {
+		s.Deferred = c.deferred.Version
+	}
+	return s
 }

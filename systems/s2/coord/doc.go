@@ -28,12 +28,17 @@
 //
 //	cluster state   every node's handle            recovery
 //	closed          closed                         -
-//	open            held open (Open: forced)       each node arms a timer for
-//	                                               RecoveryTimeout, then tries
-//	                                               the probe lease
+//	open            held open (Hold: reason        each node arms a timer for
+//	                cluster_open where it did not  RecoveryTimeout, then tries
+//	                trip; Forced false)            the probe lease
 //	half_open       the lease holder: half-open    others keep rejecting and
 //	                (HalfOpen); others: held open  retry the lease after its TTL
-//	open (manual)   held open                      none until close or reset
+//	open (manual)   opened by hand (Open: forced,  none until close or reset
+//	                reason manual_open)
+//
+// A manual open on any node, even while the cluster holds the breaker open,
+// is published as a manual Record and applied on every node as a manual
+// open.
 //
 // The probe lease is taken in a transaction watching its key (SET with an
 // expiry only when absent), so exactly one node at a time probes; its
@@ -50,16 +55,29 @@
 //
 // # Actor and I/O
 //
-// The coordinator serialises one breaker's protocol in its mailbox: its
-// store calls (a few round trips per transition, none per breaker call)
-// run in the actor, each bounded by Env.Timeout, so that Records leave in
-// the order the node decided them. Transitions reach it from a listener on
-// the handle; bus messages from its subscription; timers are its own.
+// The coordinator serialises one breaker's protocol in its mailbox, but its
+// store calls (a few round trips per transition, none per breaker call) run
+// off the mailbox, on a queue of its own: one at a time, in the order the
+// node decided them (so Records leave in that order), each bounded by
+// Env.Timeout, with each result coming back as a message. A slow store
+// never stalls the mailbox: GetStatus is answered at once. While a call
+// that may number a Record or read one is under way, a Record from the bus
+// waits (only the newest is kept) and is applied when it is done, so it is
+// compared with the versions this node took. Ping is answered once the
+// first connection attempt has finished, so a node that returns from Start
+// has joined. Transitions reach it from a listener on the handle, in
+// generation order (installed by Props, so none made before the actor
+// starts is lost); bus messages from its subscription; timers are its own.
+// On Stopping it finishes the queued calls and releases its lease, within
+// Env.Timeout.
 // The alert bridge (AlertBridge) does its publishing on a goroutine of its
 // actor, since S5 hands it alerts and must never wait.
 //
-// # Limits
+// # Echoes
 //
-// A manual Open of a breaker that the cluster already holds open changes
-// nothing on the handle, so it is not published: recovery goes on.
+// The coordinator remembers the generations of the transitions it makes on
+// the handle itself (holding it, applying another node's Record) and never
+// publishes them again. A local transition that races with one of those
+// to the same state is taken for an echo; the cluster's state already is
+// that state.
 package coord
