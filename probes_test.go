@@ -17,24 +17,6 @@ import (
 	"github.com/viable-systems/vsm-connections/state/memory"
 )
 
-func startProbed(t *testing.T, cfg *vsm.Config, opts ...vsm.Option) *vsm.Node {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	n, err := vsm.Start(ctx, cfg, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := n.Stop(ctx); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-	})
-	return n
-}
-
 var errPing = errors.New("ping refused")
 
 // pingFails is a store whose PING fails: the readiness check of a node
@@ -79,7 +61,7 @@ circuit_breakers:
 	}
 	mem := memory.New()
 	defer mem.Close()
-	n := startProbed(t, cfg, vsm.WithStore(pingFails{mem}))
+	n := startWith(t, cfg, vsm.WithStore(pingFails{mem}))
 	if got := checkNames(n.ReadinessChecks()); got != "shutdown,redis,breaker/api" {
 		t.Fatalf("checks = %s", got)
 	}
@@ -141,7 +123,7 @@ circuit_breakers:
 // TestStoppingBeforeAnyPartStops: readiness fails from the start of Stop,
 // while the node's parts still run (user actors are the first stopped).
 func TestStoppingBeforeAnyPartStops(t *testing.T) {
-	n := startProbed(t, nil)
+	n := startWith(t, nil)
 	seen := make(chan error, 1)
 	props := actor.PropsFromFunc(func(c actor.Context) {
 		if _, ok := c.Message().(*actor.Stopping); ok {
@@ -206,7 +188,7 @@ func families(t *testing.T, reg *prometheus.Registry) map[string]bool {
 // a registry passed in is left to its owner for those, so one that has them
 // already does not clash.
 func TestRuntimeMetrics(t *testing.T) {
-	n := startProbed(t, nil)
+	n := startWith(t, nil)
 	have := families(t, n.Registry())
 	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_cpu_seconds_total", "process_open_fds"} {
 		if !have[name] {
@@ -215,7 +197,7 @@ func TestRuntimeMetrics(t *testing.T) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsGC)))
-	own := startProbed(t, nil, vsm.WithRegistry(reg))
+	own := startWith(t, nil, vsm.WithRegistry(reg))
 	have = families(t, own.Registry())
 	if !have["go_goroutines"] || have["process_cpu_seconds_total"] {
 		t.Errorf("user registry: go_goroutines %v, process_cpu_seconds_total %v; want the owner's collectors only",

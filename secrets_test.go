@@ -36,7 +36,7 @@ func TestStartReadsPasswordFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := startProbed(t, cfg)
+	n := startWith(t, cfg)
 	if err := n.State().Ping(ctx); err != nil {
 		t.Fatalf("ping with the password from the file: %v", err)
 	}
