@@ -80,11 +80,16 @@ type AlertRaised struct {
 
 // BreakerStateChanged: a circuit breaker moved from one state to another.
 type BreakerStateChanged struct {
-	Name   string    `json:"name"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Reason string    `json:"reason"`
-	At     time.Time `json:"at"`
+	Name   string `json:"name"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Reason string `json:"reason"`
+	Forced bool   `json:"forced,omitempty"`
+	// Generation numbers the breaker's transitions: events of one breaker
+	// arrive in increasing generation (gaps are transitions no one can
+	// see, such as a hold of a breaker already open).
+	Generation uint64    `json:"generation"`
+	At         time.Time `json:"at"`
 }
 
 // PoolCheckout: a resource was checked out of a pool.

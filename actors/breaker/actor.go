@@ -226,7 +226,8 @@ func (a *breakerActor) publish(t cb.Transition) {
 	}
 	if a.env.Events != nil {
 		a.env.Events.Publish(&event.BreakerStateChanged{
-			Name: a.env.Name, From: t.From.String(), To: t.To.String(), Reason: string(t.Reason), At: t.At,
+			Name: a.env.Name, From: t.From.String(), To: t.To.String(), Reason: string(t.Reason),
+			Forced: t.Forced, Generation: t.Generation, At: t.At,
 		})
 	}
 	switch {

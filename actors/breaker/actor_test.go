@@ -583,3 +583,34 @@ func TestTimerExpiresLostProbe(t *testing.T) {
 		t.Fatalf("after the probe timeout: %+v", st)
 	}
 }
+
+// Events carry the transition's generation, so a subscriber can see the
+// order for itself.
+func TestEventsCarryGeneration(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	got := make(chan *event.BreakerStateChanged, 8)
+	sub := sys.EventStream.Subscribe(func(m any) {
+		if e, ok := m.(*event.BreakerStateChanged); ok {
+			got <- e
+		}
+	})
+	defer sys.EventStream.Unsubscribe(sub)
+	b := cb.New("gen", cb.Settings{FailureThreshold: 1, RecoveryTimeout: time.Hour})
+	pid := spawn(t, sys, Props(b, Env{Events: sys.EventStream, Alerts: &alerts{ch: make(chan alert, 8)}}))
+	if _, err := Stats(bg(t), sys.Root, pid); err != nil {
+		t.Fatal(err)
+	}
+	b.Call(context.Background(), fail) // closed > open
+	b.Close()                          // open > closed
+	b.Open()                           // closed > open, forced
+	for i, want := range []string{"closed>open:1:false", "open>closed:2:false", "closed>open:3:true"} {
+		select {
+		case e := <-got:
+			if s := fmt.Sprintf("%s>%s:%d:%v", e.From, e.To, e.Generation, e.Forced); s != want {
+				t.Fatalf("event %d = %s, want %s", i, s, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no event %d", i)
+		}
+	}
+}
