@@ -245,7 +245,9 @@ func (a *channelActor) invoke(ctx actor.Context, m *Invoke) {
 			return &Failure{Err: err}
 		}
 		return &InvokeResult{Reply: reply}
-	}, func(err error) any { return &Failure{Err: withCode(codes.ResourceExhausted, fmt.Errorf("grpcpool: channel actor: %w", err))} })
+	}, func(err error) any {
+		return &Failure{Err: withCode(codes.ResourceExhausted, fmt.Errorf("grpcpool: channel actor: %w", err))}
+	})
 }
 
 func (a *channelActor) openStream(ctx actor.Context, m *OpenServerStream) {
