@@ -146,7 +146,11 @@ func (ch *Channel) dial() (*conn, error) {
 			eps[i] = resolver.Endpoint{Addresses: []resolver.Address{{Addr: ep}}}
 		}
 		r.InitialState(resolver.State{Endpoints: eps})
-		opts = append(opts, grpc.WithResolvers(r), grpc.WithAuthority(ch.cfg.Endpoints[0]))
+		opts = append(opts, grpc.WithResolvers(r))
+		if ch.cfg.TLS == nil {
+			// With TLS grpc-go takes the authority from the server name.
+			opts = append(opts, grpc.WithAuthority(ch.cfg.Endpoints[0]))
+		}
 		target = "vsm:///" + ch.cfg.Endpoints[0]
 	}
 	cc, err := grpc.NewClient(target, append(opts, ch.cfg.DialOptions...)...)

@@ -51,14 +51,17 @@ func WatchHealth(ctx context.Context, cc grpc.ClientConnInterface, service strin
 				yield(false, err)
 				return
 			}
-			if r.GetStatus() == healthpb.HealthCheckResponse_SERVING {
-				if !yield(true, nil) {
-					return
-				}
-				continue
+			ok, err := true, error(nil)
+			if r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+				ok, err = false, &NotServingError{Service: service, Status: r.GetStatus().String()}
 			}
-			if !yield(false, &NotServingError{Service: service, Status: r.GetStatus().String()}) {
-				return
+			if !yield(ok, err) {
+				cancel()
+				for {
+					if _, err := s.Recv(); err != nil {
+						return
+					}
+				}
 			}
 		}
 	}

@@ -23,7 +23,9 @@ import (
 // The sequence yields each reply with a nil error and ends at the end of
 // the stream; a failure (open's, or a receive's: a stream cut midway
 // gives Unavailable, never a hang) is yielded once, with a nil reply, as
-// the last value. Breaking out of the loop cancels the stream.
+// the last value. Breaking out of the loop cancels the stream, and the
+// stream has ended (its breaker call and in-flight count settled) when the
+// loop is left.
 func ServerStream[T any](ctx context.Context, open func(context.Context) (grpc.ServerStreamingClient[T], error)) iter.Seq2[*T, error] {
 	return func(yield func(*T, error) bool) {
 		ctx, cancel := context.WithCancel(ctx)
@@ -43,7 +45,16 @@ func ServerStream[T any](ctx context.Context, open func(context.Context) (grpc.S
 				return
 			}
 			if !yield(m, nil) {
-				return
+				// Read the cancelled stream to its end, so that its
+				// accounting is settled when the loop is left (the
+				// context's callback would do it later, on a goroutine
+				// of its own).
+				cancel()
+				for {
+					if _, err := s.Recv(); err != nil {
+						return
+					}
+				}
 			}
 		}
 	}
