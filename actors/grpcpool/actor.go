@@ -294,6 +294,11 @@ func (a *channelActor) openStream(ctx actor.Context, m *OpenServerStream) {
 			select {
 			case <-st.credits:
 			case <-rctx.Done():
+				// Read the cancelled stream to its end, so that its
+				// breaker call and in-flight count are settled before
+				// the consumer hears of the end.
+				for s.RecvMsg(mt.New().Interface()) == nil {
+				}
 				return &StreamEnded{Stream: id, Err: status.FromContextError(rctx.Err()).Err()}
 			}
 			reply := mt.New().Interface()
