@@ -313,3 +313,33 @@ func TestScaleUpRemovesQueueingAndIdleExtraCloses(t *testing.T) {
 		t.Fatalf("call after the scale-down: %v", err)
 	}
 }
+
+// A stream whose context ends while it is being opened (here: a user
+// interceptor cancels it once grpc-go made the stream) settles at once; the
+// context's callback may run before the channel's interceptor returns.
+func TestStreamContextEndsWhileOpening(t *testing.T) {
+	ts := (&testServer{}).start(t, "")
+	cancels := make(chan context.CancelFunc, 1)
+	ch := newChannel(t, Config{Endpoints: []string{ts.addr}, DialOptions: []grpc.DialOption{
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			s, err := streamer(ctx, desc, cc, method, opts...)
+			(<-cancels)()
+			return s, err
+		}),
+	}})
+	client := testpb.NewTestClient(ch)
+	for range 50 {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancels <- cancel
+		if s, err := client.ServerStream(ctx, &testpb.Request{Count: 1}); err == nil {
+			for {
+				if _, err := s.Recv(); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if st := ch.Stats(); st.InFlight != 0 || st.Streams != 50 {
+		t.Fatalf("stats %+v, want 50 streams, none in flight", st)
+	}
+}

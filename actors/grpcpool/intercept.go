@@ -184,7 +184,9 @@ func (ch *Channel) streamInterceptor(c *conn) grpc.StreamClientInterceptor {
 		ch.stats.streams.Add(1)
 		ts := &trackedStream{ClientStream: s, ch: ch, release: release, tok: tok, ctx: ctx,
 			method: method, start: start, listened: listened, serverStreams: desc.ServerStreams}
-		ts.stop = context.AfterFunc(ctx, func() { ts.end(ctx.Err()) })
+		// The callback may run before AfterFunc returns (ctx already
+		// done), so it must not touch ts.stop: finish does not.
+		ts.stop = context.AfterFunc(ctx, func() { ts.finish(ctx.Err()) })
 		return ts, nil
 	}
 }
@@ -217,11 +219,19 @@ func (s *trackedStream) RecvMsg(m any) error {
 	return err
 }
 
+// end is the stream's end seen by a receive, on the caller's goroutine
+// (after the interceptor returned, so s.stop is set).
 func (s *trackedStream) end(err error) {
-	if !s.done.CompareAndSwap(false, true) {
-		return
+	if s.finish(err) {
+		s.stop()
 	}
-	s.stop()
+}
+
+// finish settles the stream once and reports whether this call did it.
+func (s *trackedStream) finish(err error) bool {
+	if !s.done.CompareAndSwap(false, true) {
+		return false
+	}
 	if errors.Is(err, io.EOF) {
 		err = nil
 	}
@@ -231,6 +241,7 @@ func (s *trackedStream) end(err error) {
 	if s.listened {
 		s.ch.publish(s.method, s.start, err)
 	}
+	return true
 }
 
 // codeOf is err's gRPC code; context errors map as grpc-go maps them.
