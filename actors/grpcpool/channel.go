@@ -48,6 +48,9 @@ type Channel struct {
 
 	mu     sync.Mutex // serialises changes of conns
 	nextID int
+	// retired are conns removed from the set that may still carry calls;
+	// Close closes them too. Guarded by mu.
+	retired []*conn
 }
 
 // conn is one ClientConn and the figures the channel keeps about it.
@@ -319,6 +322,7 @@ func (ch *Channel) removeConn(c *conn) bool {
 	}
 	next := slices.Delete(slices.Clone(*p), i, i+1)
 	ch.conns.Store(&next)
+	ch.retired = append(slices.DeleteFunc(ch.retired, func(r *conn) bool { return r.closed.Load() }), c)
 	ch.mu.Unlock()
 	c.draining.Store(true)
 	if c.inflight.Load() == 0 {
@@ -332,11 +336,15 @@ func (ch *Channel) removeConn(c *conn) bool {
 func (ch *Channel) Close() error {
 	ch.mu.Lock()
 	p := ch.conns.Swap(nil)
+	retired := ch.retired
+	ch.retired = nil
 	ch.mu.Unlock()
 	if p == nil {
 		return nil
 	}
-	for _, c := range *p {
+	// Retired conns whose calls never ended (a stream nobody read to its
+	// end or cancelled) are closed too.
+	for _, c := range append(*p, retired...) {
 		c.draining.Store(true)
 		c.close()
 	}

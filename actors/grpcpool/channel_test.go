@@ -343,3 +343,29 @@ func TestStreamContextEndsWhileOpening(t *testing.T) {
 		t.Fatalf("stats %+v, want 50 streams, none in flight", st)
 	}
 }
+
+// Close also closes an extra conn that was retired while a stream its
+// caller never finished still held it; goleak would see its goroutines.
+func TestCloseClosesRetiredConns(t *testing.T) {
+	ts := (&testServer{}).start(t, "", grpc.MaxConcurrentStreams(2))
+	ch, err := New(Config{Endpoints: []string{ts.addr}, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := testpb.NewTestClient(ch)
+	if _, err := client.Unary(bounded(t), &testpb.Request{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ch.addConn(); err != nil {
+		t.Fatal(err)
+	}
+	held := (*ch.conns.Load())[1]
+	held.inflight.Add(1) // a call that never ends
+	if !ch.removeConn(held) || held.closed.Load() {
+		t.Fatal("the busy conn was not retired, or was closed under its call")
+	}
+	_ = ch.Close()
+	if !held.closed.Load() {
+		t.Fatal("Close left the retired conn open")
+	}
+}
