@@ -257,7 +257,7 @@ func TestScaleUpRemovesQueueingAndIdleExtraCloses(t *testing.T) {
 		}
 	})
 	defer sys.EventStream.Unsubscribe(sub)
-	ch := newChannel(t, Config{Name: "scale", Endpoints: []string{ts.addr}, MaxConns: 2, IdleTimeout: 100 * time.Millisecond})
+	ch := newChannel(t, Config{Name: "scale", Endpoints: []string{ts.addr}, MaxConns: 2, IdleTimeout: 250 * time.Millisecond})
 	pid := sys.Root.Spawn(Props(ch, Env{Events: sys.EventStream}))
 	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
 	ctx := bounded(t)

@@ -114,7 +114,9 @@ type Config struct {
 	ReconnectMax  time.Duration
 
 	// Breaker, when set, guards every call: each unary attempt and each
-	// stream is one breaker call.
+	// stream is one breaker call. Its CallTimeout is not applied: Timeout
+	// and the caller's context bound calls, and a deadline that passes
+	// counts as DeadlineExceeded (a failure code by default).
 	Breaker *breaker.Breaker
 	// FailureCodes are the status codes that count against the breaker.
 	// nil: DefaultFailureCodes. An empty non-nil slice: none do.
@@ -285,6 +287,47 @@ func LoadTLS(t config.TLS) (*tls.Config, error) {
 			return nil, fmt.Errorf("grpcpool: tls client certificate: %w", err)
 		}
 		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
+}
+
+// FromConfig turns a pools.<name> entry with protocol grpc into a Config
+// (TLS files are read now): endpoints (or host:port), load_balancing
+// (round_robin, least_request, pick_first; p2c maps to least_request,
+// which is grpc-go's power-of-two-choices on requests in flight), timeout,
+// dial_timeout (ConnectTimeout), idle_timeout (of extra ClientConns) and
+// tls (scheme grpcs, or any TLS file, turns TLS on). size is not mapped:
+// a gRPC channel bounds ClientConns (MaxConns), not requests. The node
+// sets Breaker, Events and the retry policy.
+func FromConfig(name string, p config.Pool) (Config, error) {
+	if p.Protocol != config.ProtocolGRPC {
+		return Config{}, fmt.Errorf("grpcpool: pool %s: protocol %q is not grpc: %w", name, p.Protocol, ErrConfig)
+	}
+	eps := slices.Clone(p.Endpoints)
+	if len(eps) == 0 && p.Host != "" {
+		eps = []string{net.JoinHostPort(p.Host, fmt.Sprint(p.Port))}
+	}
+	bal := p.LoadBalancing
+	if bal == "p2c" {
+		bal = LeastRequest
+	}
+	c := Config{
+		Name:           name,
+		Endpoints:      eps,
+		Balancing:      bal,
+		Timeout:        p.Timeout.D(),
+		ConnectTimeout: p.DialTimeout.D(),
+		IdleTimeout:    p.IdleTimeout.D(),
+	}
+	if p.Scheme == "grpcs" || p.TLS.CAFile != "" || p.TLS.CertFile != "" {
+		tc, err := LoadTLS(p.TLS)
+		if err != nil {
+			return Config{}, fmt.Errorf("grpcpool: pool %s: %w", name, err)
+		}
+		c.TLS = tc
+	}
+	if _, err := c.withDefaults(); err != nil {
+		return Config{}, err
 	}
 	return c, nil
 }

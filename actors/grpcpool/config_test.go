@@ -3,8 +3,10 @@ package grpcpool
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/viable-systems/vsm-connections/actors/grpcpool/internal/testpb"
+	"github.com/viable-systems/vsm-connections/config"
 )
 
 func TestConfigDefaultsAndErrors(t *testing.T) {
@@ -44,5 +46,20 @@ func TestTarget(t *testing.T) {
 	_, err := testpb.NewTestClient(ch).Unary(bounded(t), &testpb.Request{})
 	if !errors.Is(err, ErrClosed) {
 		t.Fatalf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+func TestFromConfig(t *testing.T) {
+	c, err := FromConfig("users", config.Pool{Protocol: config.ProtocolGRPC, Host: "127.0.0.1", Port: 50051,
+		LoadBalancing: "p2c", Timeout: config.Duration(2 * time.Second), Scheme: "grpcs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Name != "users" || len(c.Endpoints) != 1 || c.Endpoints[0] != "127.0.0.1:50051" || c.Balancing != LeastRequest ||
+		c.Timeout != 2*time.Second || c.TLS == nil {
+		t.Fatalf("config %+v", c)
+	}
+	if _, err := FromConfig("h", config.Pool{Protocol: config.ProtocolHTTP, Host: "a", Port: 1}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("http pool: %v, want ErrConfig", err)
 	}
 }
