@@ -12,6 +12,7 @@
 //	actor.stopped           *ActorStopped          supervisor, when a child terminates
 //	supervision.escalated   *SupervisionEscalated  supervisor, when a child exceeds its restart intensity
 //	alert.raised            *AlertRaised           S5, for every algedonic alert its policy publishes
+//	policy.decided          *PolicyDecided         S5, for each action of a matching policy rule (or no match)
 //	breaker.state_changed   *BreakerStateChanged   breaker actor, after a transition is stored
 //	pool.checkout           *PoolCheckout          pool actor, sampled checkouts (see the pool package)
 //	pool.resized            *PoolResized           pool actor, after update_pool
