@@ -157,31 +157,29 @@ func (p *policyActor) act(d decision, act config.PolicyAction, hooks Hooks) {
 			return
 		}
 		target := ShedTarget{Fraction: act.Fraction, MinSize: act.MinSize}
-		p.handOff(p.sheds, d, func(ctx context.Context) error {
+		p.handOff(p.sheds, d, func(ctx context.Context) (func(), error) {
 			ctx, cancel := context.WithTimeout(ctx, DefaultShedTimeout)
 			defer cancel()
 			res, err := hooks.Pools.Shed(ctx, act.ShedPool, target)
 			switch {
 			case err != nil:
-				p.report(d, OutcomeFailed, "", err)
+				return func() { p.report(d, OutcomeFailed, "", err) }, err
 			case res.From == res.To:
-				p.report(d, OutcomeSkipped, fmt.Sprintf("size %d is at or below the target", res.From), nil)
-			default:
-				p.report(d, OutcomeDone, fmt.Sprintf("size %d -> %d", res.From, res.To), nil)
+				return func() {
+					p.report(d, OutcomeSkipped, fmt.Sprintf("size %d is at or below the target", res.From), nil)
+				}, nil
 			}
-			return err
+			return func() { p.report(d, OutcomeDone, fmt.Sprintf("size %d -> %d", res.From, res.To), nil) }, nil
 		})
 	case ActionWebhook:
 		d.target = act.Webhook
 		timeout := act.Timeout.D()
-		p.handOff(p.webhooks, d, func(ctx context.Context) error {
+		p.handOff(p.webhooks, d, func(ctx context.Context) (func(), error) {
 			detail, err := p.post(ctx, act.Webhook, timeout, d.rule, &d.alert)
 			if err != nil {
-				p.report(d, OutcomeFailed, detail, err)
-			} else {
-				p.report(d, OutcomeDone, detail, nil)
+				return func() { p.report(d, OutcomeFailed, detail, err) }, err
 			}
-			return err
+			return func() { p.report(d, OutcomeDone, detail, nil) }, nil
 		})
 	}
 }

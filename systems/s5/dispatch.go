@@ -27,9 +27,10 @@ func (c *dispatchCounters) snapshot() DispatchStats {
 	return DispatchStats{c.queued.Load(), c.done.Load(), c.failed.Load(), c.dropped.Load()}
 }
 
-// job is one handed-off action; run's error only feeds the counters (the
-// job reports its own decision).
-type job func(ctx context.Context) error
+// job is one handed-off action. Its error feeds the counters; report, called
+// once they are updated, publishes its decision, so that whoever sees the
+// decision sees the counters that include it.
+type job func(ctx context.Context) (report func(), err error)
 
 // dispatcher is a fixed set of worker goroutines behind a bounded queue. The
 // policy actor owns it: it starts with the actor and stops with it, so a
@@ -61,11 +62,13 @@ func (d *dispatcher) work(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			if err := j(ctx); err != nil {
+			report, err := j(ctx)
+			if err != nil {
 				d.stats.failed.Add(1)
 			} else {
 				d.stats.done.Add(1)
 			}
+			report()
 		}
 	}
 }
@@ -73,11 +76,14 @@ func (d *dispatcher) work(ctx context.Context) {
 // offer queues j, or reports false (and counts a drop) when the queue is
 // full.
 func (d *dispatcher) offer(j job) bool {
+	// Counted before the send, so that Queued >= Done + Failed whenever the
+	// counters are read.
+	d.stats.queued.Add(1)
 	select {
 	case d.q <- j:
-		d.stats.queued.Add(1)
 		return true
 	default:
+		d.stats.queued.Add(^uint64(0))
 		d.stats.dropped.Add(1)
 		return false
 	}
