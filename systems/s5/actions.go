@@ -18,6 +18,9 @@ import (
 	"github.com/viable-systems/vsm-connections/event"
 )
 
+// ErrPanic is matched by the error of an action whose hook panicked.
+var ErrPanic = errors.New("s5: action panicked")
+
 // ErrNoHook is matched by the error of an action whose hook (Breakers,
 // Pools) was not given.
 var ErrNoHook = errors.New("s5: no hook for this action")
@@ -113,6 +116,13 @@ func (p *policyActor) decide(a *algedonic.Alert) {
 }
 
 func (p *policyActor) act(d decision, act config.PolicyAction, hooks Hooks) {
+	// A hook that panics fails its action only: it neither restarts the
+	// policy actor nor stops the other actions.
+	defer func() {
+		if v := recover(); v != nil {
+			p.report(d, OutcomeFailed, "", fmt.Errorf("%w: %v", ErrPanic, v))
+		}
+	}()
 	a := &d.alert
 	switch d.action {
 	case ActionLog:
@@ -184,9 +194,19 @@ func (p *policyActor) act(d decision, act config.PolicyAction, hooks Hooks) {
 	}
 }
 
-// handOff queues j on w, reporting a drop when the queue is full.
+// handOff queues j on w, reporting a drop when the queue is full. A panic
+// of j (a hook's) fails that action, not the worker.
 func (p *policyActor) handOff(w *dispatcher, d decision, j job) {
-	if w == nil || !w.offer(j) {
+	safe := func(ctx context.Context) (report func(), err error) {
+		defer func() {
+			if v := recover(); v != nil {
+				err = fmt.Errorf("%w: %v", ErrPanic, v)
+				report = func() { p.report(d, OutcomeFailed, "", err) }
+			}
+		}()
+		return j(ctx)
+	}
+	if w == nil || !w.offer(safe) {
 		if w == nil {
 			// Not started (the actor is stopping): the job is lost all the
 			// same, and counted as such.

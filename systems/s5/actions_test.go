@@ -542,3 +542,39 @@ func TestStopEndsHungWebhook(t *testing.T) {
 		t.Fatalf("err %q", d.Err)
 	}
 }
+
+type panicky struct{}
+
+func (panicky) Open(string) error { panic("breaker bug") }
+func (panicky) Shed(context.Context, string, s5.ShedTarget) (s5.ShedResult, error) {
+	panic("pool bug")
+}
+
+// A hook that panics fails its action, on the actor or on a worker; the
+// next actions and alerts are handled as usual.
+func TestPanickingHookFailsItsActionOnly(t *testing.T) {
+	h := startPolicy(t, s5.Env{
+		Rules: rules("", config.PolicyRule{Name: "r", Actions: []config.PolicyAction{
+			{OpenBreaker: "api"}, {ShedPool: "api"}}}),
+		Hooks: s5.Hooks{Breakers: panicky{}, Pools: panicky{}},
+	})
+	for range 2 {
+		h.raise(algedonic.Critical, "s1", "x")
+		d := h.next()
+		want(t, d, "r", s5.ActionOpenBreaker, "api", s5.OutcomeFailed)
+		if d.Err != "s5: action panicked: breaker bug" {
+			t.Fatalf("err %q", d.Err)
+		}
+		d = h.next()
+		want(t, d, "r", s5.ActionShedPool, "api", s5.OutcomeFailed)
+		if d.Err != "s5: action panicked: pool bug" {
+			t.Fatalf("err %q", d.Err)
+		}
+	}
+	if got := h.stats.Count(algedonic.Critical); got != 2 {
+		t.Fatalf("counted %d", got)
+	}
+	if st := h.stats.Sheds(); st != (s5.DispatchStats{Queued: 2, Failed: 2}) {
+		t.Fatalf("shed stats %+v", st)
+	}
+}
