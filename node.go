@@ -159,6 +159,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		Events:   sys.EventStream,
 		Logger:   logger,
 		Stats:    n.s5stats,
+		Rules:    c.Algedonic.Policy, // bound to the units by startPolicy
 	}
 	rootCfg := sc
 	rootCfg.TopLevel = true
@@ -197,6 +198,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		{"breakers", (*Node).startBreakers},
 		{"coordination", (*Node).startCoordination},
 		{"pools", (*Node).startPools},
+		{"policy", (*Node).startPolicy}, // s5policy.go: after every unit it acts on
 	} {
 		if err := part.start(n, ctx); err != nil {
 			n.shutdown(context.Background())

@@ -64,6 +64,9 @@ type Algedonic struct {
 	// Remote makes S5 also receive the alerts of the other nodes of the
 	// cluster, through Redis. Default false.
 	Remote bool `yaml:"remote,omitempty"`
+	// Policy is S5's rules: what it does with an alert beyond logging and
+	// publishing it (see Policy). Default: no rules.
+	Policy Policy `yaml:"policy,omitempty"`
 }
 
 // Supervision is the restart intensity of the system supervisors.

@@ -57,6 +57,16 @@
 //	  log_min: warning
 //	  publish_min: info
 //	  remote: false           # also receive other nodes' alerts (needs redis)
+//	  policy:                 # S5's rules (see Policy); default none
+//	    match: first          # or all
+//	    webhooks: {workers: 2, queue: 64, timeout: 5s}
+//	    rules:
+//	      - name: api-down
+//	        min_severity: critical   # or severity: (exact)
+//	        source_prefix: s1/pool/  # or source: (exact), source_glob:
+//	        actions:                 # one key each: log, publish, open_breaker,
+//	          - open_breaker: api    # shed_pool (+ fraction, min_size),
+//	          - webhook: http://127.0.0.1:9000/alerts  # webhook (+ timeout)
 //	supervision:       # restart intensity of the system supervisors
 //	  max_restarts: 3
 //	  window: 5s

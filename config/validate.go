@@ -38,6 +38,7 @@ func (c *Config) Validate() error {
 	v.readiness("admin.readiness", c.Admin.Readiness, c.CircuitBreakers)
 	v.severity("algedonic.log_min", c.Algedonic.LogMin)
 	v.severity("algedonic.publish_min", c.Algedonic.PublishMin)
+	v.policy("algedonic.policy", c.Algedonic.Policy)
 
 	s := d.Supervision
 	v.atLeast1("supervision.max_restarts", c.Supervision.MaxRestarts)

@@ -13,6 +13,7 @@
 //	actor.shutdown          *ActorShutdown         supervisor, when a child it stopped has terminated: graceful, forced, brutal_kill or crashed
 //	supervision.escalated   *SupervisionEscalated  supervisor, when its children exceed its restart intensity
 //	alert.raised            *AlertRaised           S5, for every algedonic alert its policy publishes
+//	policy.decided          *PolicyDecided         S5, for each action of a matching policy rule (or no match)
 //	breaker.state_changed   *BreakerStateChanged   breaker actor, after a transition is stored
 //	pool.checkout           *PoolCheckout          pool actor, sampled checkouts (see the pool package)
 //	pool.resized            *PoolResized           pool actor, after update_pool

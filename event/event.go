@@ -78,6 +78,22 @@ type AlertRaised struct {
 	At       time.Time `json:"at"`
 }
 
+// PolicyDecided: S5 applied (or tried to apply) one action of a policy rule
+// to an alert, or found that no rule matched it (Rule and Action empty,
+// Outcome "no_match"). Actions handed off to a worker (shed_pool, webhook)
+// are published when they finish, or at once when their queue is full.
+type PolicyDecided struct {
+	Alert   AlertRaised `json:"alert"`
+	Rule    string      `json:"rule,omitempty"`
+	Action  string      `json:"action,omitempty"` // log, publish, open_breaker, shed_pool, webhook
+	Target  string      `json:"target,omitempty"` // the level, breaker, pool or URL acted on
+	Outcome string      `json:"outcome"`          // done, skipped, failed, dropped, no_match
+	Reason  string      `json:"reason"`           // why the rule matched, or why none did
+	Detail  string      `json:"detail,omitempty"` // what was done, e.g. "size 8 -> 4", "HTTP 204"
+	Err     string      `json:"err,omitempty"`
+	At      time.Time   `json:"at"`
+}
+
 // BreakerStateChanged: a circuit breaker moved from one state to another.
 type BreakerStateChanged struct {
 	Name   string `json:"name"`
@@ -164,6 +180,7 @@ func (*ActorStopped) Kind() string         { return "actor.stopped" }
 func (*SupervisionEscalated) Kind() string { return "supervision.escalated" }
 func (*ActorShutdown) Kind() string        { return "actor.shutdown" }
 func (*AlertRaised) Kind() string          { return "alert.raised" }
+func (*PolicyDecided) Kind() string        { return "policy.decided" }
 func (*BreakerStateChanged) Kind() string  { return "breaker.state_changed" }
 func (*PoolCheckout) Kind() string         { return "pool.checkout" }
 func (*PoolResized) Kind() string          { return "pool.resized" }

@@ -46,7 +46,7 @@ func TestSubscribeDeliversOnlyEventsInOrder(t *testing.T) {
 func TestEveryKindIsDistinctAndEncodes(t *testing.T) {
 	all := []event.Event{
 		&event.ActorStarted{}, &event.ActorRestarted{}, &event.ActorStopped{}, &event.SupervisionEscalated{}, &event.ActorShutdown{},
-		&event.AlertRaised{}, &event.BreakerStateChanged{}, &event.PoolCheckout{}, &event.PoolResized{},
+		&event.AlertRaised{}, &event.PolicyDecided{}, &event.BreakerStateChanged{}, &event.PoolCheckout{}, &event.PoolResized{},
 		&event.AdapterRequest{}, &event.EndpointEjected{}, &event.EndpointRestored{}, &event.HealthResult{},
 		&event.MemberJoined{}, &event.MemberLeft{},
 	}

@@ -19,10 +19,13 @@ type Identity struct {
 // GetStats asks for the alert counters. Reply: *StatsResult.
 type GetStats struct{}
 
-// StatsResult holds alert counts by severity.
+// StatsResult holds alert counts by severity, and the counters of the
+// workers of handed-off actions.
 type StatsResult struct {
 	BySeverity map[string]uint64 `json:"by_severity"`
 	Invalid    uint64            `json:"invalid"`
+	Webhooks   DispatchStats     `json:"webhooks"`
+	Sheds      DispatchStats     `json:"sheds"`
 }
 
 // Reaction is run by the policy actor for every alert it accepts. It runs on
@@ -41,3 +44,10 @@ type Ping struct{}
 
 // Pong answers Ping.
 type Pong struct{}
+
+// SetHooks replaces what the policy rules act on (breakers, pools, the
+// cluster publisher). Local only. The node sends it once its units run; a
+// later Ping from the same sender is answered after it is applied.
+type SetHooks struct {
+	Hooks Hooks
+}

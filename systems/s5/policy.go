@@ -1,6 +1,7 @@
 package s5
 
 import (
+	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/viable-systems/vsm-connections/algedonic"
+	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/supervisor"
 	"github.com/viable-systems/vsm-connections/systems"
@@ -29,11 +31,23 @@ type Policy struct {
 
 // Stats are the alert counters. They live outside the actor so that a
 // restart keeps them.
+//
+// Stats also keeps what the actor must not lose on a restart: the reactions
+// added at run time and the hooks bound with SetHooks.
 type Stats struct {
 	bySeverity [algedonic.Emergency + 1]atomic.Uint64
 	invalid    atomic.Uint64
 	reactions  atomic.Pointer[[]namedReaction]
+	hooks      atomic.Pointer[Hooks]
+	webhooks   dispatchCounters
+	sheds      dispatchCounters
 }
+
+// Webhooks are the counters of the webhook workers.
+func (s *Stats) Webhooks() DispatchStats { return s.webhooks.snapshot() }
+
+// Sheds are the counters of the shed_pool worker.
+func (s *Stats) Sheds() DispatchStats { return s.sheds.snapshot() }
 
 type namedReaction struct {
 	name string
@@ -49,7 +63,8 @@ func (s *Stats) Count(sev algedonic.Severity) uint64 {
 }
 
 func (s *Stats) snapshot() *StatsResult {
-	r := &StatsResult{BySeverity: map[string]uint64{}, Invalid: s.invalid.Load()}
+	r := &StatsResult{BySeverity: map[string]uint64{}, Invalid: s.invalid.Load(),
+		Webhooks: s.webhooks.snapshot(), Sheds: s.sheds.snapshot()}
 	for sev := algedonic.Info; sev <= algedonic.Emergency; sev++ {
 		r.BySeverity[sev.String()] = s.bySeverity[sev].Load()
 	}
@@ -64,6 +79,16 @@ type Env struct {
 	Logger    *zap.Logger // nil: no logging
 	Stats     *Stats      // required; shared across restarts
 	Reactions []Reaction  // run for every accepted alert
+	// Rules are the policy rules (config algedonic.policy); S5 applies
+	// their defaults.
+	Rules config.Policy
+	// Hooks are what the rules act on. A nil hook fails its actions with
+	// ErrNoHook. SetHooks replaces them at run time (the node binds its
+	// own once its units run).
+	Hooks Hooks
+	// HTTPClient makes the webhook calls. Default: a client of S5's own,
+	// without keep-alive (webhooks are rare) and not following redirects.
+	HTTPClient *http.Client
 }
 
 // Spec is System 5's supervisor with the policy actor as its first child.
@@ -81,6 +106,22 @@ func PolicyProps(env Env) *actor.Props {
 	if env.Stats == nil {
 		env.Stats = &Stats{}
 	}
+	if env.Stats.hooks.Load() == nil {
+		h := env.Hooks
+		env.Stats.hooks.Store(&h)
+	}
+	if env.HTTPClient == nil {
+		env.HTTPClient = &http.Client{
+			Transport: &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true},
+			// A webhook that redirects is answered by its redirect: S5
+			// posts to the URL it was given, nowhere else.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	rules, errs := compileRules(env.Rules)
+	for _, err := range errs {
+		env.Logger.Error("s5/policy: rule left out", zap.Error(err))
+	}
 	if env.Stats.reactions.Load() == nil {
 		rs := make([]namedReaction, 0, len(env.Reactions))
 		for _, r := range env.Reactions {
@@ -88,18 +129,29 @@ func PolicyProps(env Env) *actor.Props {
 		}
 		env.Stats.reactions.Store(&rs)
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &policyActor{env: env} },
+	return actor.PropsFromProducer(func() actor.Actor { return &policyActor{env: env, rules: &rules} },
 		actor.WithMailbox(actor.UnboundedPriority()))
 }
 
 type policyActor struct {
-	env Env
+	env   Env
+	rules *ruleSet // shared by every instance; read-only
+	// The workers of handed-off actions, started with the actor instance
+	// (only when a rule needs them) and stopped with it.
+	webhooks, sheds *dispatcher
 }
 
 func (p *policyActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *algedonic.Alert:
 		p.handle(m)
+	case *actor.Started:
+		p.startWorkers()
+	case *actor.Stopping, *actor.Restarting:
+		p.stopWorkers()
+	case *SetHooks:
+		h := m.Hooks
+		p.env.Stats.hooks.Store(&h)
 	case *Ping:
 		if ctx.Sender() != nil {
 			ctx.Respond(&Pong{})
@@ -152,6 +204,7 @@ func (p *policyActor) handle(a *algedonic.Alert) {
 		p.env.Events.Publish(&event.AlertRaised{Severity: a.Severity.String(), Source: a.Source,
 			Reason: a.Reason, Node: a.Node, At: at})
 	}
+	p.decide(a)
 	for _, r := range *st.reactions.Load() {
 		p.react(r, a)
 	}
