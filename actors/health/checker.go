@@ -242,7 +242,7 @@ func runProbe(ctx context.Context, p Prober, timeout time.Duration) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if err != nil && (errors.Is(ctx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)) {
 		return fmt.Errorf("%w after %s: %w", ErrTimeout, timeout, err)
 	}
 	return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"time"
 
@@ -63,8 +64,14 @@ func (p *WebSocketProbe) Probe(ctx context.Context) error {
 			break
 		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return fmt.Errorf("%w: no pong: %w", ErrNotServing, ctx.Err())
+			var ne net.Error
+			switch {
+			case ctx.Err() != nil:
+				err = ctx.Err()
+			case errors.As(err, &ne) && ne.Timeout():
+				// The read deadline (ctx's) may pass a moment before ctx
+				// itself reports it: it is the same timeout.
+				err = fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 			}
 			return fmt.Errorf("%w: no pong: %w", ErrNotServing, err)
 		}
