@@ -50,8 +50,23 @@ func (r *Registry) Add(spec Spec) (supervisor.ChildSpec, error) {
 	return supervisor.Worker(c.Name(), c.Props()), nil
 }
 
-// Supervise names the supervisor Register starts checkers under (S4).
-func (r *Registry) Supervise(sup *actor.PID) { r.sup.Store(sup) }
+// Supervise names the supervisor Register starts checkers under (S4), and
+// learns from it the PIDs of the checkers it spawned from Add's child
+// specs, so that Check works for them as soon as Supervise returns (before
+// each checker has handled its Started).
+func (r *Registry) Supervise(ctx context.Context, sup *actor.PID) error {
+	r.sup.Store(sup)
+	kids, err := supervisor.List(ctx, r.root, sup)
+	if err != nil {
+		return fmt.Errorf("health registry: %w", err)
+	}
+	for _, k := range kids {
+		if c, ok := r.get(k.Name); ok && k.PID != nil {
+			c.st.pid.CompareAndSwap(nil, k.PID)
+		}
+	}
+	return nil
+}
 
 // Register adds a custom check, fn, probed every interval (0: the
 // default), and starts it under the registry's supervisor: the seed's
@@ -78,10 +93,14 @@ func (r *Registry) Start(ctx context.Context, spec Spec) error {
 	if err := r.put(c); err != nil {
 		return err
 	}
-	if _, err := supervisor.Start(ctx, r.root, sup, supervisor.Worker(c.Name(), c.Props())); err != nil {
+	pid, err := supervisor.Start(ctx, r.root, sup, supervisor.Worker(c.Name(), c.Props()))
+	if err != nil {
 		r.drop(c.Name())
 		return fmt.Errorf("health check %s: %w", c.Name(), err)
 	}
+	// Requests sent now wait behind the actor's Started: Check works at
+	// once, without waiting for the actor to publish its PID itself.
+	c.st.pid.CompareAndSwap(nil, pid)
 	return nil
 }
 
