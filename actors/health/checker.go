@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,9 @@ func NewChecker(spec Spec, env Env) (*Checker, error) {
 		return nil, err
 	}
 	env = env.normalized()
+	if !slices.IsSorted(env.Buckets) {
+		return nil, fmt.Errorf("%w %s: histogram buckets not ascending", ErrSpec, spec.Name)
+	}
 	st := &checkState{spec: spec, env: env, hist: newHistogram(env.Buckets)}
 	st.publish()
 	return &Checker{st: st}, nil

@@ -128,6 +128,12 @@ func (p *GRPCProbe) watch(hc healthpb.HealthClient) *watchStream {
 			m, err := stream.Recv()
 			if err != nil {
 				w.err = err
+				if seen && ctx.Err() == nil {
+					// The server went away or ended the stream: the next
+					// probe reports it and reopens the stream; let it run
+					// now rather than at the next interval.
+					p.notifyChange()
+				}
 				return
 			}
 			prev := w.latest.Swap(int32(m.GetStatus()))
@@ -137,16 +143,20 @@ func (p *GRPCProbe) watch(hc healthpb.HealthClient) *watchStream {
 				continue // the probe that opened the stream is waiting for it
 			}
 			if prev != int32(m.GetStatus()) {
-				p.mu.Lock()
-				f := p.notify
-				p.mu.Unlock()
-				if f != nil {
-					f()
-				}
+				p.notifyChange()
 			}
 		}
 	}()
 	return w
+}
+
+func (p *GRPCProbe) notifyChange() {
+	p.mu.Lock()
+	f := p.notify
+	p.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 // forget drops w (if still current) and ends it.

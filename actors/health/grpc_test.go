@@ -19,6 +19,7 @@ import (
 type grpcServer struct {
 	addr          string
 	watch, checks atomic.Int32
+	stop          func()
 }
 
 func startGRPC(t *testing.T, svc healthpb.HealthServer) *grpcServer {
@@ -46,7 +47,9 @@ func startGRPC(t *testing.T, svc healthpb.HealthServer) *grpcServer {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = s.Serve(l) }()
-	t.Cleanup(func() { s.Stop(); wg.Wait() })
+	var once sync.Once
+	gs.stop = func() { once.Do(func() { s.Stop(); wg.Wait() }) }
+	t.Cleanup(gs.stop)
 	return gs
 }
 
@@ -120,5 +123,21 @@ func TestGRPCUnknownService(t *testing.T) {
 	defer cancel()
 	if err := p.Probe(ctx); !errors.Is(err, ErrNotServing) || !strings.Contains(err.Error(), "SERVICE_UNKNOWN") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// The Watch stream breaking (the server stopped) is probed at once, not at
+// the next interval, and reported as a failure.
+func TestGRPCServerGoneIsNoticedAtOnce(t *testing.T) {
+	srv := startGRPC(t, health.NewServer())
+	h := start(t, Spec{Name: "g", Kind: KindGRPC, Probe: &GRPCProbe{Address: srv.addr}, UnhealthyThreshold: 1}, Env{})
+	h.clock.nextDelay(t)
+	if got := h.statuses(t, 1); !reflect.DeepEqual(got, []string{"healthy"}) {
+		t.Fatalf("%v", got)
+	}
+	srv.stop()
+	r := h.rec.result(t) // no timer fired
+	if r.Status != "unhealthy" || !strings.Contains(r.Err, "grpc health") {
+		t.Fatalf("%+v", r)
 	}
 }
