@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -334,4 +335,55 @@ func TestMessagesCheckNowAndStatus(t *testing.T) {
 	if _, err := RunCheck(ctx, h.sys.Root, h.sys.NewLocalPID("nobody")); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("missing actor: %v", err)
 	}
+}
+
+// The snapshot's JSON names statuses and kinds, and the error as text.
+func TestSnapshotJSON(t *testing.T) {
+	h := start(t, Spec{Name: "js", Kind: KindTCP, Target: "h:1", Probe: scripted(errBoom), UnhealthyThreshold: 1}, Env{})
+	h.clock.nextDelay(t)
+	h.step(t)
+	b, err := json.Marshal(h.c.Status())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"name":"js"`, `"kind":"tcp"`, `"target":"h:1"`, `"status":"unhealthy"`,
+		`"error":"boom"`, `"failures":1`, `"consecutive_failures":1`, `"counts":[`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("no %s in %s", want, b)
+		}
+	}
+	ch := drain(h.rec.changes)
+	if len(ch) != 1 || ch[0].Check != "js" || ch[0].Target != "h:1" || ch[0].From != "unknown" || ch[0].To != "unhealthy" || ch[0].Reason != "boom" {
+		t.Fatalf("changes %+v", ch)
+	}
+}
+
+// Readers on other goroutines see whole snapshots while the actor
+// publishes (run with -race).
+func TestStatusReadsConcurrently(t *testing.T) {
+	h := start(t, Spec{Name: "c", Probe: scripted(errBoom, nil, errBoom, nil), UnhealthyThreshold: 1}, Env{})
+	h.clock.nextDelay(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				s := h.c.Status()
+				if uint64(len(s.Recent)) != s.Successes+s.Failures || s.Latency.Count != s.Successes+s.Failures {
+					t.Errorf("torn snapshot %+v", s)
+					return
+				}
+			}
+		}()
+	}
+	h.statuses(t, 6)
+	close(stop)
+	wg.Wait()
 }
