@@ -83,6 +83,9 @@ type checkState struct {
 	seq      uint64
 	waiters  []*actor.PID
 	started  bool // the first probe has been scheduled once
+	// gen numbers the timers; a tick of a replaced timer (also one queued
+	// by a previous incarnation) is dropped.
+	gen uint64
 }
 
 // Internal messages.
@@ -111,7 +114,6 @@ type checkerActor struct {
 	self  *actor.PID
 	root  *actor.RootContext
 	timer Timer
-	gen   uint64
 }
 
 func (a *checkerActor) Receive(ctx actor.Context) {
@@ -174,6 +176,11 @@ func (a *checkerActor) halt() {
 	if a.stopLife != nil {
 		a.stopLife()
 		a.life, a.stopLife = nil, nil
+	}
+	// Whoever waits for the probe in flight learns at once that no result
+	// will come.
+	for _, w := range a.waiters {
+		a.root.Send(w, &CheckResult{Err: fmt.Errorf("%w: %s stopped", ErrNotRunning, a.spec.Name)})
 	}
 	a.inflight, a.waiters, a.started = false, nil, false
 	a.pid.CompareAndSwap(a.self, nil)

@@ -387,3 +387,56 @@ func TestStatusReadsConcurrently(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// A Check waiting on a probe when the checker stops gets ErrNotRunning at
+// once, not its own deadline.
+func TestCheckDuringStopGetsErrNotRunning(t *testing.T) {
+	running := make(chan struct{})
+	h := start(t, Spec{Name: "s", Probe: ProbeFunc(func(ctx context.Context) error {
+		close(running)
+		<-ctx.Done()
+		return ctx.Err()
+	}), Timeout: time.Hour}, Env{})
+	h.clock.nextDelay(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	got := make(chan error, 1)
+	go func() {
+		_, err := RunCheck(ctx, h.sys.Root, h.pid)
+		got <- err
+	}()
+	<-running
+	if err := h.sys.Root.StopFuture(h.pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, ErrNotRunning) || ctx.Err() != nil {
+			t.Fatalf("Check returned %v", err)
+		}
+	case <-time.After(waitFor):
+		t.Fatal("Check still waiting after the checker stopped")
+	}
+}
+
+// A tick queued by an incarnation that then crashed does not make the next
+// one probe early: only its own timer counts.
+func TestStaleTickAfterRestartIsDropped(t *testing.T) {
+	mw, starts := actortest.Crasher(4)
+	probes := make(chan struct{}, 8)
+	h := start(t, Spec{Name: "g", Probe: ProbeFunc(func(context.Context) error { probes <- struct{}{}; return nil }),
+		Jitter: -1, Interval: time.Minute}, Env{}, mw)
+	<-starts
+	h.clock.nextDelay(t)
+	// Crash, and queue the old timer's tick behind the crash.
+	h.sys.Root.Send(h.pid, &actortest.Crash{})
+	h.sys.Root.Send(h.pid, &tick{gen: 1})
+	<-starts
+	h.clock.nextDelay(t) // the new incarnation's timer
+	if _, err := StatusOf(context.Background(), h.sys.Root, h.pid); err != nil {
+		t.Fatal(err) // a barrier: the stale tick has been handled
+	}
+	if n := len(probes); n != 0 {
+		t.Fatalf("%d probes ran early", n)
+	}
+}

@@ -12,11 +12,15 @@ import (
 
 // RunCheck asks the checker at pid to probe now and returns the result,
 // within ctx (10s when ctx has no deadline). The error is about the asking
-// (ctx ended, no such actor); the probe's own failure is Result.Err.
+// (ctx ended; ErrNotRunning: no such actor, or it stopped before the probe
+// ended); the probe's own failure is Result.Err.
 func RunCheck(ctx context.Context, sender actor.SenderContext, pid *actor.PID) (Result, error) {
 	r, err := ask.Ask[*CheckResult](ctx, sender, pid, &CheckNow{})
 	if err != nil {
 		return Result{}, askError(ctx, err)
+	}
+	if r.Err != nil {
+		return Result{}, r.Err
 	}
 	return r.Result, nil
 }

@@ -6,9 +6,12 @@ package health
 // probe is one interval after it.
 type CheckNow struct{}
 
-// CheckResult is the reply to CheckNow.
+// CheckResult is the reply to CheckNow. Err, when set, says why there is
+// no result (ErrNotRunning: the checker stopped before its probe ended);
+// the probe's own failure is Result.Err.
 type CheckResult struct {
 	Result Result
+	Err    error
 }
 
 // GetStatus asks a checker for its snapshot; the reply is a *StatusResult.
