@@ -29,9 +29,11 @@ const (
 	BalanceRoundRobin = "round_robin" // pools.*.load_balancing
 	BalanceP2C        = "p2c"
 
-	CheckHTTP = "http" // health_checks.*.type
-	CheckTCP  = "tcp"
-	CheckGRPC = "grpc"
+	CheckHTTP      = "http" // health_checks.*.type
+	CheckTCP       = "tcp"
+	CheckGRPC      = "grpc"
+	CheckRedis     = "redis"
+	CheckWebSocket = "websocket"
 )
 
 // Jitter strategies (fault_tolerance.default_jitter).
@@ -98,10 +100,7 @@ func (c *Config) WithDefaults() *Config {
 	if c.HealthChecks != nil {
 		out.HealthChecks = make(map[string]HealthCheck, len(c.HealthChecks))
 		for name, h := range c.HealthChecks {
-			setStr(&h.Type, CheckHTTP)
-			setDur(&h.Interval, 10*time.Second)
-			setDur(&h.Timeout, 2*time.Second)
-			out.HealthChecks[name] = h
+			out.HealthChecks[name] = h.withDefaults()
 		}
 	}
 
@@ -119,6 +118,23 @@ func (c *Config) WithDefaults() *Config {
 		f.DefaultJitter = JitterFull
 	}
 	return &out
+}
+
+func (h HealthCheck) withDefaults() HealthCheck {
+	setStr(&h.Type, CheckHTTP)
+	setDur(&h.Interval, 10*time.Second)
+	setDur(&h.UnhealthyInterval, h.Interval.D())
+	setDur(&h.Timeout, 2*time.Second)
+	if h.JitterPercent == 0 {
+		h.JitterPercent = 10
+	}
+	if h.InitialJitter == 0 && h.JitterPercent > 0 {
+		h.InitialJitter = Duration(float64(h.Interval) * h.JitterPercent / 100)
+	}
+	setInt(&h.HealthyThreshold, 1)
+	setInt(&h.UnhealthyThreshold, 3)
+	h.ExpectedStatus = slices.Clone(h.ExpectedStatus)
+	return h
 }
 
 func (b Breaker) withDefaults() Breaker {

@@ -112,10 +112,21 @@
 //	      max_ejection_percent: 50    # 0..100
 //	health_checks:
 //	  <name>:
-//	    type: http               # http (target is a URL), tcp or grpc (host:port)
-//	    target: http://api.internal/healthz
+//	    type: http               # http, tcp, grpc, redis (the node's own) or websocket
+//	    url: http://api.internal/healthz  # http, websocket; address: host:port for tcp, grpc
+//	                             # target: alias of url / address
 //	    interval: 10s
+//	    unhealthy_interval: 10s  # default interval
 //	    timeout: 2s
+//	    jitter_percent: 10       # negative disables
+//	    initial_jitter: 1s       # default interval × jitter_percent
+//	    healthy_threshold: 1
+//	    unhealthy_threshold: 3
+//	    critical: false          # true: algedonic Critical when unhealthy, Info on recovery
+//	    service: ""              # grpc
+//	    expected_status: [200, 204]  # http; default any 2xx
+//	    body_contains: ok        # http
+//	    body_regexp: "v[0-9]+"   # http
 //	redis:                       # unset: everything in-process, single node
 //	  url: redis://user:pass@host:6379/0   # or rediss://
 //	  addrs: [h1:26379, h2:26379]          # Sentinel/Cluster, instead of url

@@ -155,9 +155,9 @@ func TestParseErrors(t *testing.T) {
 		{"outlier percent", "pools:\n  a:\n    host: h\n    port: 1\n    outlier:\n      max_ejection_percent: 101\n",
 			[]string{`vsm.yaml:6: pools.a.outlier.max_ejection_percent: must be in 0..100, got 101`}},
 		{"check type", "health_checks:\n  a:\n    type: icmp\n    target: h\n",
-			[]string{`vsm.yaml:3: health_checks.a.type: must be one of http, tcp, grpc; got "icmp"`}},
+			[]string{`vsm.yaml:3: health_checks.a.type: must be one of http, tcp, grpc, redis, websocket; got "icmp"`}},
 		{"check target required", "health_checks:\n  a:\n    interval: 1s\n",
-			[]string{`vsm.yaml:2: health_checks.a.target: required`}},
+			[]string{`vsm.yaml:2: health_checks.a.target: required (or url)`}},
 		{"check http target scheme", "health_checks:\n  a:\n    target: ftp://h/\n",
 			[]string{`vsm.yaml:3: health_checks.a.target: want an http:// or https:// URL, got "ftp://h/"`}},
 		{"check http target no host", "health_checks:\n  a:\n    target: http:///x\n",
@@ -403,8 +403,10 @@ health_checks:
 	if got := w.CircuitBreakers["b"]; got != wantBreaker {
 		t.Errorf("breaker defaults =\n%+v\nwant\n%+v", got, wantBreaker)
 	}
-	wantCheck := HealthCheck{Type: "http", Target: "http://h/", Interval: Duration(10 * time.Second), Timeout: Duration(2 * time.Second)}
-	if got := w.HealthChecks["h"]; got != wantCheck {
+	wantCheck := HealthCheck{Type: "http", Target: "http://h/", Interval: Duration(10 * time.Second), Timeout: Duration(2 * time.Second),
+		UnhealthyInterval: Duration(10 * time.Second), JitterPercent: 10, InitialJitter: Duration(time.Second),
+		HealthyThreshold: 1, UnhealthyThreshold: 3}
+	if got := w.HealthChecks["h"]; !equalCheck(got, wantCheck) {
 		t.Errorf("check defaults = %+v, want %+v", got, wantCheck)
 	}
 	delete(w.Pools, "tls")

@@ -56,12 +56,62 @@ type Outlier struct {
 }
 
 // HealthCheck configures one health checker of an external service
-// (health_checks.<name>).
+// (health_checks.<name>). Zero values mean the defaults given.
 type HealthCheck struct {
-	// Type is http (default), tcp or grpc.
+	// Type is http (default), tcp, grpc, redis or websocket. Custom checks
+	// (Go functions) are registered at run time, not configured.
 	Type string `yaml:"type,omitempty"`
-	// Target is a URL for http, host:port for tcp and grpc.
-	Target   string   `yaml:"target,omitempty"`
+	// URL is the target of http (http:// or https://) and websocket (ws://
+	// or wss://) checks.
+	URL string `yaml:"url,omitempty"`
+	// Address is the host:port of tcp and grpc checks.
+	Address string `yaml:"address,omitempty"`
+	// Target is an alias of URL or Address (whichever the type uses); set
+	// one of them, not both. A redis check pings the node's own Redis and
+	// takes no target.
+	Target string `yaml:"target,omitempty"`
+	// Service is the grpc.health.v1 service name of a grpc check; "" asks
+	// about the server as a whole.
+	Service string `yaml:"service,omitempty"`
+
 	Interval Duration `yaml:"interval,omitempty"` // default 10s
-	Timeout  Duration `yaml:"timeout,omitempty"`  // default 2s
+	// UnhealthyInterval replaces Interval while the check is unhealthy.
+	// Default Interval.
+	UnhealthyInterval Duration `yaml:"unhealthy_interval,omitempty"`
+	Timeout           Duration `yaml:"timeout,omitempty"` // default 2s
+	// JitterPercent spreads each interval by up to ± this percentage, so
+	// checks across nodes do not align. Default 10; negative disables.
+	JitterPercent float64 `yaml:"jitter_percent,omitempty"`
+	// InitialJitter delays the first probe by a random duration below it.
+	// Default Interval × JitterPercent / 100.
+	InitialJitter Duration `yaml:"initial_jitter,omitempty"`
+
+	// HealthyThreshold successes in a row make the check healthy (default
+	// 1); UnhealthyThreshold failures in a row make it unhealthy (default
+	// 3). The check is unknown until one is reached.
+	HealthyThreshold   int `yaml:"healthy_threshold,omitempty"`
+	UnhealthyThreshold int `yaml:"unhealthy_threshold,omitempty"`
+
+	// ExpectedStatus lists the HTTP status codes that count as healthy.
+	// Default: any 2xx.
+	ExpectedStatus []int `yaml:"expected_status,omitempty"`
+	// BodyContains and BodyRegexp, when set, must both match the start of
+	// an http check's body (its first 64 KiB).
+	BodyContains string `yaml:"body_contains,omitempty"`
+	BodyRegexp   string `yaml:"body_regexp,omitempty"`
+
+	// Critical raises an algedonic Critical alert when the check turns
+	// unhealthy, and an Info one when it recovers.
+	Critical bool `yaml:"critical,omitempty"`
+}
+
+// Endpoint is the check's target: URL or Address, else Target.
+func (h HealthCheck) Endpoint() string {
+	switch {
+	case h.URL != "":
+		return h.URL
+	case h.Address != "":
+		return h.Address
+	}
+	return h.Target
 }

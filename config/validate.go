@@ -56,7 +56,7 @@ func (c *Config) Validate() error {
 		v.pool("pools."+name, name, c.Pools[name], d.Pools[name], c.CircuitBreakers)
 	}
 	for _, name := range sortedKeys(c.HealthChecks) {
-		v.healthCheck("health_checks."+name, name, d.HealthChecks[name])
+		v.healthCheck("health_checks."+name, name, c.HealthChecks[name], d.HealthChecks[name])
 	}
 	v.redis("redis", c.Redis, d.Redis)
 
@@ -283,31 +283,90 @@ func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Brea
 	v.nonNegative(key+".outlier.base_ejection_time", p.Outlier.BaseEjectionTime)
 }
 
-func (v *validator) healthCheck(key, name string, h HealthCheck) {
+func (v *validator) healthCheck(key, name string, raw, h HealthCheck) {
 	v.name(key, name)
 	v.nonNegative(key+".interval", h.Interval)
+	v.nonNegative(key+".unhealthy_interval", raw.UnhealthyInterval)
 	v.nonNegative(key+".timeout", h.Timeout)
-	if !v.oneOf(key+".type", h.Type, CheckHTTP, CheckTCP, CheckGRPC) {
-		return
+	v.nonNegative(key+".initial_jitter", raw.InitialJitter)
+	if h.JitterPercent > 100 {
+		v.problem(key+".jitter_percent", "must be at most 100, got %g", h.JitterPercent)
 	}
-	if h.Target == "" {
-		v.problem(key+".target", "required")
+	v.atLeast1(key+".healthy_threshold", raw.HealthyThreshold)
+	v.atLeast1(key+".unhealthy_threshold", raw.UnhealthyThreshold)
+	if !v.oneOf(key+".type", h.Type, CheckHTTP, CheckTCP, CheckGRPC, CheckRedis, CheckWebSocket) {
 		return
 	}
 	if h.Type != CheckHTTP {
-		if err := checkHostPort(h.Target, false, 1); err != nil {
-			v.problem(key+".target", "%v", err)
+		if len(h.ExpectedStatus) > 0 {
+			v.problem(key+".expected_status", "only for http checks")
+		}
+		if h.BodyContains != "" || h.BodyRegexp != "" {
+			v.problem(key+".body_contains", "body_contains and body_regexp are only for http checks")
+		}
+	}
+	if h.Service != "" && h.Type != CheckGRPC {
+		v.problem(key+".service", "only for grpc checks")
+	}
+	for i, code := range h.ExpectedStatus {
+		if code < 100 || code > 599 {
+			v.problem(fmt.Sprintf("%s.expected_status[%d]", key, i), "want an HTTP status in 100..599, got %d", code)
+		}
+	}
+	if h.BodyRegexp != "" {
+		if _, err := regexp.Compile(h.BodyRegexp); err != nil {
+			v.problem(key+".body_regexp", "%v", err)
+		}
+	}
+
+	// The target: url (http, websocket) or address (tcp, grpc), or target
+	// for either; none for redis.
+	own, other := "url", "address"
+	if h.Type == CheckTCP || h.Type == CheckGRPC {
+		own, other = "address", "url"
+	}
+	set := map[string]string{"url": h.URL, "address": h.Address, "target": h.Target}
+	if h.Type == CheckRedis {
+		for _, k := range []string{"url", "address", "target"} {
+			if set[k] != "" {
+				v.problem(key+"."+k, "a redis check pings the node's own Redis (redis:); it takes no %s", k)
+			}
 		}
 		return
 	}
-	u, err := url.Parse(h.Target)
+	if set[other] != "" {
+		v.problem(key+"."+other, "not used by %s checks; use %s", h.Type, own)
+		return
+	}
+	tkey, target := key+"."+own, set[own]
+	switch {
+	case target != "" && h.Target != "":
+		v.problem(key+".target", "target is an alias of %s: set one of them, not both", own)
+		return
+	case target == "" && h.Target == "":
+		v.problem(key+".target", "required (or %s)", own)
+		return
+	case target == "":
+		tkey, target = key+".target", h.Target
+	}
+	if own == "address" {
+		if err := checkHostPort(target, false, 1); err != nil {
+			v.problem(tkey, "%v", err)
+		}
+		return
+	}
+	allowed, schemes := []string{"http", "https"}, "an http:// or https://"
+	if h.Type == CheckWebSocket {
+		allowed, schemes = []string{"ws", "wss"}, "a ws:// or wss://"
+	}
+	u, err := url.Parse(target)
 	switch {
 	case err != nil:
-		v.problem(key+".target", "invalid URL %s: %v", quote(redactURL(h.Target)), urlErr(h.Target, err))
-	case u.Scheme != "http" && u.Scheme != "https":
-		v.problem(key+".target", "want an http:// or https:// URL, got %s", quote(redactURL(h.Target)))
+		v.problem(tkey, "invalid URL %s: %v", quote(redactURL(target)), urlErr(target, err))
+	case !slices.Contains(allowed, u.Scheme):
+		v.problem(tkey, "want %s URL, got %s", schemes, quote(redactURL(target)))
 	case u.Host == "":
-		v.problem(key+".target", "URL %s has no host", quote(redactURL(h.Target)))
+		v.problem(tkey, "URL %s has no host", quote(redactURL(target)))
 	}
 }
 

@@ -20,7 +20,8 @@
 //	adapter.request         *AdapterRequest        protocol adapters, one per request when enabled
 //	endpoint.ejected        *EndpointEjected       load balancer, outlier ejection
 //	endpoint.restored       *EndpointRestored      load balancer, ejection expired
-//	health.result           *HealthResult          health checkers (S4)
+//	health.result           *HealthResult          health checkers (S4), one per probe
+//	health.changed          *HealthChanged         health checkers (S4), when a status changes
 //	member.joined           *MemberJoined          cluster membership
 //	member.left             *MemberLeft            cluster membership
 //

@@ -158,6 +158,21 @@ type HealthResult struct {
 	Latency time.Duration `json:"latency"`
 	Err     string        `json:"err,omitempty"`
 	At      time.Time     `json:"at"`
+	// Status is the checker's status once this result was counted:
+	// "unknown", "healthy" or "unhealthy".
+	Status string `json:"status,omitempty"`
+}
+
+// HealthChanged: a health check's status changed (the thresholds were
+// crossed). Reason is the error of the result that crossed them, or
+// "probe succeeded".
+type HealthChanged struct {
+	Check  string    `json:"check"`
+	Target string    `json:"target"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
 }
 
 // MemberJoined: a node joined the cluster.
@@ -188,5 +203,6 @@ func (*AdapterRequest) Kind() string       { return "adapter.request" }
 func (*EndpointEjected) Kind() string      { return "endpoint.ejected" }
 func (*EndpointRestored) Kind() string     { return "endpoint.restored" }
 func (*HealthResult) Kind() string         { return "health.result" }
+func (*HealthChanged) Kind() string        { return "health.changed" }
 func (*MemberJoined) Kind() string         { return "member.joined" }
 func (*MemberLeft) Kind() string           { return "member.left" }
