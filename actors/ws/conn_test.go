@@ -285,9 +285,9 @@ func TestServerRestartReplaysAndDeliversQueued(t *testing.T) {
 			t.Fatalf("server got %q, want %q", m.data, want)
 		}
 	}
-	srv.Stop()
 	rec.expect(t, ctx, "message", "sub:a")
 	rec.expect(t, ctx, "message", "sub:b")
+	srv.Stop()
 	rec.expect(t, ctx, "disconnected")
 	for i := range 5 {
 		if err := c.SendText(ctx, fmt.Sprintf("q%d", i)); err != nil {

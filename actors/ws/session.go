@@ -178,10 +178,13 @@ func (c *Conn) write(ctx context.Context, s *session, info *ReconnectInfo, root 
 		if err := wsc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 			return err
 		}
+		// Counted before the write so that a peer's reply never overtakes
+		// the count (tests and dashboards read it after the echo).
+		c.sent.Add(1)
 		if err := wsc.WriteMessage(typ, data); err != nil {
+			c.sent.Add(^uint64(0))
 			return err
 		}
-		c.sent.Add(1)
 		return nil
 	}
 	for _, m := range s.subs {
