@@ -190,6 +190,7 @@ func TestAbruptCloseReconnects(t *testing.T) {
 	cfg.Handler = rec
 	c := spawn(t, sys, "abrupt", cfg, Env{Events: sys.EventStream})
 	rec.expect(t, ctx, "connected")
+	srv.waitAccepted(ctx) // the server has registered it: dropAll sees it
 	srv.dropAll()
 	d := rec.expect(t, ctx, "disconnected")
 	if d.err == nil || errors.Is(d.err, ErrClosed) {
@@ -398,6 +399,7 @@ func TestOversizeFrameClosesThatConnection(t *testing.T) {
 	if err := c.SendBinary(ctx, make([]byte, 1025)); !errors.Is(err, ErrMessageTooLarge) {
 		t.Fatalf("oversize send = %v, want ErrMessageTooLarge", err)
 	}
+	srv.waitAccepted(ctx) // registered, so push reaches it
 	srv.push(websocket.BinaryMessage, make([]byte, 2048))
 	d := rec.expect(t, ctx, "disconnected")
 	var tl *TooLargeError

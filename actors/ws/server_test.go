@@ -121,7 +121,11 @@ func (s *testServer) handle(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		_ = ws.Close()
 	}()
-	s.accepted <- r.Header.Clone()
+	h := r.Header.Clone()
+	if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+		h.Set("X-Client-CN", r.TLS.PeerCertificates[0].Subject.CommonName)
+	}
+	s.accepted <- h
 	ws.SetPingHandler(func(data string) error {
 		if s.noPong.Load() {
 			return nil
