@@ -83,7 +83,7 @@ func (c *Conn) dialRound(ctx context.Context, gen uint64, delay time.Duration, r
 		if err != nil {
 			c.dialFailures.Add(1)
 			last := i == n-1 || refused
-			root.Send(self, &dialFailed{gen: gen, endpoint: ep, err: err, breakerOpen: refused, last: last})
+			notify(ctx, root, self, &dialFailed{gen: gen, endpoint: ep, err: err, breakerOpen: refused, last: last})
 			if last {
 				break
 			}
@@ -143,12 +143,12 @@ func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, 
 	c.mu.Unlock()
 	c.connected.Store(true)
 	c.state.CompareAndSwap(int32(Connecting), int32(Open))
-	root.Send(self, &sessionStarted{gen: gen, endpoint: ep})
+	notify(ctx, root, self, &sessionStarted{gen: gen, endpoint: ep})
 
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
-		c.read(s, root, self)
+		c.read(ctx, s, root, self)
 	}()
 	var info *ReconnectInfo
 	if connects > 1 {
@@ -161,7 +161,7 @@ func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, 
 	c.downSince = time.Now()
 	c.mu.Unlock()
 	<-c.slot
-	root.Send(self, &sessionEnded{gen: gen, err: s.cause()})
+	notify(ctx, root, self, &sessionEnded{gen: gen, err: s.cause()})
 }
 
 // write is the session's single writer: subscriptions, the reconnect
@@ -197,7 +197,7 @@ func (c *Conn) write(ctx context.Context, s *session, info *ReconnectInfo, root 
 		var msgs []Message
 		if perr := protect(func() { msgs = c.cfg.OnReconnect(ctx, *info) }); perr != nil {
 			s.fail(perr)
-			root.Send(self, &handlerPanicked{gen: s.gen, err: perr})
+			notify(ctx, root, self, &handlerPanicked{gen: s.gen, err: perr})
 			return
 		}
 		for _, m := range msgs {
@@ -277,7 +277,7 @@ func (c *Conn) closeGracefully(s *session) {
 // read is the session's reader: it calls the handler for each message, in
 // order, and turns a handler panic into a closed session and a failed
 // actor.
-func (c *Conn) read(s *session, root *actor.RootContext, self *actor.PID) {
+func (c *Conn) read(ctx context.Context, s *session, root *actor.RootContext, self *actor.PID) {
 	defer close(s.readerDone)
 	wsc := s.ws
 	wsc.SetReadLimit(c.cfg.MaxMessageSize)
@@ -323,7 +323,7 @@ func (c *Conn) read(s *session, root *actor.RootContext, self *actor.PID) {
 	c.state.CompareAndSwap(int32(Open), int32(Connecting))
 	close(s.loopDone)
 	if perr != nil {
-		root.Send(self, &handlerPanicked{gen: s.gen, err: perr})
+		notify(ctx, root, self, &handlerPanicked{gen: s.gen, err: perr})
 	}
 	err = s.cause()
 	if pid != nil {
@@ -371,4 +371,13 @@ func protect(f func()) (perr *PanicError) {
 	}()
 	f()
 	return nil
+}
+
+// notify tells the actor of this incarnation, unless it has ended (it
+// would ignore the news, and a stopped one would turn it into a dead
+// letter).
+func notify(ctx context.Context, root *actor.RootContext, self *actor.PID, msg any) {
+	if ctx.Err() == nil {
+		root.Send(self, msg)
+	}
 }
