@@ -124,7 +124,8 @@ type Conn struct {
 	spawned   *actor.PID
 
 	pid       atomic.Pointer[actor.PID]
-	gen       atomic.Uint64
+	gen       atomic.Uint64 // actor incarnations
+	sessions  atomic.Uint64 // sessions, across incarnations
 	state     atomic.Int32
 	connected atomic.Bool
 	start     atomic.Int64 // index of the endpoint that last worked
@@ -140,9 +141,9 @@ type outMsg struct {
 	typ      int
 	data     []byte
 	deadline time.Time
-	// gen, when not zero, is the only session it may be written on
-	// (Subscribe's immediate send: another session replays it anyway).
-	gen uint64
+	// session, when not zero, is the only session it may be written on
+	// (Subscribe's immediate send: any later session replays it anyway).
+	session uint64
 }
 
 // New returns a connection named name (its actor's stable name below its
@@ -318,7 +319,7 @@ func (c *Conn) Subscribe(m Message) error {
 	if live == nil {
 		return nil // the next session replays it
 	}
-	om.gen = live.gen
+	om.session = live.id
 	select {
 	case c.out <- om:
 	default:

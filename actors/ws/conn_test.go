@@ -501,3 +501,34 @@ func TestConfigErrors(t *testing.T) {
 	}
 	_ = json.Valid
 }
+
+// A subscription sent at once on an open session that then ends before
+// writing it is not written twice: the next session replays it and skips
+// the queued copy.
+func TestSubscribeOnDeadSessionNotDuplicated(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startServer(t)
+	c, err := New("dup", fastConfig(srv.url()), Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.live = &session{id: 99} // an open session that is about to end
+	if err := c.Subscribe(TextMessage("sub")); err != nil {
+		t.Fatal(err)
+	}
+	c.live = nil
+	if err := c.SendText(ctx, "after"); err != nil {
+		t.Fatal(err)
+	}
+	sys := actortest.NewSystem(t)
+	if _, err := c.Spawn(sys.Root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	if a, b := srv.next(ctx).data, srv.next(ctx).data; a != "sub" || b != "after" {
+		t.Fatalf("server got %q then %q, want sub then after", a, b)
+	}
+	if st := c.Stats(); st.Sent != 2 {
+		t.Fatalf("sent = %d, want 2", st.Sent)
+	}
+}

@@ -63,7 +63,7 @@ func (r *recorder) expect(t testing.TB, ctx context.Context, kind string, text .
 	t.Helper()
 	c := r.next(t, ctx)
 	if c.kind != kind {
-		t.Fatalf("handler call = %s (%v %q), want %s", c.kind, c.err, c.msg.Data, kind)
+		t.Fatalf("handler call = %s (%v, %d bytes %.40q), want %s", c.kind, c.err, len(c.msg.Data), c.msg.Data, kind)
 	}
 	if len(text) > 0 && string(c.msg.Data) != text[0] {
 		t.Fatalf("message = %q, want %q", c.msg.Data, text[0])

@@ -77,8 +77,8 @@ type Connected struct {
 }
 
 // Received: a data message arrived. Sent to Env.HandlerPID only (never
-// published: one per message would tax every publisher). Data is owned by
-// the receiver.
+// published: one per message would tax every publisher). Data is shared
+// with Config.Handler, if any: read it, do not modify it.
 type Received struct {
 	Conn    string
 	Message Message

@@ -21,7 +21,8 @@ import (
 // and close frame from the reader through WriteControl, which it documents
 // as safe alongside the writer.
 type session struct {
-	gen      uint64
+	gen      uint64 // the incarnation's
+	id       uint64
 	ws       *websocket.Conn
 	endpoint string
 	subs     []Message
@@ -128,7 +129,7 @@ func (c *Conn) dialOne(ctx context.Context, ep string) (_ *websocket.Conn, _ err
 // and tells the actor. It runs on the dialling goroutine, which becomes
 // the writer.
 func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, ep string, root *actor.RootContext, self *actor.PID) {
-	s := &session{gen: gen, ws: wsc, endpoint: ep, loopDone: make(chan struct{}), readerDone: make(chan struct{})}
+	s := &session{gen: gen, id: c.sessions.Add(1), ws: wsc, endpoint: ep, loopDone: make(chan struct{}), readerDone: make(chan struct{})}
 	now := time.Now()
 	c.mu.Lock()
 	s.subs = append([]Message(nil), c.subs...)
@@ -243,7 +244,7 @@ func (c *Conn) write(ctx context.Context, s *session, info *ReconnectInfo, root 
 // writeQueued writes one queued send unless it is stale; false means the
 // session failed (and m waits in head for the next one).
 func (c *Conn) writeQueued(s *session, m *outMsg, put func(int, []byte) error) bool {
-	if m.gen != 0 && m.gen != s.gen {
+	if m.session != 0 && m.session != s.id {
 		return true // a subscription the current session already replayed
 	}
 	if c.cfg.now().After(m.deadline) {
