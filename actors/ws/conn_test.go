@@ -112,18 +112,26 @@ func TestActorMessagesSendAndStats(t *testing.T) {
 	cfg.MaxMessageSize = 8
 	c := spawn(t, sys, "msg", cfg, Env{})
 	rec.expect(t, ctx, "connected")
-	res, err := ask.Ask[*SendResult](ctx, sys.Root, c.PID(), &Send{Message: TextMessage("by-msg")})
+	if err := SendVia(ctx, sys.Root, c.PID(), TextMessage("by-msg")); err != nil {
+		t.Fatalf("SendVia: %v", err)
+	}
+	rec.expect(t, ctx, "message", "by-msg")
+	if err := SendVia(ctx, sys.Root, c.PID(), TextMessage("123456789")); !errors.Is(err, ErrMessageTooLarge) {
+		t.Fatalf("oversize SendVia = %v, want ErrMessageTooLarge", err)
+	}
+	// The raw message works too, for actors that use ctx.Request.
+	res, err := ask.Ask[*SendResult](ctx, sys.Root, c.PID(), &Send{Message: TextMessage("raw")})
 	if err != nil || res.Err != nil {
 		t.Fatalf("Send by message: %v %v", err, res)
 	}
-	rec.expect(t, ctx, "message", "by-msg")
-	res, err = ask.Ask[*SendResult](ctx, sys.Root, c.PID(), &Send{Message: TextMessage("123456789")})
-	if err != nil || !errors.Is(res.Err, ErrMessageTooLarge) {
-		t.Fatalf("oversize Send by message = %v %v, want ErrMessageTooLarge", err, res)
+	rec.expect(t, ctx, "message", "raw")
+	st, err := StatsVia(ctx, sys.Root, c.PID())
+	if err != nil || st.Sent != 2 || st.Received != 2 {
+		t.Fatalf("StatsVia = %v %+v", err, st)
 	}
-	st, err := ask.Ask[*StatsResult](ctx, sys.Root, c.PID(), &GetStats{})
-	if err != nil || st.Stats.Sent != 1 || st.Stats.Received != 1 {
-		t.Fatalf("GetStats = %v %+v", err, st)
+	gone := actor.NewPID("nonhost", "no-such-conn")
+	if err := SendVia(ctx, sys.Root, gone, TextMessage("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SendVia to a missing actor = %v, want ErrClosed", err)
 	}
 }
 
@@ -530,5 +538,32 @@ func TestSubscribeOnDeadSessionNotDuplicated(t *testing.T) {
 	}
 	if st := c.Stats(); st.Sent != 2 {
 		t.Fatalf("sent = %d, want 2", st.Sent)
+	}
+}
+
+// A send whose write failed on the last session (kept in head) is written
+// first on the next one, ahead of the queue, so a loss does not reorder.
+func TestFailedWriteIsRetriedFirst(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startServer(t)
+	c, err := New("head", fastConfig(srv.url()), Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendText(ctx, "second"); err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.prepare(TextMessage("first"), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.head = first // as left by a writer whose write failed
+	sys := actortest.NewSystem(t)
+	if _, err := c.Spawn(sys.Root); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	if a, b := srv.next(ctx).data, srv.next(ctx).data; a != "first" || b != "second" {
+		t.Fatalf("server got %q then %q, want first then second", a, b)
 	}
 }
