@@ -38,7 +38,7 @@ func (a *connActor) Receive(ctx actor.Context) {
 	case *actor.Stopping:
 		a.stop(errStopped)
 	case *actor.Restarting:
-		a.stop(errRestarting)
+		a.stop(ErrRestarting)
 	case *dialFailed:
 		if m.gen == a.gen {
 			a.dialFailed(m)

@@ -2,7 +2,6 @@ package ws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -425,7 +424,6 @@ func (c *Conn) publish(ev any) {
 	}
 }
 
-var (
-	errStopped    = errors.New("ws: connection actor stopped")
-	errRestarting = errors.New("ws: connection actor restarting")
-)
+// errStopped ends the sessions of an actor its supervisor stopped: for
+// the application the connection is closed.
+var errStopped = fmt.Errorf("%w: connection actor stopped", ErrClosed)

@@ -97,7 +97,7 @@ func TestHandlerPIDGetsTypedMessagesInOrder(t *testing.T) {
 	if err := c.Close(closeCtx); err != nil {
 		t.Fatal(err)
 	}
-	if m, ok := next().(*Disconnected); !ok || !errors.Is(m.Err, ErrClosed) && !errors.Is(m.Err, errStopped) {
+	if m, ok := next().(*Disconnected); !ok || !errors.Is(m.Err, ErrClosed) {
 		t.Fatalf("third message = %#v, want *Disconnected by close", m)
 	}
 }
@@ -446,7 +446,7 @@ func TestGracefulClose(t *testing.T) {
 	// Our close frame was answered: the reader ended on the peer's close
 	// frame, not on the socket being torn down.
 	d := rec.expect(t, ctx, "disconnected")
-	if !errors.Is(d.err, ErrClosed) && !errors.Is(d.err, errStopped) {
+	if !errors.Is(d.err, ErrClosed) {
 		t.Fatalf("disconnected with %v", d.err)
 	}
 	if err := c.SendText(ctx, "late"); !errors.Is(err, ErrClosed) {

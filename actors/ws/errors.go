@@ -24,6 +24,9 @@ var (
 	// ErrHandlerPanic: the Handler panicked; the connection was closed and
 	// its actor restarted.
 	ErrHandlerPanic = errors.New("ws: handler panicked")
+	// ErrRestarting: the connection's actor is restarting (a sibling failed
+	// under an all-for-one supervisor, say); it redials at once.
+	ErrRestarting = errors.New("ws: connection actor restarting")
 	// ErrExpired: a queued send passed its deadline before it could be
 	// written (reported to the handler of dropped sends and counted).
 	ErrExpired = errors.New("ws: queued send expired")

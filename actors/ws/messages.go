@@ -85,7 +85,9 @@ type Received struct {
 }
 
 // Disconnected: an open connection was lost or closed. Err is the cause
-// (nil after Close); Reason is its text. Sent to Env.HandlerPID and
+// (matching ErrClosed after Close or once the actor was stopped,
+// ErrHeartbeatTimeout, ErrMessageTooLarge, ErrHandlerPanic, or the read
+// error); Reason is its text. Sent to Env.HandlerPID and
 // published as an event.
 type Disconnected struct {
 	Conn     string        `json:"conn"`
