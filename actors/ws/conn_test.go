@@ -567,3 +567,37 @@ func TestFailedWriteIsRetriedFirst(t *testing.T) {
 		t.Fatalf("server got %q then %q, want first then second", a, b)
 	}
 }
+
+// A peer that stops reading lets TCP back up until the writer blocks in a
+// write; the heartbeat still notices (the reader closes the socket, which
+// unblocks the writer) and the connection redials, well before the
+// 30-second WriteTimeout.
+func TestStalledPeerUnblocksWriter(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startServer(t)
+	rec := newRecorder()
+	cfg := fastConfig(srv.url())
+	cfg.Handler = HandlerFuncs{
+		OnConnected:    rec.Connected,
+		OnDisconnected: rec.Disconnected,
+	}
+	cfg.HeartbeatInterval = 50 * time.Millisecond
+	cfg.HeartbeatGrace = 100 * time.Millisecond
+	cfg.WriteTimeout = 30 * time.Second
+	cfg.QueueSize = 4096
+	c := spawn(t, nil, "stalled", cfg, Env{})
+	rec.expect(t, ctx, "connected")
+	srv.stall.Store(true)
+	big := make([]byte, 64<<10)
+	for range 400 { // 25 MiB: more than loopback buffers hold
+		if err := c.SendBinary(ctx, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := rec.expect(t, ctx, "disconnected")
+	if !errors.Is(d.err, ErrHeartbeatTimeout) {
+		t.Fatalf("disconnected with %v, want ErrHeartbeatTimeout", d.err)
+	}
+	srv.stall.Store(false)
+	rec.expect(t, ctx, "connected")
+}

@@ -29,6 +29,10 @@ type testServer struct {
 	// noCloseReply makes the server ignore our close frame (it neither
 	// answers nor closes), to prove the close wait is bounded.
 	noCloseReply atomic.Bool
+	// stall makes each connection stop reading (so stop answering pings,
+	// and let TCP back up) after its next message, until the server stops.
+	stall   atomic.Bool
+	stopped chan struct{}
 
 	recv     chan srvMsg      // every data message received
 	accepted chan http.Header // the handshake headers of each connection
@@ -74,6 +78,7 @@ func newServer(t testing.TB) *testServer {
 		accepted: make(chan http.Header, 1<<12),
 		closes:   make(chan int, 1<<12),
 		conns:    map[*srvConn]struct{}{},
+		stopped:  make(chan struct{}),
 	}
 }
 
@@ -91,6 +96,11 @@ func (s *testServer) listen(addr string) {
 	srv := &http.Server{Handler: http.HandlerFunc(s.handle), ReadHeaderTimeout: 5 * time.Second}
 	s.mu.Lock()
 	s.ln, s.srv, s.addr = ln, srv, ln.Addr().String()
+	select {
+	case <-s.stopped:
+		s.stopped = make(chan struct{})
+	default:
+	}
 	s.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
@@ -114,6 +124,7 @@ func (s *testServer) handle(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.conns[c] = struct{}{}
+	stopped := s.stopped
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
@@ -161,6 +172,10 @@ func (s *testServer) handle(w http.ResponseWriter, r *http.Request) {
 		if !s.quiet {
 			s.recv <- srvMsg{typ: typ, data: string(data)}
 		}
+		if s.stall.Load() {
+			<-stopped
+			return
+		}
 		if s.chat {
 			s.broadcast(typ, data)
 		} else if err := c.write(typ, data); err != nil {
@@ -202,6 +217,9 @@ func (s *testServer) Stop() {
 	s.mu.Lock()
 	srv := s.srv
 	s.srv = nil
+	if srv != nil {
+		close(s.stopped)
+	}
 	s.mu.Unlock()
 	if srv != nil {
 		_ = srv.Close()

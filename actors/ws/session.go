@@ -320,6 +320,10 @@ func (c *Conn) read(ctx context.Context, s *session, root *actor.RootContext, se
 		err = perr
 	}
 	s.fail(err)
+	// Closing the socket here, not only in the writer, unblocks a writer
+	// stuck on a peer that stopped reading (the very peer a heartbeat
+	// timeout is about); gorilla's Close is safe alongside it.
+	_ = wsc.Close()
 	c.connected.Store(false)
 	c.state.CompareAndSwap(int32(Open), int32(Connecting))
 	close(s.loopDone)
