@@ -393,6 +393,10 @@ func (c *Conn) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
+	if c.head != nil { // every goroutine has ended: nobody else touches it
+		c.head = nil
+		c.abandoned.Add(1)
+	}
 	for {
 		select {
 		case <-c.out:

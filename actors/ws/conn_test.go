@@ -186,6 +186,8 @@ func TestConcurrentSendersOneWriter(t *testing.T) {
 	if st := c.Stats(); st.Sent != senders*each || st.Dropped != 0 {
 		t.Fatalf("stats = %+v, want %d sent, none dropped", st, senders*each)
 	}
+	// The pinger wrote through the same writer meanwhile, and was answered.
+	waitUntil(t, ctx, func() bool { return c.Stats().Pongs > 0 })
 }
 
 func TestAbruptCloseReconnects(t *testing.T) {
@@ -600,4 +602,52 @@ func TestStalledPeerUnblocksWriter(t *testing.T) {
 	}
 	srv.stall.Store(false)
 	rec.expect(t, ctx, "connected")
+}
+
+// With the writer blocked on a peer that stopped reading, a full queue
+// makes Send wait for room until its ctx ends (ErrQueueFull wrapping the
+// deadline), and Close still returns in about CloseTimeout, not
+// WriteTimeout; what was not written is counted as abandoned.
+func TestBackpressureAndBoundedCloseOnStalledPeer(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startServer(t)
+	rec := newRecorder()
+	cfg := fastConfig(srv.url())
+	cfg.Handler = HandlerFuncs{OnConnected: rec.Connected}
+	cfg.HeartbeatInterval = -1 // only the write path is under test
+	cfg.WriteTimeout = 30 * time.Second
+	cfg.CloseTimeout = 100 * time.Millisecond
+	cfg.QueueSize = 2
+	c, err := New("backpressure", cfg, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sys := actortest.NewSystem(t)
+	if _, err := c.Spawn(sys.Root); err != nil {
+		t.Fatal(err)
+	}
+	rec.expect(t, ctx, "connected")
+	srv.stall.Store(true)
+	big := make([]byte, 256<<10)
+	var full error
+	for i := 0; i < 1000 && full == nil; i++ {
+		short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		full = c.SendBinary(short, big)
+		cancel()
+	}
+	if !errors.Is(full, ErrQueueFull) || !errors.Is(full, context.DeadlineExceeded) {
+		t.Fatalf("send on a backed-up open connection = %v, want ErrQueueFull + DeadlineExceeded", full)
+	}
+	start := time.Now()
+	closeCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.Close(closeCtx); err != nil {
+		t.Fatalf("close with a stalled peer: %v", err)
+	}
+	t.Logf("close with a writer blocked on a stalled peer took %v (CloseTimeout %v, WriteTimeout %v)",
+		time.Since(start), cfg.CloseTimeout, cfg.WriteTimeout)
+	st := c.Stats()
+	if st.QueueFull != 1 || st.Abandoned != 3 || st.Queued != 0 {
+		t.Fatalf("stats = %+v, want 1 queue-full, 3 abandoned (the blocked write and a full queue of 2)", st)
+	}
 }

@@ -267,3 +267,31 @@ func TestPoolSendsAndStats(t *testing.T) {
 		t.Fatalf("pool stats = %+v", st)
 	}
 }
+
+// Against a chat server every connection of the pool hears what one of
+// them says.
+func TestPoolAgainstChatServer(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startServer(t)
+	srv.chat = true
+	rec := newRecorder()
+	cfg := PoolConfig{Name: "room", Size: 3, Conn: fastConfig(srv.url())}
+	cfg.Conn.Handler = rec
+	p := startPool(t, cfg, Env{}, supervisor.Env{})
+	for range 3 {
+		rec.expect(t, ctx, "connected")
+	}
+	for range 3 {
+		srv.waitAccepted(ctx) // all registered: the broadcast reaches all three
+	}
+	if err := p.Send(ctx, "alice", TextMessage("hi all")); err != nil {
+		t.Fatal(err)
+	}
+	heard := map[string]bool{}
+	for range 3 {
+		heard[rec.expect(t, ctx, "message", "hi all").conn] = true
+	}
+	if len(heard) != 3 {
+		t.Fatalf("heard on %v, want all three connections", heard)
+	}
+}

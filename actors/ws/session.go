@@ -175,7 +175,17 @@ func (c *Conn) write(ctx context.Context, s *session, info *ReconnectInfo, root 
 		_ = wsc.Close()
 		<-s.readerDone
 	}()
+	// A write blocked on a peer that stopped reading must not hold a stop
+	// or a Close for WriteTimeout: once ctx ends, the pending write gets
+	// CloseTimeout more, then fails.
+	stop := context.AfterFunc(ctx, func() {
+		_ = wsc.NetConn().SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
+	})
+	defer stop()
 	put := func(typ int, data []byte) error {
+		if err := ctx.Err(); err != nil {
+			return context.Cause(ctx)
+		}
 		if err := wsc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
 			return err
 		}
@@ -264,7 +274,7 @@ func (c *Conn) writeQueued(s *session, m *outMsg, put func(int, []byte) error) b
 // the peer's, which ends the reader.
 func (c *Conn) closeGracefully(s *session) {
 	msg := websocket.FormatCloseMessage(websocket.CloseNormalClosure, "")
-	if err := s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+	if err := s.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(c.cfg.CloseTimeout)); err != nil {
 		return
 	}
 	t := time.NewTimer(c.cfg.CloseTimeout)
