@@ -31,6 +31,8 @@ type session struct {
 	// loopDone: the reader stopped reading (the socket may be closed);
 	// readerDone: it also finished calling the handler.
 	loopDone, readerDone chan struct{}
+	// endHook ends the context OnReconnect gets, when the reader stops.
+	endHook context.CancelFunc
 
 	mu  sync.Mutex
 	err error
@@ -146,6 +148,9 @@ func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, 
 	c.state.CompareAndSwap(int32(Connecting), int32(Open))
 	notify(ctx, root, self, &sessionStarted{gen: gen, endpoint: ep})
 
+	hookCtx, endHook := context.WithCancel(ctx)
+	defer endHook()
+	s.endHook = endHook
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
@@ -155,7 +160,7 @@ func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, 
 	if connects > 1 {
 		info = &ReconnectInfo{Endpoint: ep, Down: down, Reconnects: connects - 1}
 	}
-	c.write(ctx, s, info, root, self)
+	c.write(ctx, hookCtx, s, info, root, self)
 
 	c.mu.Lock()
 	c.live = nil
@@ -169,7 +174,7 @@ func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, 
 // hook's messages, a send left over by the last session, then the queue
 // and the pings until the session ends. It returns once the reader has
 // finished too.
-func (c *Conn) write(ctx context.Context, s *session, info *ReconnectInfo, root *actor.RootContext, self *actor.PID) {
+func (c *Conn) write(ctx, hookCtx context.Context, s *session, info *ReconnectInfo, root *actor.RootContext, self *actor.PID) {
 	wsc := s.ws
 	defer func() {
 		_ = wsc.Close()
@@ -206,7 +211,7 @@ func (c *Conn) write(ctx context.Context, s *session, info *ReconnectInfo, root 
 	}
 	if info != nil && c.cfg.OnReconnect != nil {
 		var msgs []Message
-		if perr := protect(func() { msgs = c.cfg.OnReconnect(ctx, *info) }); perr != nil {
+		if perr := protect(func() { msgs = c.cfg.OnReconnect(hookCtx, *info) }); perr != nil {
 			s.fail(perr)
 			notify(ctx, root, self, &handlerPanicked{gen: s.gen, err: perr})
 			return
@@ -334,6 +339,7 @@ func (c *Conn) read(ctx context.Context, s *session, root *actor.RootContext, se
 	// stuck on a peer that stopped reading (the very peer a heartbeat
 	// timeout is about); gorilla's Close is safe alongside it.
 	_ = wsc.Close()
+	s.endHook()
 	c.connected.Store(false)
 	c.state.CompareAndSwap(int32(Open), int32(Connecting))
 	close(s.loopDone)
