@@ -62,8 +62,11 @@ func (a *connActor) Receive(ctx actor.Context) {
 			panic(m.err)
 		}
 	case *Send:
+		// Without a sender (a bare Send) the message is still queued; a
+		// failure is then only counted.
+		err := a.c.TrySend(m.Message, m.Deadline)
 		if ctx.Sender() != nil {
-			ctx.Respond(&SendResult{Err: a.c.TrySend(m.Message, m.Deadline)})
+			ctx.Respond(&SendResult{Err: err})
 		}
 	case *GetStats:
 		if ctx.Sender() != nil {

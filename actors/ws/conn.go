@@ -217,7 +217,7 @@ func (c *Conn) ChildSpec() supervisor.ChildSpec { return supervisor.Worker(c.nam
 // ctx's deadline or QueueTimeout, whichever is first. Send returns when m
 // is queued, not written. Safe for concurrent use.
 func (c *Conn) Send(ctx context.Context, m Message) error {
-	om, err := c.prepare(m, ctxDeadline(ctx))
+	om, err := c.prepare(m, ctxDeadline(ctx), true)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,12 @@ func (c *Conn) Send(ctx context.Context, m Message) error {
 
 // SendText sends s as a text message.
 func (c *Conn) SendText(ctx context.Context, s string) error {
-	return c.Send(ctx, Message{Type: Text, Data: []byte(s)})
+	// []byte(s) is a fresh copy already.
+	om, err := c.prepare(Message{Type: Text, Data: []byte(s)}, ctxDeadline(ctx), false)
+	if err != nil {
+		return err
+	}
+	return c.enqueue(ctx, om, true)
 }
 
 // SendBinary sends a copy of b as a binary message.
@@ -240,13 +245,17 @@ func (c *Conn) SendJSON(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	return c.Send(ctx, m)
+	om, err := c.prepare(m, ctxDeadline(ctx), false) // m.Data is ours
+	if err != nil {
+		return err
+	}
+	return c.enqueue(ctx, om, true)
 }
 
 // TrySend is Send that never waits: a full queue fails with ErrQueueFull
 // whatever the state. deadline zero means QueueTimeout.
 func (c *Conn) TrySend(m Message, deadline time.Time) error {
-	om, err := c.prepare(m, deadline)
+	om, err := c.prepare(m, deadline, true)
 	if err != nil {
 		return err
 	}
@@ -258,7 +267,10 @@ func ctxDeadline(ctx context.Context) time.Time {
 	return d
 }
 
-func (c *Conn) prepare(m Message, deadline time.Time) (*outMsg, error) {
+// prepare checks m and makes the queued send, copying m.Data when the
+// caller still owns it (it may reuse its buffer once Send returns, long
+// before the write).
+func (c *Conn) prepare(m Message, deadline time.Time, copyData bool) (*outMsg, error) {
 	if m.Type != Text && m.Type != Binary {
 		return nil, fmt.Errorf("ws: cannot send message type %v", m.Type)
 	}
@@ -269,9 +281,11 @@ func (c *Conn) prepare(m Message, deadline time.Time) (*outMsg, error) {
 	if deadline.IsZero() || deadline.After(limit) {
 		deadline = limit
 	}
-	// A copy: the caller may reuse its buffer once Send returns, long
-	// before the write.
-	return &outMsg{typ: int(m.Type), data: append([]byte(nil), m.Data...), deadline: deadline}, nil
+	data := m.Data
+	if copyData {
+		data = append([]byte(nil), m.Data...)
+	}
+	return &outMsg{typ: int(m.Type), data: data, deadline: deadline}, nil
 }
 
 func (c *Conn) enqueue(ctx context.Context, om *outMsg, wait bool) error {
@@ -307,7 +321,7 @@ func (c *Conn) enqueue(ctx context.Context, om *outMsg, wait bool) error {
 // connection is open, and again after every reconnect, before anything
 // queued.
 func (c *Conn) Subscribe(m Message) error {
-	om, err := c.prepare(m, time.Time{})
+	om, err := c.prepare(m, time.Time{}, true)
 	if err != nil {
 		return err
 	}

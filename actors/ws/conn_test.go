@@ -125,8 +125,11 @@ func TestActorMessagesSendAndStats(t *testing.T) {
 		t.Fatalf("Send by message: %v %v", err, res)
 	}
 	rec.expect(t, ctx, "message", "raw")
+	// A bare send (no reply wanted) is queued all the same.
+	sys.Root.Send(c.PID(), &Send{Message: TextMessage("bare")})
+	rec.expect(t, ctx, "message", "bare")
 	st, err := StatsVia(ctx, sys.Root, c.PID())
-	if err != nil || st.Sent != 2 || st.Received != 2 {
+	if err != nil || st.Sent != 3 || st.Received != 3 {
 		t.Fatalf("StatsVia = %v %+v", err, st)
 	}
 	gone := actor.NewPID("nonhost", "no-such-conn")
@@ -555,7 +558,7 @@ func TestFailedWriteIsRetriedFirst(t *testing.T) {
 	if err := c.SendText(ctx, "second"); err != nil {
 		t.Fatal(err)
 	}
-	first, err := c.prepare(TextMessage("first"), time.Time{})
+	first, err := c.prepare(TextMessage("first"), time.Time{}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
