@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -47,6 +48,36 @@ func (p DisconnectedPolicy) String() string {
 		return "fail_fast"
 	}
 	return fmt.Sprintf("policy(%d)", uint8(p))
+}
+
+// ParsePolicy accepts "queue" or "fail_fast" (case-insensitive, '-'
+// accepted for '_'); "" means Queue.
+func ParsePolicy(name string) (DisconnectedPolicy, error) {
+	switch strings.ReplaceAll(strings.ToLower(strings.TrimSpace(name)), "-", "_") {
+	case "", "queue":
+		return Queue, nil
+	case "fail_fast":
+		return FailFast, nil
+	}
+	return 0, fmt.Errorf("%w: disconnected policy %q (want queue or fail_fast)", ErrConfig, name)
+}
+
+// MarshalText writes the policy's name.
+func (p DisconnectedPolicy) MarshalText() ([]byte, error) {
+	if p > FailFast {
+		return nil, fmt.Errorf("%w: disconnected policy %d", ErrConfig, uint8(p))
+	}
+	return []byte(p.String()), nil
+}
+
+// UnmarshalText reads a policy's name (YAML, JSON).
+func (p *DisconnectedPolicy) UnmarshalText(b []byte) error {
+	v, err := ParsePolicy(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
 }
 
 // TLS names the files of a wss:// client configuration.

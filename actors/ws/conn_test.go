@@ -512,7 +512,18 @@ func TestConfigErrors(t *testing.T) {
 		d.QueueSize != DefaultQueueSize || d.MaxMessageSize != DefaultMaxMessageSize || d.WhileDisconnected != Queue {
 		t.Fatalf("defaults = %+v", d)
 	}
-	_ = json.Valid
+	for in, want := range map[string]DisconnectedPolicy{"": Queue, "queue": Queue, "FAIL-FAST": FailFast, "fail_fast": FailFast} {
+		var p DisconnectedPolicy
+		if err := json.Unmarshal([]byte(`"`+in+`"`), &p); err != nil || p != want {
+			t.Errorf("policy %q = %v %v, want %v", in, p, err, want)
+		}
+	}
+	if _, err := ParsePolicy("drop"); !errors.Is(err, ErrConfig) {
+		t.Errorf("ParsePolicy(drop) = %v, want ErrConfig", err)
+	}
+	if b, _ := json.Marshal(FailFast); string(b) != `"fail_fast"` {
+		t.Errorf("FailFast marshals as %s", b)
+	}
 }
 
 // A subscription sent at once on an open session that then ends before

@@ -18,9 +18,13 @@ const DefaultPoolSize = 1
 
 // PoolConfig configures a pool of connections to one service.
 type PoolConfig struct {
-	// Name names the pool: its supervisor's stable name and the prefix of
-	// its connections' names ("<name>/conn/0" ...).
+	// Name names the pool.
 	Name string
+	// Path is the stable name of the supervisor the connections go under
+	// (the node's "s1/pool/<name>", say), so that each connection's name
+	// ("<path>/conn/0" ...: events, alerts, stats) is its name in the
+	// supervision tree. Default Name.
+	Path string
 	// Size is how many connections the pool keeps. Default 1.
 	Size int
 	// Conn configures every connection; its Endpoints are the pool's, in
@@ -58,9 +62,12 @@ func NewPool(cfg PoolConfig, env Env) (*Pool, error) {
 	if cfg.Size == 0 {
 		cfg.Size = DefaultPoolSize
 	}
+	if cfg.Path == "" {
+		cfg.Path = cfg.Name
+	}
 	p := &Pool{name: cfg.Name, cfg: cfg}
 	for i := range cfg.Size {
-		c, err := New(cfg.Name+"/conn/"+strconv.Itoa(i), cfg.Conn, env)
+		c, err := New(cfg.Path+"/conn/"+strconv.Itoa(i), cfg.Conn, env)
 		if err != nil {
 			return nil, fmt.Errorf("pool %s: %w", cfg.Name, err)
 		}
@@ -85,14 +92,14 @@ func (p *Pool) ChildSpecs() []supervisor.ChildSpec {
 	return specs
 }
 
-// Start spawns, from root, the pool's own supervisor (named by the pool)
-// with every connection below it. env is the supervisor's (directory,
-// events, alerts).
+// Start spawns, from root, the pool's own supervisor (whose stable name is
+// Path) with every connection below it. env is the supervisor's
+// (directory, events, alerts).
 func (p *Pool) Start(root *actor.RootContext, env supervisor.Env) error {
 	if p.sup.Load() != nil {
 		return fmt.Errorf("ws: pool %s already started", p.name)
 	}
-	props := supervisor.Props(p.name, p.cfg.Supervisor, env, p.ChildSpecs()...)
+	props := supervisor.Props(p.cfg.Path, p.cfg.Supervisor, env, p.ChildSpecs()...)
 	pid, err := root.SpawnNamed(props, "ws/"+p.name)
 	if err != nil {
 		return fmt.Errorf("ws: start pool %s: %w", p.name, err)

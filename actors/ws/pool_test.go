@@ -149,6 +149,10 @@ func TestPoolPickRoundRobinAndSticky(t *testing.T) {
 	if len(seen) != 3 {
 		t.Fatalf("64 keys used %d connections, want 3", len(seen))
 	}
+	under, err := NewPool(PoolConfig{Name: "users", Path: "s1/pool/users", Size: 2, Conn: Config{Endpoints: []string{"ws://a/"}}}, Env{})
+	if err != nil || under.Conns()[1].Name() != "s1/pool/users/conn/1" || under.ChildSpecs()[1].Name != "conn/1" {
+		t.Fatalf("pool with a path: %v %s", err, under.Conns()[1].Name())
+	}
 	if _, err := NewPool(PoolConfig{Size: 1}, Env{}); !errors.Is(err, ErrConfig) {
 		t.Fatalf("nameless pool: %v", err)
 	}
