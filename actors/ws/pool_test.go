@@ -299,3 +299,38 @@ func TestPoolAgainstChatServer(t *testing.T) {
 		t.Fatalf("heard on %v, want all three connections", heard)
 	}
 }
+
+// Under an all-for-one supervisor the sibling of a panicking connection is
+// restarted too: its session ends with ErrRestarting and it redials.
+func TestAllForOneSiblingSeesErrRestarting(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startServer(t)
+	rec := newRecorder()
+	rec.onMessage = func(_ *Conn, m Message) {
+		if string(m.Data) == "boom" {
+			panic("boom")
+		}
+	}
+	cfg := PoolConfig{Name: "afo", Size: 2, Conn: fastConfig(srv.url()),
+		Supervisor: supervisor.Config{Strategy: supervisor.AllForOne}}
+	cfg.Conn.Handler = rec
+	p := startPool(t, cfg, Env{}, supervisor.Env{})
+	rec.expect(t, ctx, "connected")
+	rec.expect(t, ctx, "connected")
+	if err := p.Conns()[0].SendText(ctx, "boom"); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]error{}
+	for len(got) < 2 {
+		c := rec.next(t, ctx)
+		if c.kind == "disconnected" {
+			got[c.conn] = c.err
+		}
+	}
+	if !errors.Is(got["afo/conn/0"], ErrHandlerPanic) || !errors.Is(got["afo/conn/1"], ErrRestarting) {
+		t.Fatalf("disconnects = %v, want the panic on conn/0 and ErrRestarting on conn/1", got)
+	}
+	waitUntil(t, ctx, func() bool {
+		return p.Conns()[0].Stats().Connects == 2 && p.Conns()[1].Stats().Connects == 2
+	})
+}
