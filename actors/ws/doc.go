@@ -56,7 +56,9 @@
 // # Sends
 //
 // Send, SendText, SendBinary and SendJSON queue a copy and return; the
-// writer writes in queue order. While the connection is down the policy
+// writer writes in queue order. While the connection is open a full queue
+// is backpressure: Send waits for room until its ctx ends (then
+// ErrQueueFull wrapping the ctx error). While it is down the policy
 // is explicit: Queue (default) keeps sends, each until its deadline (the
 // earlier of ctx's and QueueTimeout), and writes them in order after the
 // reconnect, failing with ErrQueueFull when the queue is full; FailFast
@@ -74,8 +76,17 @@
 //	*Send     → *SendResult    queue one message, never waiting for room
 //	*GetStats → *StatsResult
 //
-// A handler actor (Env.HandlerPID) receives *Connected, *Received and
-// *Disconnected, in order.
+// [SendVia] and [StatsVia] wrap them with a context. A handler actor
+// (Env.HandlerPID) receives *Connected, *Received and *Disconnected, in
+// order.
+//
+// # Bounds
+//
+// Every wait is bounded: a dial by DialTimeout, a frame by WriteTimeout, a
+// silent peer by HeartbeatInterval + HeartbeatGrace (the reader then
+// closes the socket, which frees a writer blocked on a peer that stopped
+// reading), and a stop or Close by CloseTimeout for the peer's close frame
+// plus, at most, CloseTimeout for a write in progress.
 //
 // # Events
 //
