@@ -25,6 +25,16 @@
 //	member.joined           *MemberJoined          cluster membership
 //	member.left             *MemberLeft            cluster membership
 //
+// Adapters define the events of their own protocol in their package (each
+// implements Event, so subscriptions, SSE and metrics treat them alike):
+//
+//	ws.dial_attempted       *ws.DialAttempted      actors/ws, every dial of a connection
+//	ws.connected            *ws.Connected          actors/ws, a connection is open
+//	ws.disconnected         *ws.Disconnected       actors/ws, a connection was lost or closed
+//	ws.send_dropped         *ws.SendDropped        actors/ws, a queued send expired or was refused
+//	grpc.conn_opened        *grpcpool.ConnOpened   actors/grpcpool, the channel opened a ClientConn
+//	grpc.conn_closed        *grpcpool.ConnClosed   actors/grpcpool, the channel closed one (idle or on stop)
+//
 // protoactor runs every subscriber on the publisher's goroutine. [Subscribe]
 // therefore never calls the user's function there: the stream's callback only
 // offers the event to a bounded queue (dropping, and counting the drop, when
