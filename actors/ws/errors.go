@@ -24,8 +24,10 @@ var (
 	// ErrHandlerPanic: the Handler panicked; the connection was closed and
 	// its actor restarted.
 	ErrHandlerPanic = errors.New("ws: handler panicked")
-	// ErrRestarting: the connection's actor is restarting (a sibling failed
-	// under an all-for-one supervisor, say); it redials at once.
+	// ErrRestarting: the connection's actor is restarting in place (a
+	// protoactor supervisor's restart directive); it redials at once. Under
+	// this project's supervisors a sibling restarted with a failed one is
+	// stopped and started anew instead, and sees ErrClosed.
 	ErrRestarting = errors.New("ws: connection actor restarting")
 	// ErrExpired: a queued send passed its deadline before it could be
 	// written (reported to the handler of dropped sends and counted).

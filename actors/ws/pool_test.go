@@ -301,8 +301,10 @@ func TestPoolAgainstChatServer(t *testing.T) {
 }
 
 // Under an all-for-one supervisor the sibling of a panicking connection is
-// restarted too: its session ends with ErrRestarting and it redials.
-func TestAllForOneSiblingSeesErrRestarting(t *testing.T) {
+// restarted too. As in OTP, the supervisor stops the siblings and starts
+// them anew (package supervisor), so the sibling's session ends as a stop
+// (ErrClosed) and its new actor redials on the same handle.
+func TestAllForOneSiblingIsRestartedToo(t *testing.T) {
 	ctx := testCtx(t)
 	srv := startServer(t)
 	rec := newRecorder()
@@ -327,8 +329,8 @@ func TestAllForOneSiblingSeesErrRestarting(t *testing.T) {
 			got[c.conn] = c.err
 		}
 	}
-	if !errors.Is(got["afo/conn/0"], ErrHandlerPanic) || !errors.Is(got["afo/conn/1"], ErrRestarting) {
-		t.Fatalf("disconnects = %v, want the panic on conn/0 and ErrRestarting on conn/1", got)
+	if !errors.Is(got["afo/conn/0"], ErrHandlerPanic) || !errors.Is(got["afo/conn/1"], ErrClosed) {
+		t.Fatalf("disconnects = %v, want the panic on conn/0 and a stop (ErrClosed) on conn/1", got)
 	}
 	waitUntil(t, ctx, func() bool {
 		return p.Conns()[0].Stats().Connects == 2 && p.Conns()[1].Stats().Connects == 2
