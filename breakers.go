@@ -8,7 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
-	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
+	"github.com/viable-systems/vsm-connections/actors/breakeractor"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
@@ -28,7 +28,7 @@ func (n *Node) startBreakers(ctx context.Context) error {
 	slices.Sort(names)
 	n.breakers = make(map[string]*breaker.Breaker, len(names))
 	for _, name := range names {
-		s, err := actorbreaker.SettingsFromConfig(n.cfg.CircuitBreakers[name])
+		s, err := breakeractor.SettingsFromConfig(n.cfg.CircuitBreakers[name])
 		if err != nil {
 			return fmt.Errorf("circuit_breakers.%s: %w", name, err)
 		}
@@ -46,7 +46,7 @@ func (n *Node) AddBreaker(ctx context.Context, b *breaker.Breaker) (*actor.PID, 
 	full := S1 + "/" + BreakerPrefix + name
 	pid, err := n.StartChild(ctx, S1, supervisor.ChildSpec{
 		Name:  BreakerPrefix + name,
-		Props: actorbreaker.Props(b, actorbreaker.Env{Events: n.sys.EventStream, Alerts: n.alerts, Name: full}),
+		Props: breakeractor.Props(b, breakeractor.Env{Events: n.sys.EventStream, Alerts: n.alerts, Name: full}),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vsm: breaker %q: %w", name, err)
@@ -67,7 +67,7 @@ func (n *Node) Breaker(name string) (*breaker.Breaker, bool) {
 }
 
 // BreakerPID is the PID of the actor owning the breaker called name, for
-// actors that drive it by message (package actors/breaker).
+// actors that drive it by message (package actors/breakeractor).
 func (n *Node) BreakerPID(name string) (*actor.PID, bool) {
 	return n.dir.Lookup(S1 + "/" + BreakerPrefix + name)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
-	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
+	"github.com/viable-systems/vsm-connections/actors/httppool"
 	"github.com/viable-systems/vsm-connections/fault"
 	"github.com/viable-systems/vsm-connections/pool"
 	"github.com/viable-systems/vsm-connections/supervisor"
@@ -39,7 +39,7 @@ type poolSet struct {
 // resizes through the pool actor.
 type Pool struct {
 	n *Node
-	c *httpadapter.Client
+	c *httppool.Client
 }
 
 // startPools starts one S1 unit per configured pool (HTTP: the only
@@ -55,14 +55,14 @@ func (n *Node) startPools(ctx context.Context) error {
 	slices.Sort(names)
 	for _, name := range names {
 		p := n.cfg.Pools[name]
-		hc, err := httpadapter.FromConfig(name, p)
+		hc, err := httppool.FromConfig(name, p)
 		if err != nil {
 			return fmt.Errorf("pools.%s: %w", name, err)
 		}
 		if p.CircuitBreaker != "" {
 			b, ok := n.Breaker(p.CircuitBreaker)
 			if !ok {
-				return fmt.Errorf("pools.%s.circuit_breaker: %w: %q", name, httpadapter.ErrNoBreaker, p.CircuitBreaker)
+				return fmt.Errorf("pools.%s.circuit_breaker: %w: %q", name, httppool.ErrNoBreaker, p.CircuitBreaker)
 			}
 			hc.Breaker = b
 		}
@@ -77,7 +77,7 @@ func (n *Node) startPools(ctx context.Context) error {
 // "s1/pool/<name>". Unset Breakers, Retry and Events fields get the node's
 // (every breaker by name, the fault_tolerance defaults, its event stream).
 // Pools from the config are added at Start.
-func (n *Node) AddPool(ctx context.Context, cfg httpadapter.Config) (*Pool, error) {
+func (n *Node) AddPool(ctx context.Context, cfg httppool.Config) (*Pool, error) {
 	if n.isStopped() {
 		return nil, ErrStopped
 	}
@@ -100,13 +100,13 @@ func (n *Node) AddPool(ctx context.Context, cfg httpadapter.Config) (*Pool, erro
 	if dup {
 		return nil, fmt.Errorf("vsm: pool %q already exists", name)
 	}
-	c, err := httpadapter.New(cfg)
+	c, err := httppool.New(cfg)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := n.StartChild(ctx, S1, supervisor.ChildSpec{
 		Name:  PoolPrefix + name,
-		Props: httpadapter.Props(c, httpadapter.Env{Events: n.sys.EventStream}),
+		Props: httppool.Props(c, httppool.Env{Events: n.sys.EventStream}),
 	}); err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("vsm: pool %q: %w", name, err)
@@ -148,10 +148,10 @@ func (n *Node) Pools() []*Pool {
 func (p *Pool) Name() string { return p.c.Name() }
 
 // Client is the pool's HTTP client, for code that holds the pool already.
-func (p *Pool) Client() *httpadapter.Client { return p.c }
+func (p *Pool) Client() *httppool.Client { return p.c }
 
 // Stats returns the pool's figures, read from its handle (no mailbox hop).
-func (p *Pool) Stats() httpadapter.Stats { return p.c.Stats() }
+func (p *Pool) Stats() httppool.Stats { return p.c.Stats() }
 
 // PID is the pool actor's PID, for actors that send it *DoRequest.
 func (p *Pool) PID() (*actor.PID, bool) { return p.n.dir.Lookup(S1 + "/" + PoolPrefix + p.Name()) }
@@ -160,23 +160,23 @@ func (p *Pool) PID() (*actor.PID, bool) { return p.n.dir.Lookup(S1 + "/" + PoolP
 // an event.PoolResized, and returns the new stats. Requests in flight are
 // not disturbed. A size below 1 fails with an error matching
 // pool.ErrInvalidSize.
-func (p *Pool) Resize(ctx context.Context, size int) (httpadapter.Stats, error) {
+func (p *Pool) Resize(ctx context.Context, size int) (httppool.Stats, error) {
 	if size < 1 {
-		return httpadapter.Stats{}, fmt.Errorf("vsm: pool %s: %w: %d", p.Name(), pool.ErrInvalidSize, size)
+		return httppool.Stats{}, fmt.Errorf("vsm: pool %s: %w: %d", p.Name(), pool.ErrInvalidSize, size)
 	}
 	if p.n.isStopped() {
-		return httpadapter.Stats{}, ErrStopped
+		return httppool.Stats{}, ErrStopped
 	}
 	pid, ok := p.PID()
 	if !ok {
 		// Its supervisor gave up on it (or it was stopped by hand).
-		return httpadapter.Stats{}, fmt.Errorf("vsm: pool %s: actor %s%s is not running: %w", p.Name(), S1+"/"+PoolPrefix, p.Name(), ErrNotFound)
+		return httppool.Stats{}, fmt.Errorf("vsm: pool %s: actor %s%s is not running: %w", p.Name(), S1+"/"+PoolPrefix, p.Name(), ErrNotFound)
 	}
-	return httpadapter.Resize(ctx, p.n.sys.Root, pid, size)
+	return httppool.Resize(ctx, p.n.sys.Root, pid, size)
 }
 
 // Do sends req through this pool (req.Pool is ignored).
-func (p *Pool) Do(ctx context.Context, req httpadapter.Request) (*httpadapter.Response, error) {
+func (p *Pool) Do(ctx context.Context, req httppool.Request) (*httppool.Response, error) {
 	if p.n.isStopped() {
 		return nil, ErrStopped
 	}
@@ -186,8 +186,8 @@ func (p *Pool) Do(ctx context.Context, req httpadapter.Request) (*httpadapter.Re
 // Request makes an HTTP call through the pool req.Pool (the seed's
 // request(:http, url:, method:, pool:, circuit_breaker:)). With no pool
 // named, an absolute URL goes through the pool one of whose endpoints is
-// its host:port. See httpadapter.Client.Do for the path and the errors.
-func (n *Node) Request(ctx context.Context, req httpadapter.Request) (*httpadapter.Response, error) {
+// its host:port. See httppool.Client.Do for the path and the errors.
+func (n *Node) Request(ctx context.Context, req httppool.Request) (*httppool.Response, error) {
 	if n.isStopped() {
 		return nil, ErrStopped
 	}
@@ -198,17 +198,17 @@ func (n *Node) Request(ctx context.Context, req httpadapter.Request) (*httpadapt
 	return p.c.Do(ctx, req)
 }
 
-func (n *Node) poolFor(req httpadapter.Request) (*Pool, error) {
+func (n *Node) poolFor(req httppool.Request) (*Pool, error) {
 	if req.Pool != "" {
 		p, ok := n.Pool(req.Pool)
 		if !ok {
-			return nil, fmt.Errorf("%w: %q", httpadapter.ErrNoPool, req.Pool)
+			return nil, fmt.Errorf("%w: %q", httppool.ErrNoPool, req.Pool)
 		}
 		return p, nil
 	}
 	u, err := url.Parse(req.URL)
 	if err != nil || !u.IsAbs() {
-		return nil, fmt.Errorf("%w: no pool named and %q is not an absolute URL", httpadapter.ErrNoPool, req.URL)
+		return nil, fmt.Errorf("%w: no pool named and %q is not an absolute URL", httppool.ErrNoPool, req.URL)
 	}
 	port := u.Port()
 	if port == "" {
@@ -223,22 +223,22 @@ func (n *Node) poolFor(req httpadapter.Request) (*Pool, error) {
 			return p, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: none has the endpoint %s", httpadapter.ErrNoPool, addr)
+	return nil, fmt.Errorf("%w: none has the endpoint %s", httppool.ErrNoPool, addr)
 }
 
 // Get is Request with GET.
-func (n *Node) Get(ctx context.Context, pool, path string) (*httpadapter.Response, error) {
-	return n.Request(ctx, httpadapter.Request{Method: http.MethodGet, URL: path, Pool: pool})
+func (n *Node) Get(ctx context.Context, pool, path string) (*httppool.Response, error) {
+	return n.Request(ctx, httppool.Request{Method: http.MethodGet, URL: path, Pool: pool})
 }
 
 // Post sends v as JSON (Content-Type application/json) with POST. POST is
 // not retried unless asked: use Request with Retry for that.
-func (n *Node) Post(ctx context.Context, pool, path string, v any) (*httpadapter.Response, error) {
+func (n *Node) Post(ctx context.Context, pool, path string, v any) (*httppool.Response, error) {
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(v); err != nil {
 		return nil, fmt.Errorf("vsm: post %s: encode body: %w", path, err)
 	}
-	return n.Request(ctx, httpadapter.Request{
+	return n.Request(ctx, httppool.Request{
 		Method: http.MethodPost, URL: path, Pool: pool, Body: buf.Bytes(),
 		Header: http.Header{"Content-Type": {"application/json"}},
 	})

@@ -10,7 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/zap"
 
-	vredis "github.com/viable-systems/vsm-connections/actors/redis"
+	"github.com/viable-systems/vsm-connections/actors/redisstore"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
@@ -113,7 +113,7 @@ func (n *Node) State() state.Store { return n.st.store }
 func (n *Node) Sessions() *session.Store { return n.st.sessions }
 
 // StatePID is the state actor, for actors that use the state by message
-// (package actors/redis: *Get, *Set, *Publish, *Subscribe...).
+// (package actors/redisstore: *Get, *Set, *Publish, *Subscribe...).
 func (n *Node) StatePID() (*actor.PID, bool) {
 	return n.dir.Lookup(S1 + "/" + RedisUnit + "/store")
 }
@@ -140,7 +140,7 @@ func (n *Node) startState(ctx context.Context) error {
 		ns.raw, ns.backend = unclosable{ns.opts.store}, "given store"
 		ns.store = ns.raw
 	} else {
-		st, err := vredis.Open(n.cfg.Redis, vredis.WithLogger(n.logger))
+		st, err := redisstore.Open(n.cfg.Redis, redisstore.WithLogger(n.logger))
 		if err != nil {
 			return err // already redacted
 		}
@@ -158,7 +158,7 @@ func (n *Node) startState(ctx context.Context) error {
 	// the node closes it itself once every system has stopped.
 	// The state actor keeps its subscriptions in its Props, which the unit
 	// keeps in its child spec: they survive restarts of both.
-	storeProps := vredis.Props(unclosable{ns.store})
+	storeProps := redisstore.Props(unclosable{ns.store})
 	unitProps := supervisor.Props(S1+"/"+RedisUnit, n.supervisionConfig(), n.senv,
 		supervisor.ChildSpec{Name: "store", Props: storeProps})
 	if len(ns.opts.storeMW) > 0 {

@@ -16,8 +16,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	vsm "github.com/viable-systems/vsm-connections"
-	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
-	vredis "github.com/viable-systems/vsm-connections/actors/redis"
+	"github.com/viable-systems/vsm-connections/actors/breakeractor"
+	"github.com/viable-systems/vsm-connections/actors/redisstore"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
@@ -118,7 +118,7 @@ func TestStateInProcessByDefault(t *testing.T) {
 	if !ok {
 		t.Fatal("no state actor")
 	}
-	if err := vredis.AskSet(ctx, n.Root(), pid, "by-message", 7); err != nil {
+	if err := redisstore.AskSet(ctx, n.Root(), pid, "by-message", 7); err != nil {
 		t.Fatal(err)
 	}
 	var seven int
@@ -203,7 +203,7 @@ func sharedSuite(t *testing.T, start func(t *testing.T, name string) *vsm.Node, 
 		return a.State().Get(ctx, coord.StateKey("c1", "api"), &rec) == nil && rec.Reason == breaker.ReasonProbesSucceeded
 	})
 	pubA, pubB := sa.Published.Load(), sb.Published.Load()
-	if _, err := actorbreaker.Open(ctx, a.Root(), pidA); err != nil {
+	if _, err := breakeractor.Open(ctx, a.Root(), pidA); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, evB, "manual open on B", breakerTo(api, "open"))
@@ -214,7 +214,7 @@ func sharedSuite(t *testing.T, start func(t *testing.T, name string) *vsm.Node, 
 	c := start(t, "c")
 	bc, _ := c.Breaker("api")
 	poll(t, func() bool { return bc.State() == breaker.Open })
-	if _, err := actorbreaker.Reset(ctx, b.Root(), pidB); err != nil {
+	if _, err := breakeractor.Reset(ctx, b.Root(), pidB); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, evA, "reset on A", breakerTo(api, "closed"))
