@@ -17,7 +17,6 @@ import (
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/viable-systems/vsm-connections/algedonic"
-	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/fault"
@@ -64,17 +63,23 @@ var (
 
 // Node is a running node. Its methods are safe for concurrent use.
 type Node struct {
-	cfg      *Config
-	sys      *actor.ActorSystem
-	root     *actor.PID
-	dir      *supervisor.Directory
-	senv     supervisor.Env
-	alerts   *algedonic.Channel
-	s5stats  *s5.Stats
-	breakers map[string]*breaker.Breaker
-	pools    *poolSet
-	st       *nodeState // state.go: store, sessions, S2 coordination
-	probes   probeSet   // probes.go: readiness checks added in code
+	cfg     *Config
+	sys     *actor.ActorSystem
+	root    *actor.PID
+	dir     *supervisor.Directory
+	senv    supervisor.Env
+	alerts  *algedonic.Channel
+	s5stats *s5.Stats
+	// The systems' APIs: they own the units; the node hands them out.
+	s1 *s1.S1
+	s2 *s2.S2 // set once S2's coordinators run
+	s3 *s3.S3
+	s4 *s4.S4
+	// state is S1's Redis unit, set once it runs.
+	state     *s1.State
+	stateOpts stateOptions
+	instance  string   // InstanceID
+	probes    probeSet // probes.go: readiness checks added in code
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry
@@ -123,17 +128,17 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		// dead letter; a short interval lets Stop leave nothing behind.
 		actor.WithDeadLetterThrottleInterval(100*time.Millisecond))
 	n := &Node{
-		cfg:      c,
-		sys:      sys,
-		dir:      supervisor.NewDirectory(),
-		alerts:   algedonic.NewChannel(sys.Root, c.Node.Name),
-		s5stats:  &s5.Stats{},
-		registry: o.registry,
-		logger:   logger,
-		started:  time.Now(),
-		subs:     map[*event.Subscription]struct{}{},
-		st:       &nodeState{opts: o.state},
-		done:     make(chan struct{}),
+		cfg:       c,
+		sys:       sys,
+		dir:       supervisor.NewDirectory(),
+		alerts:    algedonic.NewChannel(sys.Root, c.Node.Name),
+		s5stats:   &s5.Stats{},
+		registry:  o.registry,
+		logger:    logger,
+		started:   time.Now(),
+		subs:      map[*event.Subscription]struct{}{},
+		stateOpts: o.state,
+		done:      make(chan struct{}),
 	}
 	var metricsSub *event.Subscription
 	m, err := telemetry.New(n.registry, func() uint64 {
@@ -187,6 +192,8 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	}
 	policy, _ := n.dir.Lookup(S5 + "/" + s5.PolicyName)
 	n.alerts.Bind(policy)
+	n.s4 = s4.New(s4.Env{Root: sys.Root, Directory: n.dir, Alerts: n.alerts})
+	// S1 is made once the retry defaults are known (startRetry), S3 on it.
 	// The node's connection parts, each in a file of its own, in dependency
 	// order: pools use breakers and state.
 	for _, part := range []struct {
@@ -198,6 +205,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		{"breakers", (*Node).startBreakers},
 		{"coordination", (*Node).startCoordination},
 		{"pools", (*Node).startPools},
+		{"metrics", (*Node).startMetrics},
 		{"policy", (*Node).startPolicy}, // s5policy.go: after every unit it acts on
 	} {
 		if err := part.start(n, ctx); err != nil {

@@ -138,7 +138,7 @@ func (a *poolActor) announce(n balancer.Notification) {
 }
 
 func (a *poolActor) resize(ctx actor.Context, m *ResizePool) {
-	from, err := a.c.Resize(m.Size)
+	from, err := a.c.resize(m.Size)
 	if err != nil {
 		ctx.Respond(&Failure{Err: err})
 		return

@@ -164,12 +164,17 @@ func (c *Client) HasEndpoint(addr string) bool {
 	return ok
 }
 
-// Resize changes the number of slots (update_pool). Requests in flight
+// resize changes the number of slots (update_pool). Requests in flight
 // finish; a shrink takes effect as they end. The transport and its idle
 // connections are kept: after a grow the old connections serve the first
 // requests, after a shrink the surplus ones close after IdleTimeout. It
 // returns the size before.
-func (c *Client) Resize(n int) (int, error) {
+//
+// It is unexported on purpose: the pool actor is the only writer of the
+// size (it publishes event.PoolResized for every change), so every resize
+// goes through a *ResizePool message, sent by System 3 or by the [Resize]
+// helper. The handle only reads.
+func (c *Client) resize(n int) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed.Load() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -310,7 +311,7 @@ func TestResizeWithRequestsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, n := range []int{32, 2, 16, 4} {
-		if _, err := c.Resize(n); err != nil {
+		if _, err := c.resize(n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -323,7 +324,7 @@ func TestResizeWithRequestsInFlight(t *testing.T) {
 	if st.Size != 4 || st.InUse != 0 || st.Checkouts != 64 || st.Requests.Success != 64 || st.Timeouts != 0 {
 		t.Fatalf("stats %+v", st)
 	}
-	if _, err := c.Resize(0); !errors.Is(err, pool.ErrInvalidSize) {
+	if _, err := c.resize(0); !errors.Is(err, pool.ErrInvalidSize) {
 		t.Fatal(err)
 	}
 }
@@ -408,5 +409,16 @@ func TestQuietStreamAndBreakerOverride(t *testing.T) {
 	}
 	if own.Stats().Successes != 1 || other.Stats().Successes != 1 {
 		t.Fatalf("own %+v other %+v", own.Stats(), other.Stats())
+	}
+}
+
+// The pool actor is the only writer of the size: a *Client handed out by
+// the node (Pool.Client) must offer no way to resize past it.
+func TestClientHasNoExportedResize(t *testing.T) {
+	typ := reflect.TypeOf((*Client)(nil))
+	for i := range typ.NumMethod() {
+		if name := typ.Method(i).Name; strings.Contains(strings.ToLower(name), "resize") {
+			t.Fatalf("*Client exports %s: resizes must go through the pool actor (*ResizePool)", name)
+		}
 	}
 }

@@ -89,7 +89,10 @@
 //
 // It owns the ejection timer (balancer.Next, then Tick, so a restored
 // endpoint is announced without waiting for traffic), resizes and the rare
-// events. It keeps no state of its own: the *Client it is given holds the
+// events. It is the only writer of the pool's size: the *Client has no
+// exported resize, so every change goes through *ResizePool (System 3's
+// Resize, the admin API and node.Pool(name).Resize all send it) and is
+// announced by an event.PoolResized. It keeps no state of its own: the *Client it is given holds the
 // stats, the size, the balancer and the transport, so a restart loses
 // nothing. When it stops it cancels the message requests still running and
 // closes the transport's connections (idle ones at once, busy ones when

@@ -255,12 +255,12 @@ func TestResizeKeepsIdleConnections(t *testing.T) {
 		}
 	}
 	step("4 at size 4", 4, 4, 4, 4)
-	if _, err := c.Resize(8); err != nil {
+	if _, err := c.resize(8); err != nil {
 		t.Fatal(err)
 	}
 	step("4 after growing to 8", 4, 4, 4, 4)
 	step("8 at size 8", 8, 8, 8, 8)
-	if _, err := c.Resize(2); err != nil {
+	if _, err := c.resize(2); err != nil {
 		t.Fatal(err)
 	}
 	step("6 after shrinking to 2", 6, 2, 8, 2)
