@@ -3,6 +3,7 @@ package s1
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -34,7 +35,7 @@ func (s *S1) AddBreaker(ctx context.Context, b *breaker.Breaker) (*actor.PID, er
 	name := b.Name()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := (*s.breakers.Load())[name]; dup {
+	if _, dup := s.breakers.Load().byName[name]; dup {
 		return nil, fmt.Errorf("s1: breaker %q: %w", name, ErrExists)
 	}
 	pid, err := s.startChild(ctx, Name, supervisor.ChildSpec{
@@ -53,7 +54,7 @@ func (s *S1) AddBreaker(ctx context.Context, b *breaker.Breaker) (*actor.PID, er
 // Breaker returns the breaker called name, with no lock taken: call it
 // from any goroutine, on the request path too.
 func (s *S1) Breaker(name string) (*breaker.Breaker, bool) {
-	b, ok := (*s.breakers.Load())[name]
+	b, ok := s.breakers.Load().byName[name]
 	return b, ok
 }
 
@@ -62,5 +63,5 @@ func (s *S1) BreakerPID(name string) (*actor.PID, bool) { return s.lookup(Breake
 
 // Breakers returns every breaker, sorted by name.
 func (s *S1) Breakers() []*breaker.Breaker {
-	return sorted(*s.breakers.Load())
+	return slices.Clone(s.breakers.Load().sorted)
 }

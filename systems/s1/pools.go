@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -88,7 +89,7 @@ func (s *S1) AddPool(ctx context.Context, cfg httppool.Config) (*Pool, error) {
 	name := cfg.Name
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := (*s.pools.Load())[name]; dup {
+	if _, dup := s.pools.Load().byName[name]; dup {
 		return nil, fmt.Errorf("s1: pool %q: %w", name, ErrExists)
 	}
 	c, err := httppool.New(cfg)
@@ -109,12 +110,12 @@ func (s *S1) AddPool(ctx context.Context, cfg httppool.Config) (*Pool, error) {
 
 // Pool returns the pool called name, with no lock taken.
 func (s *S1) Pool(name string) (*Pool, bool) {
-	p, ok := (*s.pools.Load())[name]
+	p, ok := s.pools.Load().byName[name]
 	return p, ok
 }
 
 // Pools returns every pool, sorted by name.
-func (s *S1) Pools() []*Pool { return sorted(*s.pools.Load()) }
+func (s *S1) Pools() []*Pool { return slices.Clone(s.pools.Load().sorted) }
 
 // Route finds the pool for req: the one req.Pool names or, with no pool
 // named, the one with the absolute URL's host:port among its endpoints.
@@ -139,7 +140,7 @@ func (s *S1) Route(req httppool.Request) (*Pool, error) {
 		}
 	}
 	addr := net.JoinHostPort(u.Hostname(), port)
-	for _, p := range s.Pools() {
+	for _, p := range s.pools.Load().sorted { // the first by name wins
 		if p.c.HasEndpoint(addr) {
 			return p, nil
 		}

@@ -70,8 +70,8 @@ type S1 struct {
 	env Env
 
 	mu       sync.Mutex // serialises the writers of breakers and pools
-	breakers atomic.Pointer[map[string]*breaker.Breaker]
-	pools    atomic.Pointer[map[string]*Pool]
+	breakers atomic.Pointer[units[*breaker.Breaker]]
+	pools    atomic.Pointer[units[*Pool]]
 	// quiet is the event stream's subscriber count before the first pool:
 	// the node's own subscribers, which per-request events must not be
 	// published for (httppool.Config.QuietSubscribers).
@@ -86,8 +86,8 @@ func New(env Env) *S1 {
 		env.Logger = zap.NewNop()
 	}
 	s := &S1{env: env}
-	s.breakers.Store(&map[string]*breaker.Breaker{})
-	s.pools.Store(&map[string]*Pool{})
+	s.breakers.Store(&units[*breaker.Breaker]{})
+	s.pools.Store(&units[*Pool]{})
 	s.quiet.Store(-1)
 	return s
 }
@@ -106,21 +106,27 @@ func (s *S1) lookup(name string) (*actor.PID, bool) {
 	return s.env.Supervisor.Directory.Lookup(Name + "/" + name)
 }
 
-// store publishes a copy of *p with key set to v; the caller holds s.mu.
-func store[V any](p *atomic.Pointer[map[string]V], key string, v V) {
-	m := maps.Clone(*p.Load())
-	m[key] = v
-	p.Store(&m)
+// units is an immutable snapshot of the units of one kind: by name, and
+// sorted by name, so that neither a lookup nor a scan (routing by
+// endpoint) allocates or takes a lock.
+type units[V any] struct {
+	byName map[string]V
+	sorted []V
 }
 
-// sorted returns the values of m sorted by name.
-func sorted[V any](m map[string]V) []V {
-	keys := slices.Sorted(maps.Keys(m))
-	out := make([]V, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, m[k])
+// store publishes a copy of *p with name set to v; the caller holds s.mu.
+func store[V any](p *atomic.Pointer[units[V]], name string, v V) {
+	old := p.Load()
+	m := maps.Clone(old.byName)
+	if m == nil {
+		m = map[string]V{}
 	}
-	return out
+	m[name] = v
+	next := &units[V]{byName: m, sorted: make([]V, 0, len(m))}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		next.sorted = append(next.sorted, m[k])
+	}
+	p.Store(next)
 }
 
 // sortedKeys returns the keys of m in order.
