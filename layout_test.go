@@ -11,9 +11,11 @@ import (
 
 	vsm "github.com/viable-systems/vsm-connections"
 	"github.com/viable-systems/vsm-connections/actors/httppool"
+	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/pool"
 	"github.com/viable-systems/vsm-connections/supervisor"
+	"github.com/viable-systems/vsm-connections/systems/s1"
 	"github.com/viable-systems/vsm-connections/systems/s3"
 	"github.com/viable-systems/vsm-connections/vsmtest"
 )
@@ -103,5 +105,62 @@ pools:
 	}
 	if got := p.Stats().Size; got != 2 {
 		t.Fatalf("size %d after a refused resize, want 2", got)
+	}
+}
+
+// Units added while requests run: the request path reads S1's snapshot
+// while AddPool and AddBreaker publish new ones (run with -race), and
+// every unit added is found afterwards, in name order.
+func TestAddUnitsWhileRequestsRun(t *testing.T) {
+	svc := vsmtest.NewMockService(t)
+	svc.RespondTo("GET /ping", 200, "pong", nil)
+	host, port, _ := strings.Cut(svc.Addr(), ":")
+	n := startNode(t, poolConfig(t, fmt.Sprintf("pools:\n  api: {host: %s, port: %s, size: 4}\n", host, port)))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stop := make(chan struct{})
+	served := make(chan int, 1)
+	go func() {
+		ok := 0
+		for {
+			select {
+			case <-stop:
+				served <- ok
+				return
+			default:
+			}
+			if _, err := n.Request(ctx, httppool.Request{Pool: "api", URL: "/ping"}); err == nil {
+				ok++
+			}
+			_, _ = n.Breaker("b3") // read while AddBreaker writes
+		}
+	}()
+	want := []string{"api"}
+	for i := range 5 {
+		name := fmt.Sprintf("p%d", i)
+		if _, err := n.AddPool(ctx, httppool.Config{Name: name, Endpoints: []string{svc.Addr()}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := n.AddBreaker(ctx, breaker.New(fmt.Sprintf("b%d", i), breaker.Settings{})); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, name)
+	}
+	close(stop)
+	if got := <-served; got == 0 {
+		t.Fatal("no request served while units were added")
+	}
+	var got []string
+	for _, p := range n.Pools() {
+		got = append(got, p.Name())
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("pools %v, want %v", got, want)
+	}
+	if _, err := n.AddPool(ctx, httppool.Config{Name: "p0", Endpoints: []string{svc.Addr()}}); !errors.Is(err, s1.ErrExists) {
+		t.Fatalf("a second pool p0: %v, want s1.ErrExists", err)
+	}
+	if len(n.Breakers()) != 5 {
+		t.Fatalf("%d breakers, want 5", len(n.Breakers()))
 	}
 }

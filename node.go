@@ -192,8 +192,6 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	}
 	policy, _ := n.dir.Lookup(S5 + "/" + s5.PolicyName)
 	n.alerts.Bind(policy)
-	n.s4 = s4.New(s4.Env{Root: sys.Root, Directory: n.dir, Alerts: n.alerts})
-	// S1 is made once the retry defaults are known (startRetry), S3 on it.
 	// The node's connection parts, each in a file of its own, in dependency
 	// order: pools use breakers and state.
 	for _, part := range []struct {
@@ -201,8 +199,10 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		start func(*Node, context.Context) error
 	}{
 		{"fault_tolerance", (*Node).startRetry},
+		{"systems", (*Node).startSystems}, // units.go: the systems' APIs
 		{"state", (*Node).startState},
 		{"breakers", (*Node).startBreakers},
+		{"health", (*Node).startHealth},
 		{"coordination", (*Node).startCoordination},
 		{"pools", (*Node).startPools},
 		{"metrics", (*Node).startMetrics},
@@ -431,8 +431,9 @@ func (n *Node) Tree() supervisor.TreeNode { return n.dir.Tree() }
 func (n *Node) SupervisorEnv() supervisor.Env { return n.senv }
 
 // StartChild adds a child to the supervisor with the given stable name (a
-// system such as S1, "user", or any supervisor below them). This is how
-// every part of the node adds its actors to a system.
+// system such as S1, "user", or any supervisor below them). The systems
+// add their own children themselves (packages systems/s1 … s5); this is
+// for children of the caller's.
 func (n *Node) StartChild(ctx context.Context, supervisorName string, spec supervisor.ChildSpec) (*actor.PID, error) {
 	if n.isStopped() {
 		return nil, ErrStopped

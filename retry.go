@@ -6,8 +6,6 @@ import (
 
 	"github.com/viable-systems/vsm-connections/fault"
 	"github.com/viable-systems/vsm-connections/fault/faultconfig"
-	"github.com/viable-systems/vsm-connections/systems/s1"
-	"github.com/viable-systems/vsm-connections/systems/s3"
 )
 
 // RetryOptions are the node's retry defaults (fault_tolerance in the
@@ -33,11 +31,5 @@ func (n *Node) startRetry(context.Context) error {
 		return err
 	}
 	n.retryDefaults = opts
-	// S1 gives every pool these defaults.
-	n.s1 = s1.New(s1.Env{
-		Root: n.sys.Root, Supervisor: n.senv, Supervision: n.supervisionConfig(),
-		Events: n.sys.EventStream, Alerts: n.alerts, Logger: n.logger, Retry: n.RetryOptions(),
-	})
-	n.s3 = s3.New(n.sys.Root, n.s1, func(name string) int { return n.cfg.Pools[name].Size })
 	return nil
 }

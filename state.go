@@ -148,15 +148,10 @@ func (n *Node) supervisionConfig() supervisor.Config {
 	}
 }
 
-// startCoordination runs once the breakers exist: S4's Redis health probe
-// and its breaker, then S2's coordinators (one per shared breaker, and the
-// algedonic bridge, whose publication S5 reacts with).
+// startCoordination starts S2's coordinators once the breakers exist: one
+// per shared breaker, and the algedonic bridge, whose publication S5
+// reacts with.
 func (n *Node) startCoordination(ctx context.Context) error {
-	if n.state.Gated() {
-		if err := n.startHealth(ctx); err != nil {
-			return err
-		}
-	}
 	var err error
 	n.s2, err = s2.Start(ctx, s2.Env{
 		Root: n.sys.Root, Directory: n.dir, Store: n.state.Store(),
@@ -171,10 +166,13 @@ func (n *Node) startCoordination(ctx context.Context) error {
 	return n.AddReaction(ctx, "publish-to-cluster", s5.Reaction(n.s2.PublishOwn(n.cfg.Node.Name, n.cfg.Algedonic.PublishMin)))
 }
 
-// startHealth feeds the "redis" breaker (circuit_breakers.redis when
-// configured, else the defaults below) from S4's PING probe, and gates the
-// store on it.
+// startHealth, with Redis configured (and no store given), feeds the
+// "redis" breaker (circuit_breakers.redis when configured, else the
+// defaults below) from S4's PING probe, and gates S1's store on it.
 func (n *Node) startHealth(ctx context.Context) error {
+	if !n.state.Gated() {
+		return nil
+	}
 	every := n.stateOpts.healthEvery
 	if every <= 0 {
 		every = DefaultHealthInterval

@@ -10,6 +10,20 @@ import (
 	"github.com/viable-systems/vsm-connections/telemetry"
 )
 
+// startSystems makes the systems' APIs, on supervisors that run: S1 with
+// the retry defaults every pool gets, S3 on S1's pools, S4. S2 is made by
+// startCoordination, once the store and the breakers it needs exist.
+func (n *Node) startSystems(context.Context) error {
+	n.s1 = s1.New(s1.Env{
+		Root: n.sys.Root, Supervisor: n.senv, Supervision: n.supervisionConfig(),
+		Events: n.sys.EventStream, Alerts: n.alerts, Logger: n.logger, Retry: n.RetryOptions(),
+	})
+	// A shed is relative to the configured size.
+	n.s3 = s3.New(n.sys.Root, n.s1, func(name string) int { return n.cfg.Pools[name].Size })
+	n.s4 = s4.New(s4.Env{Root: n.sys.Root, Directory: n.dir, Alerts: n.alerts})
+	return nil
+}
+
 // startBreakers has S1 supervise one actor per configured breaker.
 func (n *Node) startBreakers(ctx context.Context) error {
 	return n.s1.StartBreakers(ctx, n.cfg.CircuitBreakers)
