@@ -55,8 +55,8 @@ const MaxPoolSize = 100000
 //	                             the pool's endpoints: the API cannot be used to
 //	                             reach anything the pool is not configured for.
 //
-// Reads use the pool's handle; a resize goes through the pool actor, which
-// publishes event.PoolResized.
+// Reads use the pool's handle; a resize goes through System 3 and the pool
+// actor, which publishes event.PoolResized.
 func PoolRoutes(n *vsm.Node) []Route {
 	find := func(w http.ResponseWriter, r *http.Request) (*vsm.Pool, bool) {
 		name := r.PathValue("name")
