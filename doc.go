@@ -13,14 +13,22 @@
 //	root ("")             top-level one-for-one; gives up with an Emergency alert
 //	├── s5                Policy: identity, config, the final say on alerts
 //	│   └── s5/policy     receives every algedonic alert (priority mailbox)
-//	├── s4                Intelligence: health of the outside world
+//	├── s4                Intelligence: health of the outside world (s4/redis)
 //	├── s3                Control: pool stats, resizing, shedding
 //	├── s2                Coordination: pub/sub bus, cluster-wide breakers
-//	├── s1                Operations: pools, adapters, breakers
+//	├── s1                Operations: pools, adapters, breakers, the Redis unit
 //	└── user              users' own actors (Node.Spawn, Node.SpawnSupervisor)
 //
 // Systems start in that order and stop in reverse. Any actor can be found by
 // its stable name with Node.Lookup; Node.Tree is a snapshot of the whole tree.
+//
+// This package is a facade: each system's package (systems/s1 … s5) builds,
+// from its part of the config, the children it supervises and owns them;
+// the node starts the systems in order and hands out what they own. The
+// per-system APIs are Node.Operations (S1: breakers, pools, the Redis unit
+// by name), Node.Coordination (S2), Node.Control (S3: pool stats, resize,
+// shed) and Node.Intelligence (S4: checkers); Node.Breaker, Node.Pool,
+// Node.Request, Node.State and the like are thin delegations to them.
 //
 // Alerts (package algedonic) never climb the tree: Node.Raise, or any actor
 // holding Node.Alerts(), sends them straight to s5/policy, where they overtake

@@ -10,10 +10,7 @@ import (
 // mistake, it is unique in the cluster; the alert bridge tells its own
 // alerts from other nodes' by it (algedonic.Alert.Instance).
 func (n *Node) InstanceID() string {
-	if n.st == nil {
-		return ""
-	}
-	return n.st.instance
+	return n.instance
 }
 
 func newInstanceID() string {

@@ -17,7 +17,6 @@ import (
 	"go.uber.org/zap/exp/zapslog"
 
 	"github.com/viable-systems/vsm-connections/algedonic"
-	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/fault"
@@ -64,17 +63,23 @@ var (
 
 // Node is a running node. Its methods are safe for concurrent use.
 type Node struct {
-	cfg      *Config
-	sys      *actor.ActorSystem
-	root     *actor.PID
-	dir      *supervisor.Directory
-	senv     supervisor.Env
-	alerts   *algedonic.Channel
-	s5stats  *s5.Stats
-	breakers map[string]*breaker.Breaker
-	pools    *poolSet
-	st       *nodeState // state.go: store, sessions, S2 coordination
-	probes   probeSet   // probes.go: readiness checks added in code
+	cfg     *Config
+	sys     *actor.ActorSystem
+	root    *actor.PID
+	dir     *supervisor.Directory
+	senv    supervisor.Env
+	alerts  *algedonic.Channel
+	s5stats *s5.Stats
+	// The systems' APIs: they own the units; the node hands them out.
+	s1 *s1.S1
+	s2 *s2.S2 // set once S2's coordinators run
+	s3 *s3.S3
+	s4 *s4.S4
+	// state is S1's Redis unit, set once it runs.
+	state     *s1.State
+	stateOpts stateOptions
+	instance  string   // InstanceID
+	probes    probeSet // probes.go: readiness checks added in code
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry
@@ -123,17 +128,17 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		// dead letter; a short interval lets Stop leave nothing behind.
 		actor.WithDeadLetterThrottleInterval(100*time.Millisecond))
 	n := &Node{
-		cfg:      c,
-		sys:      sys,
-		dir:      supervisor.NewDirectory(),
-		alerts:   algedonic.NewChannel(sys.Root, c.Node.Name),
-		s5stats:  &s5.Stats{},
-		registry: o.registry,
-		logger:   logger,
-		started:  time.Now(),
-		subs:     map[*event.Subscription]struct{}{},
-		st:       &nodeState{opts: o.state},
-		done:     make(chan struct{}),
+		cfg:       c,
+		sys:       sys,
+		dir:       supervisor.NewDirectory(),
+		alerts:    algedonic.NewChannel(sys.Root, c.Node.Name),
+		s5stats:   &s5.Stats{},
+		registry:  o.registry,
+		logger:    logger,
+		started:   time.Now(),
+		subs:      map[*event.Subscription]struct{}{},
+		stateOpts: o.state,
+		done:      make(chan struct{}),
 	}
 	var metricsSub *event.Subscription
 	m, err := telemetry.New(n.registry, func() uint64 {
@@ -194,10 +199,13 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		start func(*Node, context.Context) error
 	}{
 		{"fault_tolerance", (*Node).startRetry},
+		{"systems", (*Node).startSystems}, // units.go: the systems' APIs
 		{"state", (*Node).startState},
 		{"breakers", (*Node).startBreakers},
+		{"health", (*Node).startHealth},
 		{"coordination", (*Node).startCoordination},
 		{"pools", (*Node).startPools},
+		{"metrics", (*Node).startMetrics},
 		{"policy", (*Node).startPolicy}, // s5policy.go: after every unit it acts on
 	} {
 		if err := part.start(n, ctx); err != nil {
@@ -423,8 +431,9 @@ func (n *Node) Tree() supervisor.TreeNode { return n.dir.Tree() }
 func (n *Node) SupervisorEnv() supervisor.Env { return n.senv }
 
 // StartChild adds a child to the supervisor with the given stable name (a
-// system such as S1, "user", or any supervisor below them). This is how
-// every part of the node adds its actors to a system.
+// system such as S1, "user", or any supervisor below them). The systems
+// add their own children themselves (packages systems/s1 … s5); this is
+// for children of the caller's.
 func (n *Node) StartChild(ctx context.Context, supervisorName string, spec supervisor.ChildSpec) (*actor.PID, error) {
 	if n.isStopped() {
 		return nil, ErrStopped

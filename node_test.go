@@ -15,7 +15,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	vsm "github.com/viable-systems/vsm-connections"
-	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
+	"github.com/viable-systems/vsm-connections/actors/breakeractor"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
@@ -418,7 +418,7 @@ func TestConfiguredBreakersAreSupervisedInS1(t *testing.T) {
 	}
 	// Open it through its actor, as a custom actor would, then see the
 	// handle refuse calls.
-	if _, err := actorbreaker.Open(context.Background(), n.Root(), pid); err != nil {
+	if _, err := breakeractor.Open(context.Background(), n.Root(), pid); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.Call(context.Background(), func(context.Context) error { return nil }); !errors.Is(err, breaker.ErrOpen) {

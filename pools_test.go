@@ -13,7 +13,7 @@ import (
 	"time"
 
 	vsm "github.com/viable-systems/vsm-connections"
-	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
+	"github.com/viable-systems/vsm-connections/actors/httppool"
 	"github.com/viable-systems/vsm-connections/admin"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
@@ -78,20 +78,20 @@ pools:
 	}
 
 	// No pool named: the absolute URL's host finds it.
-	if resp, err = n.Request(ctx, httpadapter.Request{URL: svc.URL() + "/users/1"}); err != nil || resp.Status != 200 {
+	if resp, err = n.Request(ctx, httppool.Request{URL: svc.URL() + "/users/1"}); err != nil || resp.Status != 200 {
 		t.Fatalf("by URL: %+v %v", resp, err)
 	}
-	if _, err := n.Request(ctx, httpadapter.Request{URL: "http://127.0.0.1:1/"}); !errors.Is(err, httpadapter.ErrNoPool) {
+	if _, err := n.Request(ctx, httppool.Request{URL: "http://127.0.0.1:1/"}); !errors.Is(err, httppool.ErrNoPool) {
 		t.Fatal(err)
 	}
-	if _, err := n.Get(ctx, "nope", "/"); !errors.Is(err, httpadapter.ErrNoPool) {
+	if _, err := n.Get(ctx, "nope", "/"); !errors.Is(err, httppool.ErrNoPool) {
 		t.Fatal(err)
 	}
 
 	// The pool's breaker is the node's breaker "api".
 	svc.FailNext(10, 500)
 	for i := 0; i < 2; i++ {
-		if _, err := n.Get(ctx, "api", "/users/1"); !errors.Is(err, httpadapter.ErrStatus) && !errors.Is(err, breaker.ErrOpen) {
+		if _, err := n.Get(ctx, "api", "/users/1"); !errors.Is(err, httppool.ErrStatus) && !errors.Is(err, breaker.ErrOpen) {
 			t.Fatal(err)
 		}
 	}
@@ -185,7 +185,7 @@ func TestDefaultConfigLocalPoolCallsOwnAdminAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st httpadapter.Stats
+	var st httppool.Stats
 	if err := json.Unmarshal(resp.Body, &st); err != nil || st.Name != "local" || st.Breaker != "local" || st.Size != 4 {
 		t.Fatalf("%s %v", resp.Body, err)
 	}
@@ -202,21 +202,21 @@ func TestPoolHandleAndMessagesFromACustomActor(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	resp, err := httpadapter.Send(ctx, n.Root(), pid, &httpadapter.DoRequest{Method: "GET", URL: "/ping"})
+	resp, err := httppool.Send(ctx, n.Root(), pid, &httppool.DoRequest{Method: "GET", URL: "/ping"})
 	if err != nil || string(resp.Body) != "pong" {
 		t.Fatalf("%+v %v", resp, err)
 	}
 	if got := len(n.Pools()); got != 1 {
 		t.Fatal(got)
 	}
-	if _, err := n.AddPool(ctx, httpadapter.Config{Name: "api"}); err == nil {
+	if _, err := n.AddPool(ctx, httppool.Config{Name: "api"}); err == nil {
 		t.Fatal("duplicate pool added")
 	}
-	extra, err := n.AddPool(ctx, httpadapter.Config{Name: "extra", Endpoints: []string{svc.Addr()}})
+	extra, err := n.AddPool(ctx, httppool.Config{Name: "extra", Endpoints: []string{svc.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp, err := extra.Do(ctx, httpadapter.Request{URL: "/"}); err != nil || resp.Status != 200 {
+	if resp, err := extra.Do(ctx, httppool.Request{URL: "/"}); err != nil || resp.Status != 200 {
 		t.Fatalf("%+v %v", resp, err)
 	}
 	if err := n.Stop(ctx); err != nil {

@@ -112,10 +112,11 @@ func (n *Node) redisReady(ctx context.Context) error {
 	if _, ok := n.Breaker(HealthBreaker); ok {
 		return n.breakerReady(HealthBreaker)
 	}
-	if n.st == nil || n.st.store == nil {
+	st := n.State()
+	if st == nil {
 		return fmt.Errorf("%w: no state backend", ErrNotReady)
 	}
-	if err := n.st.store.Ping(ctx); err != nil {
+	if err := st.Ping(ctx); err != nil {
 		return fmt.Errorf("%w: ping: %w", ErrNotReady, err)
 	}
 	return nil

@@ -33,28 +33,15 @@ func (h policyHooks) Open(name string) error {
 	return nil
 }
 
-// Shed resizes the pool, through its actor, to target.Size of its
-// configured size (its size when it was added, for a pool added in code),
-// unless it is already that small.
+// Shed is System 3's: it resizes the pool, through its actor, to
+// target.Size of its configured size (its size when it was added, for a
+// pool added in code), unless it is already that small.
 func (h policyHooks) Shed(ctx context.Context, name string, target s5.ShedTarget) (s5.ShedResult, error) {
-	p, ok := h.n.Pool(name)
-	if !ok {
+	if _, ok := h.n.Pool(name); !ok {
 		return s5.ShedResult{}, fmt.Errorf("vsm: pool %q: %w", name, ErrNotFound)
 	}
-	cur := p.Stats().Size
-	base := p.c.Config().Size
-	if pc, ok := h.n.cfg.Pools[name]; ok && pc.Size > 0 {
-		base = pc.Size
-	}
-	to := target.Size(base)
-	if cur <= to {
-		return s5.ShedResult{From: cur, To: cur}, nil
-	}
-	st, err := p.Resize(ctx, to)
-	if err != nil {
-		return s5.ShedResult{From: cur, To: cur}, err
-	}
-	return s5.ShedResult{From: cur, To: st.Size}, nil
+	from, to, err := h.n.s3.Shed(ctx, name, target.Size)
+	return s5.ShedResult{From: from, To: to}, err
 }
 
 // Publish hands the alert to the S2 bridge (Redis pub/sub), which never
@@ -73,10 +60,7 @@ func (n *Node) startPolicy(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("vsm: %s/%s: %w", S5, s5.PolicyName, ErrNotFound)
 	}
-	h := policyHooks{n: n}
-	if n.st != nil {
-		h.bridge = n.st.bridge
-	}
+	h := policyHooks{n: n, bridge: n.s2.Bridge()}
 	n.sys.Root.Send(pid, &s5.SetHooks{Hooks: s5.Hooks{Breakers: h, Pools: h, Publisher: h}})
 	// A reply to a later message from the same sender proves it was applied.
 	_, err := ask.Ask[*s5.Pong](ctx, n.sys.Root, pid, &s5.Ping{})

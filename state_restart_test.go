@@ -10,7 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	vsm "github.com/viable-systems/vsm-connections"
-	vredis "github.com/viable-systems/vsm-connections/actors/redis"
+	"github.com/viable-systems/vsm-connections/actors/redisstore"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
@@ -51,7 +51,7 @@ func stateSubscriptionSurvivesRestarts(t *testing.T, cfg *vsm.Config) {
 	root := n.Root()
 	got := make(chan string, 64)
 	sub := root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
-		if p, ok := c.Message().(*vredis.Published); ok {
+		if p, ok := c.Message().(*redisstore.Published); ok {
 			got <- string(p.Payload)
 		}
 	}))
@@ -61,7 +61,7 @@ func stateSubscriptionSurvivesRestarts(t *testing.T, cfg *vsm.Config) {
 		t.Fatal("no state actor")
 	}
 	const ch = "restart.news"
-	if err := vredis.AskSubscribe(ctx, root, pid, ch, sub); err != nil {
+	if err := redisstore.AskSubscribe(ctx, root, pid, ch, sub); err != nil {
 		t.Fatal(err)
 	}
 	// publish publishes v raw and returns how many subscriptions received
@@ -178,9 +178,9 @@ func TestStateFailsFastWhileRedisHealthBreakerOpen(t *testing.T) {
 		"Session": func() error { _, err := n.Sessions().Get(ctx, sess.ID); return err },
 		"AskGet": func() error {
 			var v int
-			return vredis.AskGet(ctx, root, pid, "k", &v)
+			return redisstore.AskGet(ctx, root, pid, "k", &v)
 		},
-		"AskPublish": func() error { return vredis.AskPublish(ctx, root, pid, "news", "x") },
+		"AskPublish": func() error { return redisstore.AskPublish(ctx, root, pid, "news", "x") },
 	}
 	// failFast runs every call and checks each fails with the gate's
 	// refusal within 2s (a fifth of the timeout).

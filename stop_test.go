@@ -11,7 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	vsm "github.com/viable-systems/vsm-connections"
-	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
+	"github.com/viable-systems/vsm-connections/actors/httppool"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
@@ -112,7 +112,7 @@ func TestErrStoppedOnlyAfterStop(t *testing.T) {
 	n := startNode(t, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	p, err := n.AddPool(ctx, httpadapter.Config{Name: "extra", Endpoints: []string{"127.0.0.1:1"}})
+	p, err := n.AddPool(ctx, httppool.Config{Name: "extra", Endpoints: []string{"127.0.0.1:1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestErrStoppedOnlyAfterStop(t *testing.T) {
 	if _, err := p.Resize(ctx, 4); !errors.Is(err, vsm.ErrStopped) {
 		t.Fatalf("Resize after Stop: %v, want ErrStopped", err)
 	}
-	if _, err := n.AddPool(ctx, httpadapter.Config{Name: "late", Endpoints: []string{"127.0.0.1:1"}}); !errors.Is(err, vsm.ErrStopped) {
+	if _, err := n.AddPool(ctx, httppool.Config{Name: "late", Endpoints: []string{"127.0.0.1:1"}}); !errors.Is(err, vsm.ErrStopped) {
 		t.Fatalf("AddPool after Stop: %v, want ErrStopped", err)
 	}
 }

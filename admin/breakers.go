@@ -9,7 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	vsm "github.com/viable-systems/vsm-connections"
-	actorbreaker "github.com/viable-systems/vsm-connections/actors/breaker"
+	"github.com/viable-systems/vsm-connections/actors/breakeractor"
 	"github.com/viable-systems/vsm-connections/breaker"
 )
 
@@ -62,9 +62,9 @@ func BreakerRoutes(n *vsm.Node) []Route {
 				WriteJSON(w, http.StatusOK, b.Stats())
 			}
 		}},
-		{"POST /api/v1/breakers/{name}/open", command(viaActor(actorbreaker.Open))},
-		{"POST /api/v1/breakers/{name}/close", command(viaActor(actorbreaker.Close))},
-		{"POST /api/v1/breakers/{name}/reset", command(viaActor(actorbreaker.Reset))},
+		{"POST /api/v1/breakers/{name}/open", command(viaActor(breakeractor.Open))},
+		{"POST /api/v1/breakers/{name}/close", command(viaActor(breakeractor.Close))},
+		{"POST /api/v1/breakers/{name}/reset", command(viaActor(breakeractor.Reset))},
 	}
 }
 

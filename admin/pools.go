@@ -9,7 +9,7 @@ import (
 	"time"
 
 	vsm "github.com/viable-systems/vsm-connections"
-	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
+	"github.com/viable-systems/vsm-connections/actors/httppool"
 	"github.com/viable-systems/vsm-connections/pool"
 )
 
@@ -55,8 +55,8 @@ const MaxPoolSize = 100000
 //	                             the pool's endpoints: the API cannot be used to
 //	                             reach anything the pool is not configured for.
 //
-// Reads use the pool's handle; a resize goes through the pool actor, which
-// publishes event.PoolResized.
+// Reads use the pool's handle; a resize goes through System 3 and the pool
+// actor, which publishes event.PoolResized.
 func PoolRoutes(n *vsm.Node) []Route {
 	find := func(w http.ResponseWriter, r *http.Request) (*vsm.Pool, bool) {
 		name := r.PathValue("name")
@@ -81,7 +81,7 @@ func PoolRoutes(n *vsm.Node) []Route {
 				WriteError(w, http.StatusBadRequest, errors.New(`"path" must be relative to the pool, starting with one "/"`))
 				return
 			}
-			req := httpadapter.Request{Method: strings.ToUpper(call.Method), URL: call.Path}
+			req := httppool.Request{Method: strings.ToUpper(call.Method), URL: call.Path}
 			if call.Body != "" {
 				req.Body = []byte(call.Body)
 			}
@@ -93,7 +93,7 @@ func PoolRoutes(n *vsm.Node) []Route {
 			}
 			start := time.Now()
 			resp, err := p.Do(r.Context(), req)
-			var se *httpadapter.StatusError
+			var se *httppool.StatusError
 			if errors.As(err, &se) {
 				resp, err = se.Response, nil
 			}
@@ -110,7 +110,7 @@ func PoolRoutes(n *vsm.Node) []Route {
 		}},
 		{"GET /api/v1/pools", func(w http.ResponseWriter, _ *http.Request) {
 			ps := n.Pools()
-			out := make([]httpadapter.Stats, 0, len(ps))
+			out := make([]httppool.Stats, 0, len(ps))
 			for _, p := range ps {
 				out = append(out, p.Stats())
 			}

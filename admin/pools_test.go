@@ -11,7 +11,7 @@ import (
 	"time"
 
 	vsm "github.com/viable-systems/vsm-connections"
-	httpadapter "github.com/viable-systems/vsm-connections/actors/http"
+	"github.com/viable-systems/vsm-connections/actors/httppool"
 	"github.com/viable-systems/vsm-connections/admin"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/vsmtest"
@@ -50,7 +50,7 @@ func TestPoolRoutes(t *testing.T) {
 	}
 
 	code, body := do(t, "GET", srv.URL+"/api/v1/pools", "")
-	var list []httpadapter.Stats
+	var list []httppool.Stats
 	if err := json.Unmarshal([]byte(body), &list); code != 200 || err != nil {
 		t.Fatalf("%d %s %v", code, body, err)
 	}
@@ -70,7 +70,7 @@ func TestPoolRoutes(t *testing.T) {
 	}
 
 	code, body = do(t, "POST", srv.URL+"/api/v1/pools/api", `{"size": 15}`)
-	var st httpadapter.Stats
+	var st httppool.Stats
 	if err := json.Unmarshal([]byte(body), &st); code != 200 || err != nil || st.Size != 15 || st.Name != "api" {
 		t.Fatalf("resize: %d %s", code, body)
 	}

@@ -2,7 +2,7 @@
 // this call go? record its outcome) is a few atomic operations on a
 // [Breaker] that any goroutine may share. It imports neither protoactor nor
 // the node's config; the supervised actor that owns a Breaker's timer,
-// events and alerts lives in actors/breaker.
+// events and alerts lives in actors/breakeractor.
 //
 // # State machine
 //

@@ -2,7 +2,7 @@
 # Start or stop a throwaway redis-server for the Redis backend's tests.
 #
 #   eval "$(scripts/redis-test-server.sh start)"   # exports VSM_REDIS_ADDR
-#   go test -race ./actors/redis/...
+#   go test -race ./actors/redisstore/...
 #   scripts/redis-test-server.sh stop
 #
 # start installs Debian's redis-server when it is missing, runs it on a free

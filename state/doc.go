@@ -4,7 +4,7 @@
 //
 //   - [github.com/viable-systems/vsm-connections/state/memory]: in-process,
 //     used when no Redis is configured (a single vsmnode needs nothing else);
-//   - [github.com/viable-systems/vsm-connections/actors/redis]: Redis through
+//   - [github.com/viable-systems/vsm-connections/actors/redisstore]: Redis through
 //     go-redis v9, shared by every node of a cluster.
 //
 // Both are checked by one behaviour suite,

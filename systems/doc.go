@@ -3,8 +3,9 @@
 // themselves live in s1 … s5, one package each, with their role documented
 // there.
 //
-// A system is an ordinary supervisor (package supervisor). Later parts of
-// the node add their actors to a system at run time with supervisor.Start on
-// the system's PID (the node wraps it as Node.StartChild); no system's code
-// is edited to add a child.
+// A system is an ordinary supervisor (package supervisor). Each system's
+// package builds, from its part of the config, the children it supervises
+// (with supervisor.Start on the system's PID) and exposes them through a
+// small Go API that the root package hands out. Users add children of
+// their own with Node.StartChild.
 package systems

@@ -125,7 +125,7 @@ type Config struct {
 	Retry RetryPolicy
 
 	// Events receives event.AdapterRequest, one per call, only while it has
-	// more than QuietSubscribers subscribers (as in package httpadapter),
+	// more than QuietSubscribers subscribers (as in package httppool),
 	// and the channel actor's ConnOpened and ConnClosed. nil publishes
 	// none.
 	Events           *eventstream.EventStream

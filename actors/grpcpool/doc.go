@@ -53,7 +53,7 @@
 //
 // event.AdapterRequest (Protocol "grpc", Status the gRPC code), one per
 // call, only while the stream has subscribers beyond Config.QuietSubscribers
-// (as in package httpadapter); the actor publishes ConnOpened
+// (as in package httppool); the actor publishes ConnOpened
 // ("grpc.conn_opened") and ConnClosed ("grpc.conn_closed").
 //
 // # The actor

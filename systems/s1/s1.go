@@ -1,6 +1,21 @@
 package s1
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+	"go.uber.org/zap"
+
+	"github.com/viable-systems/vsm-connections/algedonic"
+	"github.com/viable-systems/vsm-connections/breaker"
+	"github.com/viable-systems/vsm-connections/fault"
 	"github.com/viable-systems/vsm-connections/supervisor"
 	"github.com/viable-systems/vsm-connections/systems"
 )
@@ -8,7 +23,111 @@ import (
 // Name is System 1's stable name and the prefix of its children's names.
 const Name = "s1"
 
+// Prefixes of the units' names under S1: the breaker "api" is the actor
+// "s1/breaker/api", the pool "api" the actor "s1/pool/api".
+const (
+	BreakerPrefix = "breaker/"
+	PoolPrefix    = "pool/"
+)
+
+var (
+	// ErrExists is returned when a unit of that name is already there.
+	ErrExists = errors.New("s1: unit already exists")
+	// ErrNotRunning is returned when S1's supervisor is not in the tree
+	// (the node is stopping, or its root gave up).
+	ErrNotRunning = errors.New("s1: supervisor not running")
+)
+
 // Spec is System 1's supervisor, for the node root to start.
 func Spec(cfg supervisor.Config, env supervisor.Env, children ...supervisor.ChildSpec) supervisor.ChildSpec {
 	return systems.Spec(Name, cfg, env, children...)
 }
+
+// Env is what S1 needs from its node.
+type Env struct {
+	// Root sends the supervisor requests that add units.
+	Root *actor.RootContext
+	// Supervisor is the node's supervision environment (directory, event
+	// stream, alerts); the Redis unit's own supervisor takes part in it.
+	Supervisor supervisor.Env
+	// Supervision is the restart intensity of the units' own supervisors.
+	Supervision supervisor.Config
+	// Events receives the units' events.
+	Events *eventstream.EventStream
+	// Alerts receives the breakers' algedonic alerts.
+	Alerts algedonic.Raiser
+	// Logger is the node's logger; nil logs nothing.
+	Logger *zap.Logger
+	// Retry are the fault_tolerance defaults given to every pool.
+	Retry []fault.Option
+}
+
+// S1 is System 1's API: it builds the operational units under the S1
+// supervisor and hands them out by name. Lookups (Breaker, Pool, Route)
+// are lock-free: the maps are copy-on-write behind atomic pointers, written
+// only by the Add methods, which a mutex serialises.
+type S1 struct {
+	env Env
+
+	mu       sync.Mutex // serialises the writers of breakers and pools
+	breakers atomic.Pointer[units[*breaker.Breaker]]
+	pools    atomic.Pointer[units[*Pool]]
+	// quiet is the event stream's subscriber count before the first pool:
+	// the node's own subscribers, which per-request events must not be
+	// published for (httppool.Config.QuietSubscribers).
+	quiet atomic.Int32
+	state *State
+}
+
+// New returns an S1 with no units; the node adds them with the Start and
+// Add methods once the S1 supervisor runs.
+func New(env Env) *S1 {
+	if env.Logger == nil {
+		env.Logger = zap.NewNop()
+	}
+	s := &S1{env: env}
+	s.breakers.Store(&units[*breaker.Breaker]{})
+	s.pools.Store(&units[*Pool]{})
+	s.quiet.Store(-1)
+	return s
+}
+
+// startChild adds spec under the supervisor called sup (S1 or one below it).
+func (s *S1) startChild(ctx context.Context, sup string, spec supervisor.ChildSpec) (*actor.PID, error) {
+	pid, ok := s.env.Supervisor.Directory.Lookup(sup)
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotRunning, sup)
+	}
+	return supervisor.Start(ctx, s.env.Root, pid, spec)
+}
+
+// lookup is the PID of the unit actor with the stable name s1/<name>.
+func (s *S1) lookup(name string) (*actor.PID, bool) {
+	return s.env.Supervisor.Directory.Lookup(Name + "/" + name)
+}
+
+// units is an immutable snapshot of the units of one kind: by name, and
+// sorted by name, so that neither a lookup nor a scan (routing by
+// endpoint) allocates or takes a lock.
+type units[V any] struct {
+	byName map[string]V
+	sorted []V
+}
+
+// store publishes a copy of *p with name set to v; the caller holds s.mu.
+func store[V any](p *atomic.Pointer[units[V]], name string, v V) {
+	old := p.Load()
+	m := maps.Clone(old.byName)
+	if m == nil {
+		m = map[string]V{}
+	}
+	m[name] = v
+	next := &units[V]{byName: m, sorted: make([]V, 0, len(m))}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		next.sorted = append(next.sorted, m[k])
+	}
+	p.Store(next)
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }

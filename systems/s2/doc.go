@@ -1,10 +1,21 @@
-// Package s2 is System 2, Coordination: keeps the operational units from oscillating
-// and fighting each other. It owns the pub/sub coordination bus, cluster-wide
-// breaker coordination (one half-open prober across the cluster) and shared
-// retry budgets.
+// Package s2 is System 2, Coordination: keeps the operational units from
+// oscillating and fighting each other.
 //
-// It is a supervisor (one-for-one by default, restart intensity from the
-// node's supervision config) that starts empty; its children are added with
-// supervisor.Start on its PID, which the node exposes as
-// Node.StartChild(ctx, "s2", spec).
+// [Start] builds, under the S2 supervisor:
+//
+//	s2/breaker/<name>   one coordinator (package coord) per breaker whose
+//	                    coordination is shared: one half-open prober across
+//	                    the cluster, trips and manual commands spread over
+//	                    Redis pub/sub
+//	s2/algedonic        the alert bridge: publishes this node's alerts to
+//	                    the cluster and, with remote alerts on, delivers the
+//	                    other nodes' to this node's S5
+//
+// and returns an [S2] exposing their counters (SharedBreakerStats,
+// AlertBridgeStats), the bridge (for S5's publish action) and PublishOwn,
+// the S5 reaction that publishes the node's own alerts.
+//
+// The coordinators accept coord's messages (*coord.Ping → *coord.Pong).
+// State kept outside them, so a restart loses none: their Stats, and the
+// cluster's records in the store.
 package s2

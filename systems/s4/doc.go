@@ -1,8 +1,14 @@
-// Package s4 is System 4, Intelligence: watches the world outside the node. It owns
-// the health checkers of external services and trend detection.
+// Package s4 is System 4, Intelligence: watches the world outside the node.
 //
-// It is a supervisor (one-for-one by default, restart intensity from the
-// node's supervision config) that starts empty; its children are added with
-// supervisor.Start on its PID, which the node exposes as
-// Node.StartChild(ctx, "s4", spec).
+// [S4] starts the checkers under the S4 supervisor. Today:
+//
+//	s4/redis   the Redis PING probe (StartRedisProbe): one ping per
+//	           interval through the "redis" breaker, so the breaker opens
+//	           when Redis stops answering and System 1's store refuses
+//	           calls at once; it raises a Critical (source "s4/redis") when
+//	           the breaker opens and an Info when it closes again
+//
+// The probe accepts no messages of its own; it pings from a goroutine it
+// owns, so its mailbox never waits, and stops it on Stopping or
+// Restarting. It keeps no state: the breaker it feeds lives in S1.
 package s4

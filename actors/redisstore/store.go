@@ -1,0 +1,316 @@
+package redisstore
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
+
+	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/state"
+)
+
+// DefaultTimeout bounds every call when the configuration gives none.
+const DefaultTimeout = 5 * time.Second
+
+// Option configures New.
+type Option interface{ apply(*options) }
+
+type options struct {
+	txAttempts int
+	logger     *zap.Logger
+}
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
+
+// WithTxAttempts sets how many times Transaction runs its function before
+// giving up with state.ErrConflict. Default 64.
+func WithTxAttempts(n int) Option {
+	return optionFunc(func(o *options) {
+		if n > 0 {
+			o.txAttempts = n
+		}
+	})
+}
+
+// WithLogger sets the logger for subscription connection losses and
+// recoveries. Default: no logging.
+func WithLogger(l *zap.Logger) Option {
+	return optionFunc(func(o *options) {
+		if l != nil {
+			o.logger = l
+		}
+	})
+}
+
+// Store is the Redis backend of state.Store. Create it with New.
+type Store struct {
+	c       goredis.UniversalClient
+	timeout time.Duration
+	opts    options
+	red     redactor
+	desc    string
+
+	closed   atomic.Bool
+	deadline atomic.Pointer[deadlineCtx] // see bound
+	mu       sync.Mutex
+	subs     map[*subscription]struct{}
+}
+
+var _ state.Store = (*Store)(nil)
+
+// New connects lazily (no I/O happens here; use Ping to check the server)
+// and returns a Store. cfg must be enabled (a URL or addresses).
+func New(cfg config.Redis, opts ...Option) (*Store, error) {
+	o := options{txAttempts: 64, logger: zap.NewNop()}
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	red := newRedactor(cfg.URL, cfg.Password)
+	uo, desc, err := universalOptions(cfg, &red)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{
+		c:       goredis.NewUniversalClient(uo),
+		timeout: uo.ReadTimeout,
+		opts:    o,
+		red:     red,
+		desc:    desc,
+		subs:    make(map[*subscription]struct{}),
+	}, nil
+}
+
+func configError(red *redactor, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidConfig, red.redact(fmt.Sprintf(format, args...)))
+}
+
+// universalOptions maps the node's configuration onto go-redis's, and
+// returns a description of the target without credentials.
+func universalOptions(cfg config.Redis, red *redactor) (*goredis.UniversalOptions, string, error) {
+	timeout := cfg.Timeout.D()
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	uo := &goredis.UniversalOptions{
+		Username: cfg.Username,
+		Password: cfg.Password,
+		PoolSize: cfg.PoolSize,
+	}
+	var desc string
+	var tlsCfg *tls.Config
+	switch {
+	case cfg.URL != "" && len(cfg.Addrs) > 0:
+		return nil, "", configError(red, "give either url or addrs, not both")
+	case cfg.URL != "":
+		po, err := goredis.ParseURL(cfg.URL)
+		if err != nil {
+			if _, isURL := err.(*url.Error); isURL {
+				// url.Parse quotes the URL and the offending escape, which
+				// may be part of the password: say no more than this.
+				return nil, "", configError(red, "url %s does not parse as a URL", redactURL(cfg.URL, red))
+			}
+			return nil, "", configError(red, "url %s: %v", redactURL(cfg.URL, red), err)
+		}
+		if po.Network != "tcp" {
+			return nil, "", configError(red, "url %s: only redis:// and rediss:// are supported", redactURL(cfg.URL, red))
+		}
+		uo.Addrs = []string{po.Addr}
+		uo.DB = po.DB
+		if uo.Username == "" {
+			uo.Username = po.Username
+		}
+		if uo.Password == "" {
+			uo.Password = po.Password
+		}
+		tlsCfg = po.TLSConfig
+		desc = redactURL(cfg.URL, red)
+	case len(cfg.Addrs) > 0:
+		uo.Addrs = append([]string(nil), cfg.Addrs...)
+		uo.MasterName = cfg.MasterName
+		switch {
+		case cfg.MasterName != "":
+			desc = fmt.Sprintf("sentinel master=%s addrs=%s", cfg.MasterName, strings.Join(cfg.Addrs, ","))
+		case len(cfg.Addrs) > 1:
+			desc = "cluster addrs=" + strings.Join(cfg.Addrs, ",")
+		default:
+			desc = cfg.Addrs[0]
+		}
+	default:
+		return nil, "", configError(red, "no url or addrs: Redis is not configured")
+	}
+	if uo.Password != "" {
+		// A password from the URL's query or a user field: mask it too.
+		red.secrets = append(red.secrets, uo.Password)
+	}
+	var err error
+	if tlsCfg, err = tlsConfig(cfg.TLS, tlsCfg, red); err != nil {
+		return nil, "", err
+	}
+	uo.TLSConfig = tlsCfg
+	uo.DialTimeout = timeout
+	uo.ReadTimeout = timeout
+	uo.WriteTimeout = timeout
+	uo.PoolTimeout = timeout
+	uo.ContextTimeoutEnabled = true
+	// Fail fast when Redis is down: one dial per attempt and one retry (for
+	// a pooled connection that died with a server restart), instead of
+	// go-redis's 5 dials × 4 attempts with backoff.
+	uo.DialerRetries = 1
+	uo.MaxRetries = 1
+	if tlsCfg != nil && !strings.HasPrefix(desc, "rediss://") {
+		desc += " (tls)"
+	}
+	return uo, desc, nil
+}
+
+func redactURL(raw string, red *redactor) string {
+	if u, err := url.Parse(raw); err == nil {
+		return red.redact(u.Redacted())
+	}
+	return red.redact(raw)
+}
+
+// tlsConfig adds the configured files to base (set for rediss://). Any file
+// or server name turns TLS on.
+func tlsConfig(t config.TLS, base *tls.Config, red *redactor) (*tls.Config, error) {
+	if base == nil && t == (config.TLS{}) {
+		return nil, nil
+	}
+	var c *tls.Config
+	if base != nil {
+		c = base.Clone()
+	} else {
+		c = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, configError(red, "tls.ca_file: %v", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, configError(red, "tls.ca_file %s holds no PEM certificate", t.CAFile)
+		}
+		c.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, configError(red, "tls.cert_file and tls.key_file go together")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, configError(red, "tls client certificate: %v", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	if t.ServerName != "" {
+		c.ServerName = t.ServerName
+	}
+	return c, nil
+}
+
+// String describes the target without credentials.
+func (s *Store) String() string { return "redis(" + s.desc + ")" }
+
+// Client returns the underlying go-redis client, for commands the state API
+// does not cover. Closing the Store closes it.
+func (s *Store) Client() goredis.UniversalClient { return s.c }
+
+// Timeout is the bound applied to every call.
+func (s *Store) Timeout() time.Duration { return s.timeout }
+
+func noop() {}
+
+// bound returns ctx limited to the store's timeout unless ctx already ends
+// sooner.
+//
+// A context.WithTimeout per call arms and stops a runtime timer per call,
+// which measurably slowed parallel callers. A caller's context that can
+// never be canceled (Background, TODO, or values on top of them) therefore
+// gets a shared deadline context instead, renewed every timeout/64 (1ms to
+// 50ms): each call is still bounded, by at most timeout and at least
+// timeout minus that renewal period. Cancelable contexts get their own
+// WithTimeout, as they must.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= s.timeout {
+		return ctx, noop
+	}
+	if ctx.Done() != nil {
+		return context.WithTimeout(ctx, s.timeout)
+	}
+	shared := s.sharedDeadline()
+	if ctx == context.Background() {
+		return shared, noop
+	}
+	return valuesFrom{Context: shared, values: ctx}, noop
+}
+
+// valuesFrom takes its deadline and cancellation from the embedded context
+// and its values from another.
+type valuesFrom struct {
+	context.Context
+	values context.Context
+}
+
+func (v valuesFrom) Value(key any) any { return v.values.Value(key) }
+
+type deadlineCtx struct {
+	ctx       context.Context
+	cancel    context.CancelFunc
+	renewFrom time.Time
+}
+
+func (s *Store) sharedDeadline() context.Context {
+	now := time.Now()
+	if c := s.deadline.Load(); c != nil && now.Before(c.renewFrom) {
+		return c.ctx
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), now.Add(s.timeout))
+	renew := min(max(s.timeout/64, time.Millisecond), 50*time.Millisecond)
+	// Two callers may renew at once; either context is as good. A replaced
+	// context is released by its own timer at its deadline.
+	s.deadline.Store(&deadlineCtx{ctx: ctx, cancel: cancel, renewFrom: now.Add(renew)})
+	return ctx
+}
+
+// Close ends every subscription, then closes the client. Idempotent.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.mu.Lock()
+	subs := make([]*subscription, 0, len(s.subs))
+	for sub := range s.subs {
+		subs = append(subs, sub)
+	}
+	s.mu.Unlock()
+	for _, sub := range subs {
+		_ = sub.Close()
+	}
+	if c := s.deadline.Load(); c != nil {
+		c.cancel()
+	}
+	if err := s.c.Close(); err != nil {
+		return s.wrap("close", err)
+	}
+	return nil
+}
+
+func (s *Store) checkOpen(op string) error {
+	if s.closed.Load() {
+		return fmt.Errorf("redis %s: %w", op, state.ErrClosed)
+	}
+	return nil
+}

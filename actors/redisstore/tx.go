@@ -1,0 +1,131 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/viable-systems/vsm-connections/state"
+)
+
+// Transaction implements state.Store with WATCH, MULTI and EXEC. Each
+// attempt is bounded by the store's timeout; between attempts lost to a
+// concurrent writer it waits a short random time so that contending callers
+// spread out.
+func (s *Store) Transaction(ctx context.Context, keys []string, fn func(tx state.Tx) error) error {
+	if err := s.checkOpen("transaction"); err != nil {
+		return err
+	}
+	for attempt := 0; attempt < s.opts.txAttempts; attempt++ {
+		if attempt > 0 {
+			limit := min(time.Duration(attempt)*200*time.Microsecond, 20*time.Millisecond)
+			t := time.NewTimer(rand.N(limit) + 1)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return s.wrap("transaction", ctx.Err())
+			case <-t.C:
+			}
+		}
+		var userErr error
+		actx, cancel := s.bound(ctx)
+		err := s.c.Watch(actx, func(rtx *goredis.Tx) error {
+			tx := &redisTx{s: s, rtx: rtx}
+			if err := fn(tx); err != nil {
+				userErr = err
+				return err
+			}
+			if tx.err != nil {
+				userErr = tx.err
+				return tx.err
+			}
+			if len(tx.ops) == 0 {
+				return nil
+			}
+			cmds, err := rtx.TxPipelined(actx, func(p goredis.Pipeliner) error {
+				for _, op := range tx.ops {
+					op(actx, p)
+				}
+				return nil
+			})
+			if errors.Is(err, goredis.TxFailedErr) {
+				return err
+			}
+			// EXEC ran: a queued command that failed on its own (INCR of
+			// text) does not undo the others; report the first.
+			for _, c := range cmds {
+				if c.Err() != nil {
+					return s.wrap("transaction "+c.Name(), c.Err())
+				}
+			}
+			return s.wrap("exec", err)
+		}, keys...)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case userErr != nil && err == userErr:
+			return err
+		case errors.Is(err, goredis.TxFailedErr):
+			continue
+		}
+		return s.wrap("transaction", err)
+	}
+	return fmt.Errorf("redis transaction on %q: %w after %d attempts", keys, state.ErrConflict, s.opts.txAttempts)
+}
+
+type redisTx struct {
+	s   *Store
+	rtx *goredis.Tx
+	ops []func(context.Context, goredis.Pipeliner)
+	err error
+}
+
+func (t *redisTx) Get(ctx context.Context, key string, dst any) error {
+	ctx, cancel := t.s.bound(ctx)
+	b, err := t.rtx.Get(ctx, key).Bytes()
+	cancel()
+	if err != nil {
+		return t.s.wrapKey("get", key, err)
+	}
+	return state.Decode(key, b, dst)
+}
+
+func (t *redisTx) Set(key string, value any, opts ...state.SetOption) error {
+	b, err := state.Encode(value)
+	if err != nil {
+		err = fmt.Errorf("redis set %s: encode: %w", key, err)
+		if t.err == nil {
+			t.err = err
+		}
+		return err
+	}
+	ttl := state.ResolveSetOptions(opts).TTL
+	t.ops = append(t.ops, func(ctx context.Context, p goredis.Pipeliner) { p.Set(ctx, key, b, ttl) })
+	return nil
+}
+
+func (t *redisTx) Incr(key string) { t.IncrBy(key, 1) }
+
+func (t *redisTx) IncrBy(key string, n int64) {
+	t.ops = append(t.ops, func(ctx context.Context, p goredis.Pipeliner) { p.IncrBy(ctx, key, n) })
+}
+
+func (t *redisTx) Del(keys ...string) {
+	if len(keys) == 0 {
+		return
+	}
+	keys = append([]string(nil), keys...)
+	t.ops = append(t.ops, func(ctx context.Context, p goredis.Pipeliner) { p.Del(ctx, keys...) })
+}
+
+func (t *redisTx) Expire(key string, d time.Duration) {
+	if d > 0 && d < time.Millisecond {
+		d = time.Millisecond
+	}
+	t.ops = append(t.ops, func(ctx context.Context, p goredis.Pipeliner) { p.PExpire(ctx, key, d) })
+}

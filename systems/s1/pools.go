@@ -1,0 +1,158 @@
+package s1
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/viable-systems/vsm-connections/actors/httppool"
+	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/supervisor"
+)
+
+// Pool is one HTTP operational unit: the pool actor "s1/pool/<name>", the
+// *httppool.Client it owns (transport, slots, balancer) and the breaker
+// guarding it. Requests go straight to the client, with no mailbox hop;
+// the size is the actor's alone to change (System 3 sends it
+// *httppool.ResizePool), so the handle only reads it.
+type Pool struct {
+	c  *httppool.Client
+	s1 *S1
+}
+
+// Name is the pool's name.
+func (p *Pool) Name() string { return p.c.Name() }
+
+// Client is the pool's HTTP client: requests, stats and configuration.
+func (p *Pool) Client() *httppool.Client { return p.c }
+
+// Stats returns the pool's figures, read from its handle (no mailbox hop).
+func (p *Pool) Stats() httppool.Stats { return p.c.Stats() }
+
+// PID is the pool actor's PID, for actors that send it *httppool.DoRequest;
+// false while its supervisor restarts it or after it gave up on it.
+func (p *Pool) PID() (*actor.PID, bool) { return p.s1.lookup(PoolPrefix + p.Name()) }
+
+// Do sends req through this pool (req.Pool is ignored).
+func (p *Pool) Do(ctx context.Context, req httppool.Request) (*httppool.Response, error) {
+	return p.c.Do(ctx, req)
+}
+
+// StartPools starts one unit per configured pool, in name order, each
+// guarded by its circuit_breaker (which StartBreakers must have added). The
+// config's validation refused every protocol without an adapter, so each
+// is HTTP.
+func (s *S1) StartPools(ctx context.Context, cfg map[string]config.Pool) error {
+	if s.env.Events != nil {
+		// The subscribers there now are the node's own.
+		s.quiet.CompareAndSwap(-1, s.env.Events.Length())
+	}
+	for _, name := range sortedKeys(cfg) {
+		p := cfg[name]
+		hc, err := httppool.FromConfig(name, p)
+		if err != nil {
+			return fmt.Errorf("pools.%s: %w", name, err)
+		}
+		if p.CircuitBreaker != "" {
+			b, ok := s.Breaker(p.CircuitBreaker)
+			if !ok {
+				return fmt.Errorf("pools.%s.circuit_breaker: %w: %q", name, httppool.ErrNoBreaker, p.CircuitBreaker)
+			}
+			hc.Breaker = b
+		}
+		if _, err := s.AddPool(ctx, hc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// AddPool makes an HTTP pool from cfg and supervises its actor as
+// "s1/pool/<name>". Unset Breakers, Retry and Events fields get S1's
+// (every breaker by name, the fault_tolerance defaults, the node's event
+// stream).
+func (s *S1) AddPool(ctx context.Context, cfg httppool.Config) (*Pool, error) {
+	if cfg.Breakers == nil {
+		cfg.Breakers = s.Breaker
+	}
+	if cfg.Retry == nil {
+		cfg.Retry = s.env.Retry
+	}
+	if cfg.Events == nil && s.env.Events != nil {
+		s.quiet.CompareAndSwap(-1, s.env.Events.Length())
+		cfg.Events, cfg.QuietSubscribers = s.env.Events, s.quiet.Load()
+	}
+	name := cfg.Name
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.pools.Load().byName[name]; dup {
+		return nil, fmt.Errorf("s1: pool %q: %w", name, ErrExists)
+	}
+	c, err := httppool.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.startChild(ctx, Name, supervisor.ChildSpec{
+		Name:  PoolPrefix + name,
+		Props: httppool.Props(c, httppool.Env{Events: s.env.Events}),
+	}); err != nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("s1: pool %q: %w", name, err)
+	}
+	p := &Pool{c: c, s1: s}
+	store(&s.pools, name, p)
+	return p, nil
+}
+
+// Pool returns the pool called name, with no lock taken.
+func (s *S1) Pool(name string) (*Pool, bool) {
+	p, ok := s.pools.Load().byName[name]
+	return p, ok
+}
+
+// Pools returns every pool, sorted by name.
+func (s *S1) Pools() []*Pool { return slices.Clone(s.pools.Load().sorted) }
+
+// Route finds the pool for req: the one req.Pool names or, with no pool
+// named, the one with the absolute URL's host:port among its endpoints.
+// Errors match httppool.ErrNoPool.
+func (s *S1) Route(req httppool.Request) (*Pool, error) {
+	if req.Pool != "" {
+		p, ok := s.Pool(req.Pool)
+		if !ok {
+			return nil, fmt.Errorf("%w: %q", httppool.ErrNoPool, req.Pool)
+		}
+		return p, nil
+	}
+	u, err := url.Parse(req.URL)
+	if err != nil || !u.IsAbs() {
+		return nil, fmt.Errorf("%w: no pool named and %q is not an absolute URL", httppool.ErrNoPool, req.URL)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	for _, p := range s.pools.Load().sorted { // the first by name wins
+		if p.c.HasEndpoint(addr) {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: none has the endpoint %s", httppool.ErrNoPool, addr)
+}
+
+// Request routes req (see Route) and sends it through the pool's client.
+func (s *S1) Request(ctx context.Context, req httppool.Request) (*httppool.Response, error) {
+	p, err := s.Route(req)
+	if err != nil {
+		return nil, err
+	}
+	return p.c.Do(ctx, req)
+}
