@@ -124,10 +124,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // finish. It is idempotent.
 func (s *Server) Close() { s.once.Do(func() { close(s.done) }) }
 
-func (s *Server) tree(w http.ResponseWriter, _ *http.Request) {
-	WriteJSON(w, http.StatusOK, s.node.Tree())
-}
-
 // AlertRequest is the body of POST /api/v1/alerts.
 type AlertRequest struct {
 	Severity string `json:"severity"`
