@@ -169,7 +169,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, errors.New("streaming unsupported"))
 		return
 	}
-	prefix := r.URL.Query().Get("kind")
+	// ?kind=a.,b.c keeps the kinds with any of these prefixes, so that a
+	// client such as the dashboard is not sent the per-request events it
+	// does not show.
+	var prefixes []string
+	for _, p := range strings.Split(r.URL.Query().Get("kind"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			prefixes = append(prefixes, p)
+		}
+	}
 	queue := make(chan event.Event, 1)
 	quit := make(chan struct{})
 	// The node's subscription is the bounded queue; this handler drains it.
@@ -179,7 +187,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-quit:
 		}
 	}, event.WithBuffer(s.sseBuf), event.WithFilter(func(ev event.Event) bool {
-		return prefix == "" || strings.HasPrefix(ev.Kind(), prefix)
+		if len(prefixes) == 0 {
+			return true
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(ev.Kind(), p) {
+				return true
+			}
+		}
+		return false
 	}))
 	defer func() { close(quit); sub.Cancel(); sub.Wait() }()
 

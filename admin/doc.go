@@ -14,7 +14,8 @@
 //	                       {"status":"ok","node":...}
 //	GET  /api/v1/tree      the supervision tree as JSON
 //	GET  /api/v1/events    Server-Sent Events: every event, as JSON, live;
-//	                       ?kind=breaker. keeps kinds with that prefix
+//	                       ?kind=breaker. keeps kinds with that prefix;
+//	                       ?kind=breaker.,health. any of several
 //	POST /api/v1/alerts    {"severity":"critical","source":"ops","reason":"..."} → 202
 //	GET  /metrics          Prometheus text of the node's registry
 //
