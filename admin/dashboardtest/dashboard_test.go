@@ -53,13 +53,14 @@ type fixture struct {
 	node     *vsm.Node
 	url      string
 	payments *vsmtest.MockService // made to fail
+	stock    *vsmtest.MockService // fails for the screenshot's half-open tile
 	search   *vsmtest.MockService // healthy, with a retried failure now and then
 	apiUp    atomic.Bool          // the "payments-api" check's verdict
 }
 
 func start(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{payments: vsmtest.NewMockService(t), search: vsmtest.NewMockService(t)}
+	f := &fixture{payments: vsmtest.NewMockService(t), search: vsmtest.NewMockService(t), stock: vsmtest.NewMockService(t)}
 	f.apiUp.Store(true)
 	yaml := fmt.Sprintf(`
 node:
@@ -72,6 +73,9 @@ circuit_breakers:
     mode: rate
     failure_rate: 50
     minimum_calls: 20
+  inventory:
+    failure_threshold: 2
+    recovery_timeout: 1s
 pools:
   payments:
     endpoints: [%s]
@@ -81,7 +85,11 @@ pools:
     endpoints: [%s]
     size: 16
     circuit_breaker: search
-`, f.payments.Addr(), f.search.Addr())
+  inventory:
+    endpoints: [%s]
+    size: 4
+    circuit_breaker: inventory
+`, f.payments.Addr(), f.search.Addr(), f.stock.Addr())
 	cfg, err := config.Parse("dashboard.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -353,6 +361,12 @@ func (f *fixture) screenshot(t *testing.T, b *browser, path string) {
 		_, _ = f.node.Get(ctx, "payments", "/charge")
 	}
 	b.waitJS(t, "payments open again", tileState("payments")+` === 'open'`, within)
+	// inventory trips, and after its 1 s recovery timeout is half-open.
+	f.stock.FailNext(2, 500)
+	for range 2 {
+		_, _ = f.node.Request(ctx, httpadapter.Request{Pool: "inventory", URL: "/items", Retry: []fault.Option{fault.MaxAttempts(1)}})
+	}
+	b.waitJS(t, "inventory half-open", tileState("inventory")+` === 'half_open'`, 5*time.Second)
 	// Rates and the sparkline need a few one-second samples.
 	b.waitJS(t, "samples", `document.querySelectorAll('[data-breaker="search"] polyline')[0]?.getAttribute('points').split(' ').length >= 8`, 15*time.Second)
 	b.waitJS(t, "retries", `document.querySelector('[data-breaker="search"] .retries') !== null`, 5*time.Second)
