@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/viable-systems/vsm-connections/admin"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/supervisor"
 )
 
 // The page loads nothing from elsewhere: no absolute URL in any src, href
@@ -79,5 +81,36 @@ func TestEventsStreamSeveralKinds(t *testing.T) {
 	// The feed shows the time from raise to S5.
 	if alert.Data.At.IsZero() || alert.Data.Received.Before(alert.Data.At) {
 		t.Fatalf("alert at %v received %v", alert.Data.At, alert.Data.Received)
+	}
+}
+
+// The tree JSON carries what the dashboard shows: the supervisors'
+// intensity and each live actor's mailbox depth.
+func TestTreeJSONHasIntensityAndMailbox(t *testing.T) {
+	_, srv := setup(t)
+	code, body := do(t, "GET", srv.URL+"/api/v1/tree", "")
+	var root admin.TreeNode
+	if err := json.Unmarshal([]byte(body), &root); code != 200 || err != nil {
+		t.Fatalf("tree = %d %s %v", code, body, err)
+	}
+	if root.Intensity == nil || root.Intensity.MaxRestarts != supervisor.DefaultMaxRestarts || root.Intensity.Window != supervisor.DefaultWindow {
+		t.Fatalf("root intensity = %+v", root.Intensity)
+	}
+	var policy *admin.TreeNode
+	var walk func(n *admin.TreeNode)
+	walk = func(n *admin.TreeNode) {
+		if n.Name == "s5/policy" {
+			policy = n
+		}
+		for i := range n.Children {
+			walk(&n.Children[i])
+		}
+	}
+	walk(&root)
+	if policy == nil || policy.Kind != supervisor.KindWorker || policy.Intensity != nil || policy.Mailbox == nil || *policy.Mailbox != 0 {
+		t.Fatalf("s5/policy = %+v", policy)
+	}
+	if !strings.Contains(body, `"mailbox": 0`) || !strings.Contains(body, `"max_restarts": 3`) {
+		t.Fatalf("tree JSON lacks mailbox or intensity: %s", body)
 	}
 }

@@ -13,7 +13,9 @@ import (
 // an upgrade of protoactor moves it.
 func TestMailboxDepth(t *testing.T) {
 	sys := actor.NewActorSystem()
-	inside, release := make(chan struct{}), make(chan struct{})
+	// inside has room for the first signal, so that it is not lost when
+	// the test is not receiving yet; later messages find it full.
+	inside, release := make(chan struct{}, 1), make(chan struct{})
 	pid, err := sys.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
 		if _, ok := c.Message().(int); ok {
 			select {
