@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/chromedp/chromedp"
 
 	vsm "github.com/viable-systems/vsm-connections"
@@ -136,6 +137,15 @@ pools:
 		if err := reg.Start(ctx, spec); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// A user actor that panics on "crash", to show a restart in the tree.
+	if _, err := n.Spawn(ctx, "flaky", actor.PropsFromFunc(func(c actor.Context) {
+		if c.Message() == "crash" {
+			panic("crash requested by the test")
+		}
+	})); err != nil {
+		t.Fatal(err)
 	}
 
 	api := admin.New(n,
@@ -288,6 +298,17 @@ func TestDashboardInChromium(t *testing.T) {
 	if !strings.Contains(text, "one-for-one · 0/3 in 5s") || !strings.Contains(text, "↻ 0/3") || !strings.Contains(text, "mbox 0") {
 		t.Fatalf("tree shows no intensity or mailbox depth:\n%s", text)
 	}
+	// A restart shows against the supervisor's intensity.
+	flaky, ok := f.node.Lookup("user/flaky")
+	if !ok {
+		t.Fatal("no user/flaky")
+	}
+	f.node.Root().Send(flaky, "crash")
+	b.waitJS(t, "restart in the tree", `(() => {
+		const li = document.querySelector('#tree li[data-actor="user/flaky"]');
+		const sup = document.querySelector('#tree li[data-actor="user"] > .node');
+		return li && li.textContent.includes('↻ 1/3') && sup && sup.textContent.includes('1/3 in 5s');
+	})()`, within)
 	b.waitJS(t, "payments tile closed", tileState("payments")+` === 'closed'`, 5*time.Second)
 	b.waitJS(t, "search check healthy", checkStatus("search-api")+` === 'healthy'`, 5*time.Second)
 	b.waitJS(t, "payments check healthy", checkStatus("payments-api")+` === 'healthy'`, 5*time.Second)
