@@ -42,7 +42,8 @@ const checkTimeout = 30 * time.Second
 //	                                  probe is a result too: "healthy": false);
 //	                                  404 unknown, 503 checker not running
 //
-// A snapshot holds the status, the thresholds' counters, the last
+// Without HealthRoutes the server answers GET /api/v1/health with an empty
+// list. A snapshot holds the status, the thresholds' counters, the last
 // health.RecentResults results and a latency histogram.
 func HealthRoutes(hc HealthChecks) []Route {
 	return []Route{

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,5 +114,20 @@ func TestHealthRoutes(t *testing.T) {
 	defer hc.mu.Unlock()
 	if fmt.Sprint(hc.checks) != "[db idle nope]" {
 		t.Fatalf("checks run = %v", hc.checks)
+	}
+}
+
+// Without HealthRoutes, GET /api/v1/health is an empty list (the
+// dashboard shows "no health checks"), and one check is 404.
+func TestHealthWithoutRoutesIsEmpty(t *testing.T) {
+	_, srv := setup(t)
+	if code, body := do(t, "GET", srv.URL+"/api/v1/health", ""); code != 200 || strings.TrimSpace(body) != "[]" {
+		t.Fatalf("health = %d %q", code, body)
+	}
+	if code, body := do(t, "GET", srv.URL+"/api/v1/health/db", ""); code != 404 {
+		t.Fatalf("one check = %d %s", code, body)
+	}
+	if code, body := do(t, "POST", srv.URL+"/api/v1/health/db/check", ""); code != 404 {
+		t.Fatalf("check = %d %s", code, body)
 	}
 }

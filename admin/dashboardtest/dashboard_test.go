@@ -368,6 +368,18 @@ func TestDashboardInChromium(t *testing.T) {
 	if path := os.Getenv("VSM_SCREENSHOT"); path != "" {
 		f.screenshot(t, b, path)
 	}
+	// A node with nothing configured and no health routes, as vsmnode
+	// mounts the API today: every panel says it is empty, with no error.
+	bare := startBare(t)
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(bare)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS(t, "empty panels", `(() => {
+		const t = id => document.getElementById(id).textContent.trim();
+		return document.querySelector('#tree li[data-actor="s5/policy"]') &&
+			t('tiles') === 'no circuit breakers' && t('pools') === 'no pools' && t('health') === 'no health checks';
+	})()`, 5*time.Second)
+
 	if errs := b.errors(); len(errs) > 0 {
 		t.Fatalf("console errors on the page:\n%s", strings.Join(errs, "\n"))
 	}
@@ -402,4 +414,28 @@ func (f *fixture) screenshot(t *testing.T, b *browser, path string) {
 		t.Fatal(err)
 	}
 	t.Logf("screenshot written to %s (%d bytes)", path, len(png))
+}
+
+// startBare starts a node with the default config and its admin API as
+// vsmnode mounts it (breakers and pools, no health checks yet).
+func startBare(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	n, err := vsm.Start(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := admin.New(n, admin.WithRoutes(admin.BreakerRoutes(n)...), admin.WithRoutes(admin.PoolRoutes(n)...))
+	srv := httptest.NewServer(api)
+	t.Cleanup(func() {
+		api.Close()
+		srv.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := n.Stop(ctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return srv.URL + "/"
 }
