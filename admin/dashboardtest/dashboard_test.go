@@ -133,6 +133,8 @@ pools:
 			Interval: 100 * time.Millisecond, Jitter: -1, InitialJitter: -1, UnhealthyThreshold: 2, Critical: true},
 		{Name: "search-api", Kind: health.KindCustom, Target: f.search.Addr(), Probe: probe(nil, ""),
 			Interval: 200 * time.Millisecond, Jitter: -1, InitialJitter: -1},
+		// Probed once at start, then only when asked (Check now).
+		{Name: "ledger", Kind: health.KindCustom, Probe: probe(nil, ""), Interval: time.Hour, Jitter: -1, InitialJitter: -1},
 	} {
 		if err := reg.Start(ctx, spec); err != nil {
 			t.Fatal(err)
@@ -344,6 +346,20 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	t.Logf("reset shown closed %v after the click", time.Since(clicked).Round(time.Millisecond))
 
+	// Open forces it open (no countdown: it waits for a hand), Close closes it.
+	if err := chromedp.Do(b.ctx, chromedp.Click(`[data-breaker="payments"] button[data-cmd="open"]`)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS(t, "payments forced open", tileState("payments")+` === 'open' &&
+		document.querySelector('[data-breaker="payments"] .countdown').textContent === 'forced open'`, within)
+	if st := brk.Stats(); st.State != breaker.Open || !st.Forced {
+		t.Fatalf("after Open on the page: %v forced=%v", st.State, st.Forced)
+	}
+	if err := chromedp.Do(b.ctx, chromedp.Click(`[data-breaker="payments"] button[data-cmd="close"]`)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS(t, "payments closed by Close", tileState("payments")+` === 'closed'`, within)
+
 	// Resize from the page goes through the pool actor.
 	if err := chromedp.Do(b.ctx,
 		chromedp.SetValue(`input[data-pool="payments"]`, "12"),
@@ -355,6 +371,13 @@ func TestDashboardInChromium(t *testing.T) {
 	if p, _ := f.node.Pool("payments"); p.Stats().Size != 12 {
 		t.Fatalf("pool size %d after a resize to 12 on the page", p.Stats().Size)
 	}
+
+	// Check now runs a probe: a second result for a check probed hourly.
+	b.waitJS(t, "ledger probed once", `document.querySelectorAll('[data-check="ledger"] .spark i').length === 1`, 5*time.Second)
+	if err := chromedp.Do(b.ctx, chromedp.Click(`button[data-check-now="ledger"]`)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitJS(t, "ledger probed on demand", `document.querySelectorAll('[data-check="ledger"] .spark i').length === 2`, within)
 
 	// A health check that flips shows within 2 s (two failures at 100 ms).
 	f.apiUp.Store(false)
