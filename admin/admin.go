@@ -32,6 +32,8 @@ type Server struct {
 	beat   time.Duration
 	// probeTimeout bounds one run of the /livez or /readyz checks.
 	probeTimeout time.Duration
+	// mounted are the patterns added by WithRoutes.
+	mounted map[string]bool
 }
 
 // Option configures a Server.
@@ -83,6 +85,7 @@ func WithRoutes(rs ...Route) Option {
 	return optionFunc(func(s *Server) {
 		for _, r := range rs {
 			s.mux.HandleFunc(r.Pattern, r.Handler)
+			s.mounted[r.Pattern] = true
 		}
 	})
 }
@@ -98,6 +101,7 @@ func New(node *vsm.Node, opts ...Option) *Server {
 		beat:   15 * time.Second,
 
 		probeTimeout: 5 * time.Second,
+		mounted:      map[string]bool{},
 	}
 	s.mux.HandleFunc("GET /{$}", s.dashboard)
 	s.mux.HandleFunc("GET /livez", s.livez)
@@ -115,6 +119,14 @@ func New(node *vsm.Node, opts ...Option) *Server {
 	for _, o := range opts {
 		o.apply(s)
 	}
+	// Without HealthRoutes the node has no health checks: say so with an
+	// empty list rather than a 404, which a browser logs as an error on
+	// every refresh of the dashboard.
+	if !s.mounted["GET /api/v1/health"] {
+		s.mux.HandleFunc("GET /api/v1/health", func(w http.ResponseWriter, _ *http.Request) {
+			WriteJSON(w, http.StatusOK, []struct{}{})
+		})
+	}
 	return s
 }
 
@@ -123,10 +135,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 // Close ends every open event stream, so that http.Server.Shutdown can
 // finish. It is idempotent.
 func (s *Server) Close() { s.once.Do(func() { close(s.done) }) }
-
-func (s *Server) tree(w http.ResponseWriter, _ *http.Request) {
-	WriteJSON(w, http.StatusOK, s.node.Tree())
-}
 
 // AlertRequest is the body of POST /api/v1/alerts.
 type AlertRequest struct {
@@ -173,7 +181,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusInternalServerError, errors.New("streaming unsupported"))
 		return
 	}
-	prefix := r.URL.Query().Get("kind")
+	// ?kind=a.,b.c keeps the kinds with any of these prefixes, so that a
+	// client such as the dashboard is not sent the per-request events it
+	// does not show.
+	var prefixes []string
+	for _, p := range strings.Split(r.URL.Query().Get("kind"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			prefixes = append(prefixes, p)
+		}
+	}
 	queue := make(chan event.Event, 1)
 	quit := make(chan struct{})
 	// The node's subscription is the bounded queue; this handler drains it.
@@ -183,7 +199,15 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		case <-quit:
 		}
 	}, event.WithBuffer(s.sseBuf), event.WithFilter(func(ev event.Event) bool {
-		return prefix == "" || strings.HasPrefix(ev.Kind(), prefix)
+		if len(prefixes) == 0 {
+			return true
+		}
+		for _, p := range prefixes {
+			if strings.HasPrefix(ev.Kind(), p) {
+				return true
+			}
+		}
+		return false
 	}))
 	defer func() { close(quit); sub.Cancel(); sub.Wait() }()
 

@@ -205,7 +205,7 @@ func TestEventsStreamLive(t *testing.T) {
 func TestDashboardServed(t *testing.T) {
 	_, srv := setup(t)
 	code, body := do(t, "GET", srv.URL+"/", "")
-	if code != 200 || !strings.Contains(body, "EventSource('api/v1/events')") {
+	if code != 200 || !strings.Contains(body, "new EventSource(") {
 		t.Fatalf("dashboard = %d", code)
 	}
 }

@@ -71,11 +71,13 @@ type SupervisionEscalated struct {
 
 // AlertRaised: S5 received an algedonic alert.
 type AlertRaised struct {
-	Severity string    `json:"severity"`
-	Source   string    `json:"source"`
-	Reason   string    `json:"reason"`
-	Node     string    `json:"node"`
+	Severity string `json:"severity"`
+	Source   string `json:"source"`
+	Reason   string `json:"reason"`
+	Node     string `json:"node"`
+	// At is when the alert was raised, Received when S5 handled it.
 	At       time.Time `json:"at"`
+	Received time.Time `json:"received,omitzero"`
 }
 
 // PolicyDecided: S5 applied (or tried to apply) one action of a policy rule

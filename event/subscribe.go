@@ -83,8 +83,15 @@ func Subscribe(es *eventstream.EventStream, fn func(Event), opts ...Option) *Sub
 		onPanic: cfg.onPanic,
 	}
 	filter := cfg.filter
-	s.sub = es.SubscribeWithPredicate(func(msg any) {
-		ev := msg.(Event)
+	// Not SubscribeWithPredicate: protoactor sets the predicate after it
+	// has published the subscription, outside its lock, so a Publish on
+	// another goroutine races with it (seen under -race when an SSE client
+	// connects during traffic). The type check is done here instead.
+	s.sub = es.Subscribe(func(msg any) {
+		ev, ok := msg.(Event)
+		if !ok {
+			return
+		}
 		if filter != nil && !s.keep(filter, ev) {
 			return
 		}
@@ -93,9 +100,6 @@ func Subscribe(es *eventstream.EventStream, fn func(Event), opts ...Option) *Sub
 		default:
 			s.dropped.Add(1)
 		}
-	}, func(msg any) bool {
-		_, ok := msg.(Event)
-		return ok
 	})
 	go s.run(fn)
 	return s

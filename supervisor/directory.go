@@ -4,6 +4,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -22,16 +23,30 @@ type dirEntry struct {
 	parent    string
 	hasParent bool // false for a supervisor not spawned by one of ours
 	restarts  int
-	seq       uint64 // start order
+	seq       uint64     // start order
+	intensity *Intensity // set by a supervisor of ours for itself
+}
+
+// Intensity is a supervisor's restart policy as the tree shows it: at most
+// MaxRestarts restarts of its children within Window (each child counted
+// on its own when PerChild), restarting by Strategy.
+type Intensity struct {
+	Strategy    Strategy      `json:"strategy"`
+	MaxRestarts int           `json:"max_restarts"` // negative: never restart
+	Window      time.Duration `json:"window_ns"`
+	PerChild    bool          `json:"per_child,omitempty"`
 }
 
 // TreeNode is one actor in a snapshot of the supervision tree.
 type TreeNode struct {
-	Name     string     `json:"name"`
-	PID      string     `json:"pid"`
-	Kind     string     `json:"kind"`
-	Restarts int        `json:"restarts"`
-	Children []TreeNode `json:"children"` // in start order
+	Name     string `json:"name"`
+	PID      string `json:"pid"`
+	Kind     string `json:"kind"`
+	Restarts int    `json:"restarts"`
+	// Intensity is set on the supervisors of this package: the budget
+	// their children's Restarts count against.
+	Intensity *Intensity `json:"intensity,omitempty"`
+	Children  []TreeNode `json:"children"` // in start order
 }
 
 // NewDirectory returns an empty directory.
@@ -94,6 +109,10 @@ func (d *Directory) Tree() TreeNode {
 		n := TreeNode{Name: name, Children: []TreeNode{}}
 		if e, ok := d.entries[name]; ok {
 			n.PID, n.Kind, n.Restarts = PIDString(e.pid), e.kind, e.restarts
+			if e.intensity != nil {
+				in := *e.intensity
+				n.Intensity = &in
+			}
 		}
 		for _, k := range kids[name] {
 			n.Children = append(n.Children, build(k))
@@ -113,20 +132,27 @@ func (d *Directory) register(name string, pid *actor.PID, kind, parent string, s
 		d.seq++
 		seq = d.seq
 	}
-	d.entries[name] = &dirEntry{pid: pid, kind: kind, parent: parent, hasParent: true, seq: seq, restarts: restarts}
+	var in *Intensity
+	if e, ok := d.entries[name]; ok && e.pid.Equal(pid) {
+		in = e.intensity // registerSelf ran first
+	}
+	d.entries[name] = &dirEntry{pid: pid, kind: kind, parent: parent, hasParent: true, seq: seq, restarts: restarts, intensity: in}
 	return seq
 }
 
 // registerSelf records a supervisor under its own path unless its parent
 // already did (the two race; the parent's entry wins either way).
-func (d *Directory) registerSelf(name string, pid *actor.PID) {
+// Either way the entry gets the supervisor's intensity, which only the
+// supervisor knows.
+func (d *Directory) registerSelf(name string, pid *actor.PID, in Intensity) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if e, ok := d.entries[name]; ok && e.pid.Equal(pid) {
+		e.intensity = &in
 		return
 	}
 	d.seq++
-	d.entries[name] = &dirEntry{pid: pid, kind: KindSupervisor, seq: d.seq}
+	d.entries[name] = &dirEntry{pid: pid, kind: KindSupervisor, seq: d.seq, intensity: &in}
 }
 
 // unregister removes name only while it still maps to pid, so a late

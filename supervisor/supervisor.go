@@ -297,7 +297,9 @@ func (s *supervisor) Receive(ctx actor.Context) {
 func (s *supervisor) started(ctx actor.Context) {
 	s.sys, s.self, s.actx = ctx.ActorSystem(), ctx.Self(), ctx
 	s.ctl, _ = ctx.(actor.Supervisor)
-	s.env.Directory.registerSelf(s.path, s.self)
+	s.env.Directory.registerSelf(s.path, s.self, Intensity{
+		Strategy: s.cfg.Strategy, MaxRestarts: s.cfg.MaxRestarts, Window: s.cfg.Window, PerChild: s.cfg.IntensityPerChild,
+	})
 	var steps []*step
 	for _, spec := range s.shared.init() {
 		st := &step{op: opSpawn, spec: spec}

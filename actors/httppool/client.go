@@ -31,6 +31,7 @@ type Client struct {
 	bases   map[string]string  // endpoint → "scheme://host:port"
 	tr      atomic.Pointer[transport]
 	classes [6]atomic.Uint64 // replies by status class 1xx..5xx, then errors
+	calls   callCounts       // Do calls, after retries
 	latency histogram
 	conns   connCounts
 
@@ -313,15 +314,18 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		}
 	}
 	a := attempt{c: c, req: &req, tgt: tgt, b: b, classify: classify, timeout: timeout, limit: limit}
+	var resp *Response
 	if req.Retry == nil && !idempotent(req.Method) {
-		resp, err, _ := a.run(ctx)
-		return resp, err
+		resp, err, _ = a.run(ctx)
+	} else {
+		opts := c.cfg.Retry
+		if len(req.Retry) > 0 {
+			opts = append(append(make([]fault.Option, 0, len(opts)+len(req.Retry)), opts...), req.Retry...)
+		}
+		resp, err = fault.Do(ctx, a.retryable, opts...)
 	}
-	opts := c.cfg.Retry
-	if len(req.Retry) > 0 {
-		opts = append(append(make([]fault.Option, 0, len(opts)+len(req.Retry)), opts...), req.Retry...)
-	}
-	return fault.Do(ctx, a.retryable, opts...)
+	c.calls.record(a.n, err)
+	return resp, err
 }
 
 // attempt is one call's fixed inputs, shared by its tries.

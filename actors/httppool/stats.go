@@ -89,6 +89,31 @@ type Requests struct {
 	Errors uint64 `json:"errors"`
 }
 
+// Calls counts the calls made through Do (and the RoundTripper), each of
+// one or more attempts: what callers saw once retries were done. Set
+// against Requests (attempts) it shows how much retries hide:
+// Succeeded/Total is the effective success rate, 2xx/attempts the actual
+// one.
+type Calls struct {
+	Total     uint64 `json:"total"`
+	Succeeded uint64 `json:"succeeded"`
+	// Retried counts calls that took more than one attempt.
+	Retried uint64 `json:"retried"`
+}
+
+type callCounts struct{ total, succeeded, retried atomic.Uint64 }
+
+// record counts one call that made attempts tries and ended with err.
+func (c *callCounts) record(attempts int, err error) {
+	c.total.Add(1)
+	if err == nil {
+		c.succeeded.Add(1)
+	}
+	if attempts > 1 {
+		c.retried.Add(1)
+	}
+}
+
 // Stats is a point-in-time view of a pool. The embedded pool.Stats counts
 // slots: a slot is one request in flight.
 type Stats struct {
@@ -100,6 +125,7 @@ type Stats struct {
 	// Endpoints are the balanced instances, with ejection state.
 	Endpoints []balancer.EndpointStats `json:"endpoints"`
 	Requests  Requests                 `json:"requests"`
+	Calls     Calls                    `json:"calls"`
 	// Duration is the exchanges' duration histogram (send to body read).
 	Duration pool.Histogram `json:"duration"`
 	// ConnsOpened and ConnsClosed count TCP connections; their difference
@@ -124,6 +150,7 @@ func (c *Client) Stats() Stats {
 			ServerError:   c.classes[4].Load(),
 			Errors:        c.classes[5].Load(),
 		},
+		Calls:       Calls{Total: c.calls.total.Load(), Succeeded: c.calls.succeeded.Load(), Retried: c.calls.retried.Load()},
 		Duration:    c.latency.snapshot(),
 		ConnsOpened: c.conns.opened.Load(),
 		ConnsClosed: c.conns.closed.Load(),

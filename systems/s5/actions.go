@@ -263,12 +263,17 @@ func (p *policyActor) publish(a *algedonic.Alert) {
 	p.env.Events.Publish(alertRaised(a))
 }
 
+// alertRaised is called by the policy actor as it handles a, so Received
+// is when the alert reached S5: Received - At is the algedonic path's
+// latency (across nodes it includes their clock skew).
 func alertRaised(a *algedonic.Alert) *event.AlertRaised {
+	now := time.Now()
 	at := a.Time
 	if at.IsZero() {
-		at = time.Now()
+		at = now
 	}
-	return &event.AlertRaised{Severity: a.Severity.String(), Source: a.Source, Reason: a.Reason, Node: a.Node, At: at}
+	return &event.AlertRaised{Severity: a.Severity.String(), Source: a.Source, Reason: a.Reason, Node: a.Node,
+		At: at, Received: now}
 }
 
 // report publishes the decision as *event.PolicyDecided; failures and drops

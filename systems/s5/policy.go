@@ -3,7 +3,6 @@ package s5
 import (
 	"net/http"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/config"
-	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/supervisor"
 	"github.com/viable-systems/vsm-connections/systems"
 )
@@ -197,12 +195,7 @@ func (p *policyActor) handle(a *algedonic.Alert) {
 		}
 	}
 	if a.Severity >= p.env.Policy.PublishMin && p.env.Events != nil {
-		at := a.Time
-		if at.IsZero() {
-			at = time.Now()
-		}
-		p.env.Events.Publish(&event.AlertRaised{Severity: a.Severity.String(), Source: a.Source,
-			Reason: a.Reason, Node: a.Node, At: at})
+		p.env.Events.Publish(alertRaised(a))
 	}
 	p.decide(a)
 	for _, r := range *st.reactions.Load() {
