@@ -156,7 +156,7 @@ func TestStoppingBeforeAnyPartStops(t *testing.T) {
 // TestStartRefusesPoolWithoutAdapter: such a pool used to be skipped.
 func TestStartRefusesPoolWithoutAdapter(t *testing.T) {
 	cfg := &config.Config{Pools: map[string]config.Pool{
-		"ok":   {Host: "127.0.0.1", Port: 1},
+		"ok":    {Host: "127.0.0.1", Port: 1},
 		"cache": {Protocol: config.ProtocolRedis, Host: "127.0.0.1", Port: 1},
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
