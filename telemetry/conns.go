@@ -27,7 +27,7 @@ type ConnPoolSample struct {
 
 	// WebSocket only.
 	Connects, DialFailures, Sent, Received, Dropped, HeartbeatLost uint64
-	Queued                                                          int
+	Queued                                                         int
 
 	// gRPC only: streams (calls) in flight, the stream limit the server
 	// advertised over all ClientConns (0 unknown, -1 none), calls by final

@@ -103,8 +103,8 @@ func TestConfigCheckErrors(t *testing.T) {
 			"$VSM_REDIS_PASSWORD_FILE: redis.password_file: open " + missing + ": no such file or directory"},
 		{"run with bad env", []string{"run", "--config", good, "--admin-addr", "127.0.0.1:0"}, []string{"VSM_POOLS_API_TIMEOUT=soon"},
 			`$VSM_POOLS_API_TIMEOUT: pools.api.timeout: invalid duration "soon"`},
-		{"run with no adapter", []string{"run", "--admin-addr", "127.0.0.1:0"}, []string{"VSM_POOLS_LOCAL_PROTOCOL=grpc"},
-			"$VSM_POOLS_LOCAL_PROTOCOL: pools.local.protocol: protocol grpc has no adapter yet; a pool can use http"},
+		{"run with no adapter", []string{"run", "--admin-addr", "127.0.0.1:0"}, []string{"VSM_POOLS_LOCAL_PROTOCOL=redis"},
+			"$VSM_POOLS_LOCAL_PROTOCOL: pools.local.protocol: protocol redis has no adapter yet; a pool can use http, websocket, grpc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
