@@ -27,6 +27,7 @@ import (
 	"github.com/viable-systems/vsm-connections/admin"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
 
@@ -362,4 +363,75 @@ func get(t *testing.T, url string) (int, string) {
 		t.Fatal(err)
 	}
 	return resp.StatusCode, string(b)
+}
+
+// The WebSocket connections are S1's supervised actors: a handler panic
+// restarts only that connection's actor under s1/pool/<name>, raises a
+// Warning from it, and the new incarnation redials and carries on.
+func TestWebSocketPoolConnectionRestartsAlone(t *testing.T) {
+	wsAddr, _ := echoServer(t)
+	host, port, _ := strings.Cut(wsAddr, ":")
+	connected := make(chan string, 16)
+	echoes := make(chan string, 16)
+	n := startWith(t, poolConfig(t, fmt.Sprintf(`
+pools:
+  feed: {protocol: websocket, host: %s, port: %s, path: /echo, size: 2}
+`, host, port)), vsm.WithWebSocketConfig("feed", func(c *ws.Config) {
+		c.Handler = ws.HandlerFuncs{
+			OnConnected: func(c *ws.Conn, _ string) { connected <- c.Name() },
+			OnMessage: func(_ *ws.Conn, m ws.Message) {
+				if string(m.Data) == "boom" {
+					panic("handler bug")
+				}
+				echoes <- string(m.Data)
+			},
+		}
+	}))
+	first := []string{recv(t, connected), recv(t, connected)}
+	slices.Sort(first)
+	if want := []string{"s1/pool/feed/conn/0", "s1/pool/feed/conn/1"}; !slices.Equal(first, want) {
+		t.Fatalf("connected %v, want %v", first, want)
+	}
+	alerts := collect[*event.AlertRaised](t, n)
+
+	feed, _ := n.WebSocket("feed")
+	victim := feed.Pick("k")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := victim.Send(ctx, ws.TextMessage("boom")); err != nil {
+		t.Fatal(err)
+	}
+	if got := recv(t, connected); got != victim.Name() {
+		t.Fatalf("reconnected %s, want the restarted %s", got, victim.Name())
+	}
+	a := waitFor(t, alerts, "the handler's warning", func(a *event.AlertRaised) bool { return a.Source == victim.Name() })
+	if a.Severity != "warning" {
+		t.Fatalf("alert %+v, want a warning", a)
+	}
+	restarts := map[string]int{}
+	var walk func(supervisor.TreeNode)
+	walk = func(tn supervisor.TreeNode) {
+		restarts[tn.Name] = tn.Restarts
+		for _, c := range tn.Children {
+			walk(c)
+		}
+	}
+	walk(n.Tree())
+	other := "s1/pool/feed/conn/0"
+	if victim.Name() == other {
+		other = "s1/pool/feed/conn/1"
+	}
+	if restarts[victim.Name()] != 1 || restarts[other] != 0 || restarts["s1/pool/feed"] != 0 || restarts["s1"] != 0 {
+		t.Fatalf("restarts %v: want 1 for %s only", restarts, victim.Name())
+	}
+	// The new incarnation works, on the same handle.
+	if err := victim.Send(ctx, ws.TextMessage("after")); err != nil {
+		t.Fatal(err)
+	}
+	if got := recv(t, echoes); got != "after" {
+		t.Fatalf("echo %q, want after", got)
+	}
+	if st := victim.Stats(); st.HandlerPanics != 1 || st.Connects != 2 {
+		t.Fatalf("stats %+v, want 1 panic and 2 connects", st)
+	}
 }
