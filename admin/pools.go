@@ -99,18 +99,19 @@ func grpcStats(ch *grpcpool.Channel) GRPCPoolStats {
 	return st
 }
 
-// poolStats is the stats of the pool called name, of any protocol.
-func poolStats(n *vsm.Node, name string) (any, bool) {
+// poolStats is the stats and protocol of the pool called name, of any
+// protocol.
+func poolStats(n *vsm.Node, name string) (any, string, bool) {
 	if p, ok := n.Pool(name); ok {
-		return p.Stats(), true
+		return p.Stats(), config.ProtocolHTTP, true
 	}
 	if p, ok := n.WebSocket(name); ok {
-		return webSocketStats(n, p), true
+		return webSocketStats(n, p), config.ProtocolWebSocket, true
 	}
 	if ch, ok := n.GRPC(name); ok {
-		return grpcStats(ch), true
+		return grpcStats(ch), config.ProtocolGRPC, true
 	}
-	return nil, false
+	return nil, "", false
 }
 
 // PoolRoutes are the connection pool endpoints:
@@ -136,10 +137,10 @@ func PoolRoutes(n *vsm.Node) []Route {
 	find := func(w http.ResponseWriter, r *http.Request) (*vsm.Pool, bool) {
 		name := r.PathValue("name")
 		p, ok := n.Pool(name)
-		switch _, other := poolStats(n, name); {
+		switch _, protocol, other := poolStats(n, name); {
 		case ok:
 		case other:
-			WriteError(w, http.StatusBadRequest, fmt.Errorf("pool %q is a %s pool: only http pools are resized or called through the API", name, n.Config().Pools[name].Protocol))
+			WriteError(w, http.StatusBadRequest, fmt.Errorf("pool %q is a %s pool: only http pools are resized or called through the API", name, protocol))
 		default:
 			WriteError(w, http.StatusNotFound, fmt.Errorf("no pool %q", name))
 		}
@@ -197,7 +198,7 @@ func PoolRoutes(n *vsm.Node) []Route {
 		}},
 		{"GET /api/v1/pools/{name}", func(w http.ResponseWriter, r *http.Request) {
 			name := r.PathValue("name")
-			st, ok := poolStats(n, name)
+			st, _, ok := poolStats(n, name)
 			if !ok {
 				WriteError(w, http.StatusNotFound, fmt.Errorf("no pool %q", name))
 				return
