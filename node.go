@@ -78,8 +78,9 @@ type Node struct {
 	// state is S1's Redis unit, set once it runs.
 	state     *s1.State
 	stateOpts stateOptions
-	instance  string   // InstanceID
-	probes    probeSet // probes.go: readiness checks added in code
+	connOpts  connOptions // conns.go
+	instance  string      // InstanceID
+	probes    probeSet    // probes.go: readiness checks added in code
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry
@@ -138,6 +139,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		started:   time.Now(),
 		subs:      map[*event.Subscription]struct{}{},
 		stateOpts: o.state,
+		connOpts:  o.conns,
 		done:      make(chan struct{}),
 	}
 	var metricsSub *event.Subscription
@@ -337,7 +339,8 @@ func (n *Node) shutdown(ctx context.Context) error {
 			n.sys.Root.Stop(n.root)
 		}
 	}
-	n.closeState() // state.go: after every actor that uses the store
+	n.closeConns(ctx) // conns.go: after the connection actors
+	n.closeState()    // state.go: after every actor that uses the store
 	n.alerts.Bind(nil)
 	n.mu.Lock()
 	subs := n.subs

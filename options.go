@@ -12,6 +12,7 @@ type options struct {
 	logger   *zap.Logger
 	registry *prometheus.Registry
 	state    stateOptions // state.go
+	conns    connOptions  // conns.go
 }
 
 type optionFunc func(*options)

@@ -156,17 +156,17 @@ func TestStoppingBeforeAnyPartStops(t *testing.T) {
 // TestStartRefusesPoolWithoutAdapter: such a pool used to be skipped.
 func TestStartRefusesPoolWithoutAdapter(t *testing.T) {
 	cfg := &config.Config{Pools: map[string]config.Pool{
-		"ok":   {Host: "127.0.0.1", Port: 1},
-		"feed": {Protocol: config.ProtocolWebSocket, Host: "127.0.0.1", Port: 1},
+		"ok":    {Host: "127.0.0.1", Port: 1},
+		"cache": {Protocol: config.ProtocolRedis, Host: "127.0.0.1", Port: 1},
 	}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	n, err := vsm.Start(ctx, cfg)
 	if err == nil {
 		_ = n.Stop(ctx)
-		t.Fatal("Start accepted a websocket pool, which has no adapter")
+		t.Fatal("Start accepted a redis pool, which has no adapter")
 	}
-	if !errors.Is(err, config.ErrInvalid) || err.Error() != "pools.feed.protocol: protocol websocket has no adapter yet; a pool can use http" {
+	if !errors.Is(err, config.ErrInvalid) || err.Error() != "pools.cache.protocol: protocol redis has no adapter yet; a pool can use http, websocket, grpc" {
 		t.Fatalf("Start = %v", err)
 	}
 }

@@ -17,6 +17,7 @@ func (n *Node) startSystems(context.Context) error {
 	n.s1 = s1.New(s1.Env{
 		Root: n.sys.Root, Supervisor: n.senv, Supervision: n.supervisionConfig(),
 		Events: n.sys.EventStream, Alerts: n.alerts, Logger: n.logger, Retry: n.RetryOptions(),
+		TuneWebSocket: n.connOpts.tuneWebSocket, TuneGRPC: n.connOpts.tuneGRPC,
 	})
 	// A shed is relative to the configured size.
 	n.s3 = s3.New(n.sys.Root, n.s1, func(name string) int { return n.cfg.Pools[name].Size })
@@ -40,7 +41,10 @@ func (n *Node) startMetrics(context.Context) error {
 	if err := n.registry.Register(telemetry.NewBreakerCollector(n.s1)); err != nil {
 		return err
 	}
-	return n.registry.Register(telemetry.NewPoolCollector(n.s1))
+	if err := n.registry.Register(telemetry.NewPoolCollector(n.s1)); err != nil {
+		return err
+	}
+	return n.registry.Register(telemetry.NewConnPoolCollector(n.s1))
 }
 
 // Operations is System 1's API: the operational units (breakers, pools,

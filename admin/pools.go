@@ -5,11 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	vsm "github.com/viable-systems/vsm-connections"
+	"github.com/viable-systems/vsm-connections/actors/grpcpool"
 	"github.com/viable-systems/vsm-connections/actors/httppool"
+	"github.com/viable-systems/vsm-connections/actors/ws"
+	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/pool"
 )
 
@@ -42,9 +46,78 @@ type PoolCallResult struct {
 // MaxPoolSize bounds a resize through the API.
 const MaxPoolSize = 100000
 
+// WebSocketPoolStats is a WebSocket pool in GET /api/v1/pools: its
+// connections' counters and sums (ws.PoolStats) with the protocol, so that
+// a list mixing protocols can be told apart.
+type WebSocketPoolStats struct {
+	Protocol string `json:"protocol"` // "websocket"
+	Breaker  string `json:"breaker,omitempty"`
+	ws.PoolStats
+}
+
+// GRPCPoolStats is a gRPC pool in GET /api/v1/pools: its ClientConns,
+// streams in flight, advertised stream limit, calls by code, retries
+// (grpcpool.Stats) with the protocol.
+type GRPCPoolStats struct {
+	Protocol string `json:"protocol"` // "grpc"
+	Breaker  string `json:"breaker,omitempty"`
+	grpcpool.Stats
+}
+
+// poolEntry is one pool of any protocol, for the listing.
+type poolEntry struct {
+	name  string
+	stats func() any
+}
+
+// allPools lists every pool of the node, HTTP, WebSocket and gRPC, sorted
+// by name (the names are unique across protocols).
+func allPools(n *vsm.Node) []poolEntry {
+	var out []poolEntry
+	for _, p := range n.Pools() {
+		out = append(out, poolEntry{p.Name(), func() any { return p.Stats() }})
+	}
+	for _, p := range n.WebSockets() {
+		out = append(out, poolEntry{p.Name(), func() any { return webSocketStats(n, p) }})
+	}
+	for _, ch := range n.GRPCs() {
+		out = append(out, poolEntry{ch.Name(), func() any { return grpcStats(ch) }})
+	}
+	slices.SortFunc(out, func(a, b poolEntry) int { return strings.Compare(a.name, b.name) })
+	return out
+}
+
+func webSocketStats(n *vsm.Node, p *ws.Pool) WebSocketPoolStats {
+	return WebSocketPoolStats{Protocol: config.ProtocolWebSocket, Breaker: n.Config().Pools[p.Name()].CircuitBreaker, PoolStats: p.Stats()}
+}
+
+func grpcStats(ch *grpcpool.Channel) GRPCPoolStats {
+	st := GRPCPoolStats{Protocol: config.ProtocolGRPC, Stats: ch.Stats()}
+	if b := ch.Config().Breaker; b != nil {
+		st.Breaker = b.Name()
+	}
+	return st
+}
+
+// poolStats is the stats and protocol of the pool called name, of any
+// protocol.
+func poolStats(n *vsm.Node, name string) (any, string, bool) {
+	if p, ok := n.Pool(name); ok {
+		return p.Stats(), config.ProtocolHTTP, true
+	}
+	if p, ok := n.WebSocket(name); ok {
+		return webSocketStats(n, p), config.ProtocolWebSocket, true
+	}
+	if ch, ok := n.GRPC(name); ok {
+		return grpcStats(ch), config.ProtocolGRPC, true
+	}
+	return nil, "", false
+}
+
 // PoolRoutes are the connection pool endpoints:
 //
-//	GET  /api/v1/pools           every pool's stats (a JSON list, each with "name")
+//	GET  /api/v1/pools           every pool's stats (a JSON list sorted by name, each
+//	                             with "name" and "protocol": http, websocket, grpc)
 //	GET  /api/v1/pools/{name}    one pool's stats
 //	POST /api/v1/pools/{name}    {"size": 15} → resized (update_pool), 200 new stats;
 //	                             400 for a bad body or size, 404 for an unknown pool
@@ -55,13 +128,20 @@ const MaxPoolSize = 100000
 //	                             the pool's endpoints: the API cannot be used to
 //	                             reach anything the pool is not configured for.
 //
+// The two POSTs are for HTTP pools; on a WebSocket or gRPC pool they answer
+// 400 saying so.
+//
 // Reads use the pool's handle; a resize goes through System 3 and the pool
 // actor, which publishes event.PoolResized.
 func PoolRoutes(n *vsm.Node) []Route {
 	find := func(w http.ResponseWriter, r *http.Request) (*vsm.Pool, bool) {
 		name := r.PathValue("name")
 		p, ok := n.Pool(name)
-		if !ok {
+		switch _, protocol, other := poolStats(n, name); {
+		case ok:
+		case other:
+			WriteError(w, http.StatusBadRequest, fmt.Errorf("pool %q is a %s pool: only http pools are resized or called through the API", name, protocol))
+		default:
 			WriteError(w, http.StatusNotFound, fmt.Errorf("no pool %q", name))
 		}
 		return p, ok
@@ -109,17 +189,21 @@ func PoolRoutes(n *vsm.Node) []Route {
 				Endpoint: resp.Endpoint, Attempts: resp.Attempts, Duration: time.Since(start)})
 		}},
 		{"GET /api/v1/pools", func(w http.ResponseWriter, _ *http.Request) {
-			ps := n.Pools()
-			out := make([]httppool.Stats, 0, len(ps))
+			ps := allPools(n)
+			out := make([]any, 0, len(ps))
 			for _, p := range ps {
-				out = append(out, p.Stats())
+				out = append(out, p.stats())
 			}
 			WriteJSON(w, http.StatusOK, out)
 		}},
 		{"GET /api/v1/pools/{name}", func(w http.ResponseWriter, r *http.Request) {
-			if p, ok := find(w, r); ok {
-				WriteJSON(w, http.StatusOK, p.Stats())
+			name := r.PathValue("name")
+			st, _, ok := poolStats(n, name)
+			if !ok {
+				WriteError(w, http.StatusNotFound, fmt.Errorf("no pool %q", name))
+				return
 			}
+			WriteJSON(w, http.StatusOK, st)
 		}},
 		{"POST /api/v1/pools/{name}", func(w http.ResponseWriter, r *http.Request) {
 			p, ok := find(w, r)

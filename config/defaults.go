@@ -1,10 +1,12 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"reflect"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/viable-systems/vsm-connections/algedonic"
@@ -26,8 +28,13 @@ const (
 	ProtocolGRPC      = "grpc"
 	ProtocolRedis     = "redis"
 
-	BalanceRoundRobin = "round_robin" // pools.*.load_balancing
-	BalanceP2C        = "p2c"
+	BalanceRoundRobin   = "round_robin" // pools.*.load_balancing
+	BalanceP2C          = "p2c"
+	BalanceLeastRequest = "least_request" // gRPC pools only
+	BalancePickFirst    = "pick_first"    // gRPC pools only
+
+	WhileDisconnectedQueue    = "queue" // pools.*.while_disconnected
+	WhileDisconnectedFailFast = "fail_fast"
 
 	CheckHTTP      = "http" // health_checks.*.type
 	CheckTCP       = "tcp"
@@ -49,6 +56,32 @@ const (
 	DefaultCluster         = "vsm"
 	DefaultAdminAddr       = "127.0.0.1:7070"
 	DefaultMaxResponseBody = 10 << 20
+	DefaultMaxMessageSize  = 1 << 20 // pools.*.max_message_size (websocket)
+)
+
+// gRPC status code names, as the gRPC spec and service configs write them
+// (pools.*.failure_codes, pools.*.retry.codes). The config names codes
+// rather than importing grpc-go: only the adapter depends on it.
+var grpcCodes = []string{
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+	"UNAUTHENTICATED",
+}
+
+// GRPCCode returns the number of the gRPC status code called name (in any
+// case: UNAVAILABLE, unavailable), as codes.Code numbers them.
+func GRPCCode(name string) (uint32, bool) {
+	i := slices.Index(grpcCodes, strings.ToUpper(strings.TrimSpace(name)))
+	return uint32(i), i >= 0
+}
+
+// Defaults of gRPC pools' code lists: the breaker counts the codes that
+// say the service is down, overloaded, too slow or broken; retries are
+// for Unavailable only (the server did not process the call).
+var (
+	DefaultFailureCodes   = []string{"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "INTERNAL"}
+	DefaultRetryableCodes = []string{"UNAVAILABLE"}
 )
 
 // Default returns the configuration used when none is given: every default
@@ -85,12 +118,6 @@ func (c *Config) WithDefaults() *Config {
 	setDur(&s.Window, 5*time.Second)
 	setDur(&s.BackoffMax, time.Second)
 
-	if c.Pools != nil {
-		out.Pools = make(map[string]Pool, len(c.Pools))
-		for name, p := range c.Pools {
-			out.Pools[name] = p.withDefaults()
-		}
-	}
 	if c.CircuitBreakers != nil {
 		out.CircuitBreakers = make(map[string]Breaker, len(c.CircuitBreakers))
 		for name, b := range c.CircuitBreakers {
@@ -116,6 +143,13 @@ func (c *Config) WithDefaults() *Config {
 	setDur(&f.DefaultMaxDelay, 10*time.Second)
 	if f.DefaultJitter == "" {
 		f.DefaultJitter = JitterFull
+	}
+	// After fault_tolerance: a gRPC pool's retry defaults come from it.
+	if c.Pools != nil {
+		out.Pools = make(map[string]Pool, len(c.Pools))
+		for name, p := range c.Pools {
+			out.Pools[name] = p.withDefaults(*f)
+		}
 	}
 	return &out
 }
@@ -154,16 +188,55 @@ func (b Breaker) withDefaults() Breaker {
 	return b
 }
 
-func (p Pool) withDefaults() Pool {
+// withDefaults fills in the keys p's protocol uses, and only those: a key
+// of another protocol stays unset, so that Validate, which refuses such
+// keys, accepts a defaulted config. f gives a gRPC pool's retry defaults.
+func (p Pool) withDefaults(f FaultTolerance) Pool {
 	p.Endpoints = slices.Clone(p.Endpoints)
+	p.Headers = maps.Clone(p.Headers)
+	p.FailureCodes = slices.Clone(p.FailureCodes)
+	p.Retry.Codes = slices.Clone(p.Retry.Codes)
 	setStr(&p.Protocol, ProtocolHTTP)
 	if p.Scheme == "" {
 		p.Scheme = defaultScheme(p.Protocol, p.TLS.CAFile != "" || p.TLS.CertFile != "")
 	}
 	setStr(&p.LoadBalancing, BalanceRoundRobin)
+	setDur(&p.DialTimeout, 5*time.Second)
+	switch p.Protocol {
+	case ProtocolWebSocket:
+		setInt(&p.Size, 1)
+		setStr(&p.Path, "/")
+		setDur(&p.HeartbeatInterval, 15*time.Second)
+		setDur(&p.HeartbeatGrace, 5*time.Second)
+		setDur(&p.BackoffInitial, 200*time.Millisecond)
+		setDur(&p.BackoffMax, 20*time.Second)
+		setDur(&p.WriteTimeout, 10*time.Second)
+		setDur(&p.CloseTimeout, time.Second)
+		setStr(&p.WhileDisconnected, WhileDisconnectedQueue)
+		setInt(&p.QueueSize, 1024)
+		setDur(&p.QueueTimeout, 30*time.Second)
+		if p.MaxMessageSize == 0 {
+			p.MaxMessageSize = DefaultMaxMessageSize
+		}
+		return p
+	case ProtocolGRPC:
+		setDur(&p.Timeout, 5*time.Second)
+		setDur(&p.IdleTimeout, time.Minute)
+		setInt(&p.MaxConns, 4)
+		if len(p.FailureCodes) == 0 {
+			p.FailureCodes = slices.Clone(DefaultFailureCodes)
+		}
+		r := &p.Retry
+		setInt(&r.MaxAttempts, f.DefaultMaxAttempts)
+		setDur(&r.InitialBackoff, f.DefaultBaseDelay.D())
+		setDur(&r.MaxBackoff, f.DefaultMaxDelay.D())
+		if len(r.Codes) == 0 {
+			r.Codes = slices.Clone(DefaultRetryableCodes)
+		}
+		return p
+	}
 	setInt(&p.Size, 10)
 	setDur(&p.Timeout, 5*time.Second)
-	setDur(&p.DialTimeout, 5*time.Second)
 	setDur(&p.TLSHandshakeTimeout, 5*time.Second)
 	setDur(&p.ResponseHeaderTimeout, p.Timeout.D())
 	setDur(&p.IdleTimeout, 90*time.Second)
@@ -197,7 +270,7 @@ var protocols = []string{ProtocolHTTP, ProtocolWebSocket, ProtocolGRPC, Protocol
 // of another protocol is refused by Validate (and so by vsm.Start and
 // vsmnode config check) instead of being skipped at start. A protocol joins
 // this list in the change that adds its adapter.
-var poolAdapters = []string{ProtocolHTTP}
+var poolAdapters = []string{ProtocolHTTP, ProtocolWebSocket, ProtocolGRPC}
 
 // schemes lists each protocol's plain and TLS scheme.
 var schemes = map[string][2]string{

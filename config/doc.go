@@ -90,7 +90,7 @@
 //	    coordination: local      # or shared (across the cluster; needs redis)
 //	pools:
 //	  <name>:
-//	    protocol: http           # http; websocket, grpc, redis: no adapter yet (refused)
+//	    protocol: http           # http, websocket or grpc; redis: no adapter (refused)
 //	    scheme: http             # http/https, ws/wss, grpc/grpcs, redis/rediss;
 //	                             # default the plain one, or TLS with tls files
 //	    host: api.internal       # host and port, or endpoints

@@ -321,7 +321,13 @@ func setPath(v reflect.Value, segs []string, set func(reflect.Value)) {
 // clone deep-copies c, source included, so that WithEnv can change both.
 func (c *Config) clone() *Config {
 	out := *c
-	out.Pools = cloneMap(c.Pools, func(p Pool) Pool { p.Endpoints = slices.Clone(p.Endpoints); return p })
+	out.Pools = cloneMap(c.Pools, func(p Pool) Pool {
+		p.Endpoints = slices.Clone(p.Endpoints)
+		p.Headers = maps.Clone(p.Headers)
+		p.FailureCodes = slices.Clone(p.FailureCodes)
+		p.Retry.Codes = slices.Clone(p.Retry.Codes)
+		return p
+	})
 	out.CircuitBreakers = cloneMap(c.CircuitBreakers, func(b Breaker) Breaker { return b })
 	out.HealthChecks = cloneMap(c.HealthChecks, func(h HealthCheck) HealthCheck { return h })
 	out.Redis.Addrs = slices.Clone(c.Redis.Addrs)

@@ -257,13 +257,15 @@ redis:
 health_checks:
   web: {target: "https://probe:checkpw@web.internal/healthz"}
   db: {type: tcp, target: "db:5432"}
+pools:
+  feed: {protocol: websocket, host: h, port: 1, headers: {Authorization: "Bearer hdrtoken"}}
 `)
 	r := c.WithDefaults().Redacted()
 	out, err := yaml.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"urlpw", "s3cret", "checkpw"} {
+	for _, secret := range []string{"urlpw", "s3cret", "checkpw", "hdrtoken"} {
 		if strings.Contains(string(out), secret) {
 			t.Errorf("redacted config shows %q:\n%s", secret, out)
 		}
@@ -272,7 +274,11 @@ health_checks:
 		r.HealthChecks["web"].Target != "https://probe:xxxxx@web.internal/healthz" || r.HealthChecks["db"].Target != "db:5432" {
 		t.Errorf("redacted = %+v", r)
 	}
-	if c.Redis.Password != "s3cret" || c.HealthChecks["web"].Target != "https://probe:checkpw@web.internal/healthz" {
+	if h := r.Pools["feed"].Headers; len(h) != 1 || h["Authorization"] != "xxxxx" {
+		t.Errorf("redacted headers = %v", h)
+	}
+	if c.Redis.Password != "s3cret" || c.HealthChecks["web"].Target != "https://probe:checkpw@web.internal/healthz" ||
+		c.Pools["feed"].Headers["Authorization"] != "Bearer hdrtoken" {
 		t.Errorf("Redacted modified its receiver")
 	}
 	if p := (&Config{Redis: Redis{PasswordFile: "/run/secrets/pw"}}).Redacted().Redis; p.Password != "" || p.PasswordFile != "/run/secrets/pw" {

@@ -379,10 +379,11 @@ health_checks:
 	if c.Pools["p"].Size != 0 || c.CircuitBreakers["b"].Mode != "" {
 		t.Errorf("Parse filled in defaults: %+v", c)
 	}
-	// Pools of protocols without an adapter do not parse (Validate refuses
-	// them), but their defaults are ready for the adapters to come.
+	// WebSocket and gRPC pools get their own protocol's defaults, and none
+	// of another's.
 	c.Pools["tls"] = Pool{Protocol: ProtocolWebSocket, Host: "h", Port: 1, TLS: TLS{CAFile: "ca.pem"}}
 	c.Pools["g"] = Pool{Protocol: ProtocolGRPC, Host: "h", Port: 1, Timeout: Duration(2 * time.Second)}
+	c.FaultTolerance.DefaultMaxAttempts = 5
 	w := c.WithDefaults()
 	wantPool := Pool{Protocol: "http", Scheme: "http", Host: "h", Port: 1, LoadBalancing: "round_robin", Size: 10,
 		Timeout: Duration(5 * time.Second), DialTimeout: Duration(5 * time.Second), TLSHandshakeTimeout: Duration(5 * time.Second),
@@ -391,11 +392,26 @@ health_checks:
 	if got := w.Pools["p"]; !equalPool(got, wantPool) {
 		t.Errorf("pool defaults =\n%+v\nwant\n%+v", got, wantPool)
 	}
-	if got := w.Pools["tls"].Scheme; got != "wss" {
-		t.Errorf("websocket pool with TLS: scheme %q, want wss", got)
+	wantWS := Pool{Protocol: "websocket", Scheme: "wss", Host: "h", Port: 1, LoadBalancing: "round_robin", Size: 1,
+		DialTimeout: Duration(5 * time.Second), TLS: TLS{CAFile: "ca.pem"},
+		Path: "/", HeartbeatInterval: Duration(15 * time.Second), HeartbeatGrace: Duration(5 * time.Second),
+		BackoffInitial: Duration(200 * time.Millisecond), BackoffMax: Duration(20 * time.Second),
+		WriteTimeout: Duration(10 * time.Second), CloseTimeout: Duration(time.Second), WhileDisconnected: "queue",
+		QueueSize: 1024, QueueTimeout: Duration(30 * time.Second), MaxMessageSize: 1 << 20}
+	if got := w.Pools["tls"]; !equalPool(got, wantWS) {
+		t.Errorf("websocket pool defaults =\n%+v\nwant\n%+v", got, wantWS)
 	}
-	if got := w.Pools["g"]; got.Scheme != "grpc" || got.ResponseHeaderTimeout != Duration(2*time.Second) {
-		t.Errorf("grpc pool: scheme %q response_header_timeout %v, want grpc and the pool's timeout 2s", got.Scheme, got.ResponseHeaderTimeout)
+	// The retry defaults come from fault_tolerance.
+	wantGRPC := Pool{Protocol: "grpc", Scheme: "grpc", Host: "h", Port: 1, LoadBalancing: "round_robin",
+		Timeout: Duration(2 * time.Second), DialTimeout: Duration(5 * time.Second), IdleTimeout: Duration(time.Minute),
+		MaxConns: 4, FailureCodes: []string{"UNAVAILABLE", "DEADLINE_EXCEEDED", "RESOURCE_EXHAUSTED", "INTERNAL"},
+		Retry: GRPCRetry{MaxAttempts: 5, InitialBackoff: Duration(100 * time.Millisecond), MaxBackoff: Duration(10 * time.Second),
+			Codes: []string{"UNAVAILABLE"}}}
+	if got := w.Pools["g"]; !equalPool(got, wantGRPC) {
+		t.Errorf("grpc pool defaults =\n%+v\nwant\n%+v", got, wantGRPC)
+	}
+	if err := w.Validate(); err != nil {
+		t.Errorf("defaulted websocket and grpc pools do not validate: %v", err)
 	}
 	wantBreaker := Breaker{FailureThreshold: 5, RecoveryTimeout: Duration(30 * time.Second), Mode: "consecutive", WindowType: "count",
 		WindowSize: 100, WindowDuration: Duration(60 * time.Second), FailureRate: 50, MinimumCalls: 10, HalfOpenMaxCalls: 1,
@@ -719,8 +735,9 @@ func TestBoolField(t *testing.T) {
 	}
 }
 
-// TestPoolProtocolWithoutAdapter: a pool whose protocol has no adapter yet
-// is refused with its line, rather than skipped when the node starts.
+// TestPoolProtocolWithoutAdapter: a pool whose protocol has no adapter
+// is refused with its line, rather than skipped when the node starts;
+// websocket and grpc have theirs.
 func TestPoolProtocolWithoutAdapter(t *testing.T) {
 	got := mustProblems(t, `pools:
   ok: {host: h, port: 1}
@@ -732,18 +749,96 @@ func TestPoolProtocolWithoutAdapter(t *testing.T) {
   cache: {protocol: redis, host: h, port: 1}
 `)
 	want := []string{
-		`vsm.yaml:4: pools.feed.protocol: protocol websocket has no adapter yet; a pool can use http`,
-		`vsm.yaml:7: pools.rpc.protocol: protocol grpc has no adapter yet; a pool can use http`,
-		`vsm.yaml:8: pools.cache.protocol: protocol redis has no adapter yet; a pool can use http`,
+		`vsm.yaml:8: pools.cache.protocol: protocol redis has no adapter yet; a pool can use http, websocket, grpc`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	// A Config built in code is checked the same way (vsm.Start validates).
-	c := &Config{Pools: map[string]Pool{"feed": {Protocol: ProtocolWebSocket, Host: "h", Port: 1}}}
+	c := &Config{Pools: map[string]Pool{"cache": {Protocol: ProtocolRedis, Host: "h", Port: 1}}}
 	err := c.Validate()
-	if !errors.Is(err, ErrInvalid) || err.Error() != "pools.feed.protocol: protocol websocket has no adapter yet; a pool can use http" {
+	if !errors.Is(err, ErrInvalid) || err.Error() != "pools.cache.protocol: protocol redis has no adapter yet; a pool can use http, websocket, grpc" {
 		t.Fatalf("Validate = %v", err)
+	}
+}
+
+// TestWebSocketAndGRPCKeys: each protocol's keys are checked with their
+// line, and refused on another protocol's pools.
+func TestWebSocketAndGRPCKeys(t *testing.T) {
+	got := mustProblems(t, `pools:
+  feed:
+    protocol: websocket
+    host: h
+    port: 1
+    path: ws
+    headers: {"bad name": x}
+    heartbeat_grace: -1s
+    backoff_initial: 30s
+    backoff_max: 10s
+    while_disconnected: drop
+    queue_size: 0
+    max_message_size: -1
+    max_conns: 2
+    load_balancing: p2c
+    timeout: 1s
+    heartbeat_intervall: 1s
+  rpc:
+    protocol: grpc
+    host: h
+    port: 1
+    size: 3
+    max_conns: 0
+    max_concurrent_streams: -1
+    retry:
+      max_attempts: 0
+      initial_backoff: 2s
+      max_backoff: 1s
+      codes: [UNAVAILABLE, nope, unavailable]
+    failure_codes: [internal, DEADLINE_EXCEEDED, Resource_Exhausted, Bogus]
+    heartbeat_interval: 1s
+    load_balancing: random
+  web:
+    host: h
+    port: 1
+    queue_size: 5
+    retry: {max_attempts: 2}
+`)
+	want := []string{
+		`vsm.yaml:6: pools.feed.path: must start with "/", got "ws"`,
+		`vsm.yaml:7: pools.feed.headers.bad name: "bad name" is not a valid header name`,
+		`vsm.yaml:8: pools.feed.heartbeat_grace: invalid duration "-1s": must not be negative`,
+		`vsm.yaml:9: pools.feed.backoff_initial: 30s exceeds backoff_max 10s`,
+		`vsm.yaml:11: pools.feed.while_disconnected: must be one of queue, fail_fast; got "drop"`,
+		`vsm.yaml:12: pools.feed.queue_size: must be at least 1, got 0`,
+		`vsm.yaml:13: pools.feed.max_message_size: must not be negative, got -1`,
+		`vsm.yaml:14: pools.feed.max_conns: only for grpc pools, and this one is websocket`,
+		`vsm.yaml:15: pools.feed.load_balancing: must be one of round_robin; got "p2c"`,
+		`vsm.yaml:16: pools.feed.timeout: only for http or grpc pools, and this one is websocket`,
+		`vsm.yaml:17: pools.feed.heartbeat_intervall: unknown key; did you mean "heartbeat_interval"?`,
+		`vsm.yaml:22: pools.rpc.size: only for http or websocket pools, and this one is grpc; gRPC pools bound ClientConns with max_conns`,
+		`vsm.yaml:23: pools.rpc.max_conns: must be at least 1, got 0`,
+		`vsm.yaml:24: pools.rpc.max_concurrent_streams: must be in 0..4294967295, got -1`,
+		`vsm.yaml:26: pools.rpc.retry.max_attempts: must be at least 1, got 0`,
+		`vsm.yaml:27: pools.rpc.retry.initial_backoff: 2s exceeds max_backoff 1s`,
+		`vsm.yaml:29: pools.rpc.retry.codes[1]: unknown gRPC status code "nope"; want one of ` + strings.Join(grpcCodes, ", "),
+		`vsm.yaml:29: pools.rpc.retry.codes[2]: "unavailable" is listed twice`,
+		`vsm.yaml:30: pools.rpc.failure_codes[3]: unknown gRPC status code "Bogus"; want one of ` + strings.Join(grpcCodes, ", "),
+		`vsm.yaml:31: pools.rpc.heartbeat_interval: only for websocket pools, and this one is grpc`,
+		`vsm.yaml:32: pools.rpc.load_balancing: must be one of round_robin, least_request, pick_first, p2c; got "random"`,
+		`vsm.yaml:36: pools.web.queue_size: only for websocket pools, and this one is http`,
+		`vsm.yaml:37: pools.web.retry: only for grpc pools, and this one is http; HTTP pools retry with fault_tolerance`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The codes are read in any case, as grpc-go numbers them.
+	for name, want := range map[string]uint32{"OK": 0, "unavailable": 14, "Deadline_Exceeded": 4, "UNAUTHENTICATED": 16} {
+		if got, ok := GRPCCode(name); !ok || got != want {
+			t.Errorf("GRPCCode(%q) = %d, %v; want %d", name, got, ok, want)
+		}
+	}
+	if _, ok := GRPCCode("UNAVAILABLEX"); ok {
+		t.Errorf("GRPCCode accepted an unknown name")
 	}
 }
 

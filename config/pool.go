@@ -2,8 +2,11 @@ package config
 
 // Pool configures one connection pool (pools.<name>).
 type Pool struct {
-	// Protocol is http (default). websocket, grpc and redis are known names
-	// without an adapter yet: Validate refuses a pool that uses them.
+	// Protocol is http (default), websocket or grpc. redis is a known name
+	// without a pool adapter (the node's Redis is configured under redis:):
+	// Validate refuses a pool that uses it. Keys that only one protocol
+	// uses are refused on the others' pools, so that none is silently
+	// ignored.
 	Protocol string `yaml:"protocol,omitempty"`
 	// Scheme is http or https for HTTP pools. Default http, or https when
 	// TLS files are given.
@@ -14,16 +17,28 @@ type Pool struct {
 	// empty, Host:Port is the only endpoint.
 	Endpoints []string `yaml:"endpoints,omitempty"`
 	// LoadBalancing is round_robin (default) or p2c (power of two choices on
-	// fewest requests in flight).
+	// fewest requests in flight) for HTTP pools; round_robin (default),
+	// least_request (p2c is read as least_request) or pick_first for gRPC
+	// pools, which use grpc-go's own balancers; round_robin only for
+	// WebSocket pools (a send with a key sticks to one connection).
 	LoadBalancing string `yaml:"load_balancing,omitempty"`
-	// Size is the most resources in use at once. Default 10.
+	// Size is the most requests in flight at once for HTTP pools (default
+	// 10) and the number of connections of a WebSocket pool (default 1).
+	// gRPC pools bound ClientConns with max_conns instead.
 	Size int `yaml:"size,omitempty"`
 	// Timeout is each request's deadline and the checkout wait. Default 5s.
 	Timeout Duration `yaml:"timeout,omitempty"`
-	// CircuitBreaker names a breaker in circuit_breakers that guards this pool.
+	// CircuitBreaker names a breaker in circuit_breakers that guards this
+	// pool: every HTTP request, every WebSocket dial, every gRPC attempt
+	// and stream.
 	CircuitBreaker string `yaml:"circuit_breaker,omitempty"`
 	// DialTimeout, TLSHandshakeTimeout, ResponseHeaderTimeout, IdleTimeout
-	// tune the transport. Defaults 5s, 5s, Timeout, 90s.
+	// tune the HTTP transport. Defaults 5s, 5s, Timeout, 90s. DialTimeout
+	// also bounds a WebSocket dial (handshake included) and a gRPC
+	// connection attempt; IdleTimeout closes an extra gRPC ClientConn
+	// idle that long (default 1m). Timeout is a gRPC unary call's deadline
+	// when its context has none, retries included; WebSocket pools do not
+	// use it.
 	DialTimeout           Duration `yaml:"dial_timeout,omitempty"`
 	TLSHandshakeTimeout   Duration `yaml:"tls_handshake_timeout,omitempty"`
 	ResponseHeaderTimeout Duration `yaml:"response_header_timeout,omitempty"`
@@ -33,6 +48,77 @@ type Pool struct {
 	MaxResponseBody int64   `yaml:"max_response_body,omitempty"`
 	TLS             TLS     `yaml:"tls,omitempty"`
 	Outlier         Outlier `yaml:"outlier,omitempty"`
+
+	// The keys of protocol websocket pools. Zero values mean the defaults
+	// given, which WithDefaults fills in for WebSocket pools only; on
+	// another protocol's pool Validate refuses them.
+
+	// Path is the request path (and query) dialled on every endpoint:
+	// ws://<endpoint><path>. Default "/".
+	Path string `yaml:"path,omitempty"`
+	// Headers are sent with the opening handshake (auth tokens, origin).
+	Headers map[string]string `yaml:"headers,omitempty"`
+	// HeartbeatInterval is how often a ping is written; a connection that
+	// sees no pong for HeartbeatInterval + HeartbeatGrace is closed and
+	// redialled. Defaults 15s and 5s. (A pool configured in code can
+	// disable the heartbeat; from YAML it is always on, since a dead peer
+	// would otherwise go unnoticed.)
+	HeartbeatInterval Duration `yaml:"heartbeat_interval,omitempty"`
+	HeartbeatGrace    Duration `yaml:"heartbeat_grace,omitempty"`
+	// BackoffInitial and BackoffMax bound the reconnect backoff
+	// (exponential, full jitter). Defaults 200ms and 20s.
+	BackoffInitial Duration `yaml:"backoff_initial,omitempty"`
+	BackoffMax     Duration `yaml:"backoff_max,omitempty"`
+	// WriteTimeout bounds each frame written (default 10s); CloseTimeout
+	// the wait for the peer's close frame (default 1s).
+	WriteTimeout Duration `yaml:"write_timeout,omitempty"`
+	CloseTimeout Duration `yaml:"close_timeout,omitempty"`
+	// WhileDisconnected is queue (default: sends wait in the bounded
+	// queue, each until its deadline, and go out in order after the
+	// reconnect) or fail_fast (sends fail at once).
+	WhileDisconnected string `yaml:"while_disconnected,omitempty"`
+	// QueueSize bounds the sends waiting to be written (default 1024);
+	// QueueTimeout is the longest one waits (default 30s).
+	QueueSize    int      `yaml:"queue_size,omitempty"`
+	QueueTimeout Duration `yaml:"queue_timeout,omitempty"`
+	// MaxMessageSize bounds messages read and written, in bytes. Default
+	// 1 MiB.
+	MaxMessageSize int64 `yaml:"max_message_size,omitempty"`
+
+	// The keys of protocol grpc pools. Zero values mean the defaults
+	// given, which WithDefaults fills in for gRPC pools only; on another
+	// protocol's pool Validate refuses them.
+
+	// MaxConns is the most ClientConns the pool opens: one at start,
+	// another when the streams in flight near the server's advertised
+	// limit. Default 4; 1 disables scaling.
+	MaxConns int `yaml:"max_conns,omitempty"`
+	// MaxConcurrentStreams caps the per-connection stream limit the server
+	// advertises, or stands in for it when none is advertised. Default 0:
+	// the server's word.
+	MaxConcurrentStreams int `yaml:"max_concurrent_streams,omitempty"`
+	// Retry is the retry policy of unary calls (gRFC A6).
+	Retry GRPCRetry `yaml:"retry,omitempty"`
+	// FailureCodes are the status codes that count against the pool's
+	// circuit breaker, by their gRPC names (UNAVAILABLE, or unavailable).
+	// Default UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INTERNAL.
+	FailureCodes []string `yaml:"failure_codes,omitempty"`
+}
+
+// GRPCRetry is a gRPC pool's retry policy: at most MaxAttempts attempts,
+// a retry only for Codes, after a jittered exponential backoff between
+// InitialBackoff and MaxBackoff, never past the call's deadline, and
+// throttled by a token bucket shared by the pool's calls.
+type GRPCRetry struct {
+	// MaxAttempts counts the first attempt; 1 disables retries. Default
+	// fault_tolerance.default_max_attempts.
+	MaxAttempts int `yaml:"max_attempts,omitempty"`
+	// InitialBackoff and MaxBackoff default to fault_tolerance's
+	// default_base_delay and default_max_delay.
+	InitialBackoff Duration `yaml:"initial_backoff,omitempty"`
+	MaxBackoff     Duration `yaml:"max_backoff,omitempty"`
+	// Codes are the retryable status codes. Default UNAVAILABLE.
+	Codes []string `yaml:"codes,omitempty"`
 }
 
 // TLS holds certificate files for HTTPS, gRPC and Redis connections.

@@ -89,8 +89,8 @@ func readSecret(path string) (string, error) {
 
 // Redacted returns a copy of c that is safe to show: every password (set,
 // or read from a file) is "xxxxx", and so is the password in redis.url and
-// in http health check targets. File names of secrets stay, as they are
-// not secret. c is not modified.
+// in http health check targets, and every value of a pool's headers. File
+// names of secrets stay, as they are not secret. c is not modified.
 func (c *Config) Redacted() *Config {
 	if c == nil {
 		c = &Config{}
@@ -105,6 +105,15 @@ func (c *Config) Redacted() *Config {
 	for name, h := range out.HealthChecks {
 		h.Target = redactURL(h.Target)
 		out.HealthChecks[name] = h
+	}
+	// A WebSocket pool's headers carry its credentials (Authorization,
+	// API keys) as often as not, and the config cannot tell which: all
+	// their values are hidden, their names kept.
+	for name, p := range out.Pools {
+		for k := range p.Headers {
+			p.Headers[k] = redactedValue
+		}
+		out.Pools[name] = p
 	}
 	return out
 }

@@ -259,8 +259,17 @@ func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Brea
 			v.problem(fmt.Sprintf("%s.endpoints[%d]", key, i), "%v", err)
 		}
 	}
-	v.oneOf(key+".load_balancing", p.LoadBalancing, BalanceRoundRobin, BalanceP2C)
-	v.atLeast1(key+".size", raw.Size)
+	switch p.Protocol {
+	case ProtocolGRPC:
+		v.oneOf(key+".load_balancing", p.LoadBalancing, BalanceRoundRobin, BalanceLeastRequest, BalancePickFirst, BalanceP2C)
+	case ProtocolWebSocket:
+		v.oneOf(key+".load_balancing", p.LoadBalancing, BalanceRoundRobin)
+	default:
+		v.oneOf(key+".load_balancing", p.LoadBalancing, BalanceRoundRobin, BalanceP2C)
+	}
+	if p.Protocol != ProtocolGRPC {
+		v.atLeast1(key+".size", raw.Size)
+	}
 	// raw, not defaulted: response_header_timeout inherits timeout, and one
 	// bad value should be reported once.
 	v.nonNegative(key+".timeout", raw.Timeout)
@@ -281,6 +290,143 @@ func (v *validator) pool(key, name string, raw, p Pool, breakers map[string]Brea
 		v.problem(key+".outlier.max_ejection_percent", "must be in 0..100, got %d", m)
 	}
 	v.nonNegative(key+".outlier.base_ejection_time", p.Outlier.BaseEjectionTime)
+	if _, known := schemes[p.Protocol]; known {
+		v.protocolKeys(key, raw, p)
+	}
+	if p.Protocol == ProtocolWebSocket {
+		v.webSocket(key, raw, p)
+	}
+	if p.Protocol == ProtocolGRPC {
+		v.grpc(key, raw, p)
+	}
+}
+
+// protocolKeys refuses the keys written for a protocol other than the
+// pool's: the adapter would ignore them, and an operator who wrote
+// heartbeat_interval on an HTTP pool meant something by it.
+func (v *validator) protocolKeys(key string, raw, p Pool) {
+	o := raw.Outlier
+	keys := []struct {
+		name  string
+		set   bool
+		for_  []string
+		usage string
+	}{
+		{"size", raw.Size != 0, []string{ProtocolHTTP, ProtocolWebSocket, ProtocolRedis}, "gRPC pools bound ClientConns with max_conns"},
+		{"timeout", raw.Timeout != 0, []string{ProtocolHTTP, ProtocolGRPC, ProtocolRedis}, ""},
+		{"idle_timeout", raw.IdleTimeout != 0, []string{ProtocolHTTP, ProtocolGRPC, ProtocolRedis}, ""},
+		{"tls_handshake_timeout", raw.TLSHandshakeTimeout != 0, []string{ProtocolHTTP, ProtocolRedis}, ""},
+		{"response_header_timeout", raw.ResponseHeaderTimeout != 0, []string{ProtocolHTTP, ProtocolRedis}, ""},
+		{"max_response_body", raw.MaxResponseBody != 0, []string{ProtocolHTTP, ProtocolRedis}, ""},
+		{"outlier", o.ConsecutiveFailures != 0 || o.BaseEjectionTime != 0 || o.MaxEjectionPercent != 0, []string{ProtocolHTTP, ProtocolRedis}, ""},
+		{"path", raw.Path != "", []string{ProtocolWebSocket}, ""},
+		{"headers", len(raw.Headers) > 0, []string{ProtocolWebSocket}, ""},
+		{"heartbeat_interval", raw.HeartbeatInterval != 0, []string{ProtocolWebSocket}, ""},
+		{"heartbeat_grace", raw.HeartbeatGrace != 0, []string{ProtocolWebSocket}, ""},
+		{"backoff_initial", raw.BackoffInitial != 0, []string{ProtocolWebSocket}, ""},
+		{"backoff_max", raw.BackoffMax != 0, []string{ProtocolWebSocket}, ""},
+		{"write_timeout", raw.WriteTimeout != 0, []string{ProtocolWebSocket}, ""},
+		{"close_timeout", raw.CloseTimeout != 0, []string{ProtocolWebSocket}, ""},
+		{"while_disconnected", raw.WhileDisconnected != "", []string{ProtocolWebSocket}, ""},
+		{"queue_size", raw.QueueSize != 0, []string{ProtocolWebSocket}, ""},
+		{"queue_timeout", raw.QueueTimeout != 0, []string{ProtocolWebSocket}, ""},
+		{"max_message_size", raw.MaxMessageSize != 0, []string{ProtocolWebSocket}, ""},
+		{"max_conns", raw.MaxConns != 0, []string{ProtocolGRPC}, ""},
+		{"max_concurrent_streams", raw.MaxConcurrentStreams != 0, []string{ProtocolGRPC}, ""},
+		{"retry", !raw.Retry.zero(), []string{ProtocolGRPC}, "HTTP pools retry with fault_tolerance"},
+		{"failure_codes", len(raw.FailureCodes) > 0, []string{ProtocolGRPC}, ""},
+	}
+	for _, k := range keys {
+		if !k.set || slices.Contains(k.for_, p.Protocol) {
+			continue
+		}
+		usage := ""
+		if k.usage != "" {
+			usage = "; " + k.usage
+		}
+		v.problem(key+"."+k.name, "only for %s pools, and this one is %s%s", orList(k.for_), p.Protocol, usage)
+	}
+}
+
+// orList writes the protocols with an adapter among ps as "a or b".
+func orList(ps []string) string {
+	var out []string
+	for _, p := range ps {
+		if slices.Contains(poolAdapters, p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) <= 1 {
+		return strings.Join(out, "")
+	}
+	return strings.Join(out[:len(out)-1], ", ") + " or " + out[len(out)-1]
+}
+
+func (r GRPCRetry) zero() bool {
+	return r.MaxAttempts == 0 && r.InitialBackoff == 0 && r.MaxBackoff == 0 && len(r.Codes) == 0
+}
+
+var headerNameRE = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+func (v *validator) webSocket(key string, raw, p Pool) {
+	if !strings.HasPrefix(p.Path, "/") {
+		v.problem(key+".path", "must start with \"/\", got %s", quote(p.Path))
+	} else if _, err := url.ParseRequestURI(p.Path); err != nil {
+		v.problem(key+".path", "invalid path %s", quote(p.Path))
+	}
+	for _, name := range sortedKeys(p.Headers) {
+		if !headerNameRE.MatchString(name) {
+			v.problem(key+".headers."+name, "%s is not a valid header name", quote(name))
+		}
+		if strings.ContainsAny(p.Headers[name], "\r\n\x00") {
+			v.problem(key+".headers."+name, "a header value must not hold CR, LF or NUL")
+		}
+	}
+	v.nonNegative(key+".heartbeat_grace", raw.HeartbeatGrace)
+	v.nonNegative(key+".backoff_initial", raw.BackoffInitial)
+	v.nonNegative(key+".backoff_max", raw.BackoffMax)
+	if p.BackoffInitial > p.BackoffMax && p.BackoffInitial >= 0 && p.BackoffMax >= 0 {
+		v.problem(key+".backoff_initial", "%s exceeds backoff_max %s", p.BackoffInitial, p.BackoffMax)
+	}
+	v.nonNegative(key+".write_timeout", raw.WriteTimeout)
+	v.nonNegative(key+".close_timeout", raw.CloseTimeout)
+	v.oneOf(key+".while_disconnected", p.WhileDisconnected, WhileDisconnectedQueue, WhileDisconnectedFailFast)
+	v.atLeast1(key+".queue_size", raw.QueueSize)
+	v.nonNegative(key+".queue_timeout", raw.QueueTimeout)
+	if raw.MaxMessageSize < 0 {
+		v.problem(key+".max_message_size", "must not be negative, got %d", raw.MaxMessageSize)
+	}
+}
+
+func (v *validator) grpc(key string, raw, p Pool) {
+	v.atLeast1(key+".max_conns", raw.MaxConns)
+	if m := raw.MaxConcurrentStreams; m < 0 || m > math.MaxUint32 {
+		v.problem(key+".max_concurrent_streams", "must be in 0..%d, got %d", uint32(math.MaxUint32), m)
+	}
+	r := p.Retry
+	v.atLeast1(key+".retry.max_attempts", raw.Retry.MaxAttempts)
+	v.nonNegative(key+".retry.initial_backoff", raw.Retry.InitialBackoff)
+	v.nonNegative(key+".retry.max_backoff", raw.Retry.MaxBackoff)
+	if r.InitialBackoff > r.MaxBackoff && r.InitialBackoff >= 0 && r.MaxBackoff >= 0 {
+		v.problem(key+".retry.initial_backoff", "%s exceeds max_backoff %s", r.InitialBackoff, r.MaxBackoff)
+	}
+	v.codes(key+".retry.codes", raw.Retry.Codes)
+	v.codes(key+".failure_codes", raw.FailureCodes)
+}
+
+func (v *validator) codes(key string, names []string) {
+	seen := map[uint32]bool{}
+	for i, name := range names {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		c, ok := GRPCCode(name)
+		switch {
+		case !ok:
+			v.problem(k, "unknown gRPC status code %s; want one of %s", quote(name), strings.Join(grpcCodes, ", "))
+		case seen[c]:
+			v.problem(k, "%s is listed twice", quote(name))
+		}
+		seen[c] = true
+	}
 }
 
 func (v *validator) healthCheck(key, name string, raw, h HealthCheck) {

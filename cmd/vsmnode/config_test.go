@@ -95,16 +95,16 @@ func TestConfigCheckErrors(t *testing.T) {
 		{"ambiguous env", []string{"config", "check", write(t, "amb.yaml", "pools:\n  a: {host: h, port: 1}\n  a_dial: {host: h, port: 1}\n")},
 			[]string{"VSM_POOLS_A_DIAL_TIMEOUT=1s"},
 			`$VSM_POOLS_A_DIAL_TIMEOUT: ambiguous: it names pools.a.dial_timeout and pools.a_dial.timeout; rename one of the entries`},
-		{"no adapter", []string{"config", "check", write(t, "ws.yaml", "pools:\n  feed:\n    protocol: websocket\n    host: h\n    port: 1\n")}, nil,
-			"ws.yaml:3: pools.feed.protocol: protocol websocket has no adapter yet; a pool can use http"},
+		{"no adapter", []string{"config", "check", write(t, "redis.yaml", "pools:\n  cache:\n    protocol: redis\n    host: h\n    port: 1\n")}, nil,
+			"redis.yaml:3: pools.cache.protocol: protocol redis has no adapter yet; a pool can use http, websocket, grpc"},
 		{"missing secret", []string{"config", "check", write(t, "pw.yaml", "redis:\n  url: redis://h:1\n  password_file: "+missing+"\n")}, nil,
 			"pw.yaml:3: redis.password_file: open " + missing + ": no such file or directory"},
 		{"missing secret from env", []string{"config", "check", good}, []string{"VSM_REDIS_PASSWORD_FILE=" + missing},
 			"$VSM_REDIS_PASSWORD_FILE: redis.password_file: open " + missing + ": no such file or directory"},
 		{"run with bad env", []string{"run", "--config", good, "--admin-addr", "127.0.0.1:0"}, []string{"VSM_POOLS_API_TIMEOUT=soon"},
 			`$VSM_POOLS_API_TIMEOUT: pools.api.timeout: invalid duration "soon"`},
-		{"run with no adapter", []string{"run", "--admin-addr", "127.0.0.1:0"}, []string{"VSM_POOLS_LOCAL_PROTOCOL=grpc"},
-			"$VSM_POOLS_LOCAL_PROTOCOL: pools.local.protocol: protocol grpc has no adapter yet; a pool can use http"},
+		{"run with no adapter", []string{"run", "--admin-addr", "127.0.0.1:0"}, []string{"VSM_POOLS_LOCAL_PROTOCOL=redis"},
+			"$VSM_POOLS_LOCAL_PROTOCOL: pools.local.protocol: protocol redis has no adapter yet; a pool can use http, websocket, grpc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer

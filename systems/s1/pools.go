@@ -43,9 +43,9 @@ func (p *Pool) Do(ctx context.Context, req httppool.Request) (*httppool.Response
 }
 
 // StartPools starts one unit per configured pool, in name order, each
-// guarded by its circuit_breaker (which StartBreakers must have added). The
-// config's validation refused every protocol without an adapter, so each
-// is HTTP.
+// guarded by its circuit_breaker (which StartBreakers must have added):
+// HTTP, WebSocket (conns.go) or gRPC. The config's validation refused
+// every protocol without an adapter.
 func (s *S1) StartPools(ctx context.Context, cfg map[string]config.Pool) error {
 	if s.env.Events != nil {
 		// The subscribers there now are the node's own.
@@ -53,6 +53,18 @@ func (s *S1) StartPools(ctx context.Context, cfg map[string]config.Pool) error {
 	}
 	for _, name := range sortedKeys(cfg) {
 		p := cfg[name]
+		switch p.Protocol {
+		case config.ProtocolWebSocket:
+			if err := s.startWebSocket(ctx, name, p); err != nil {
+				return err
+			}
+			continue
+		case config.ProtocolGRPC:
+			if err := s.startGRPC(ctx, name, p); err != nil {
+				return err
+			}
+			continue
+		}
 		hc, err := httppool.FromConfig(name, p)
 		if err != nil {
 			return fmt.Errorf("pools.%s: %w", name, err)
@@ -89,7 +101,7 @@ func (s *S1) AddPool(ctx context.Context, cfg httppool.Config) (*Pool, error) {
 	name := cfg.Name
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, dup := s.pools.Load().byName[name]; dup {
+	if s.taken(name) {
 		return nil, fmt.Errorf("s1: pool %q: %w", name, ErrExists)
 	}
 	c, err := httppool.New(cfg)

@@ -13,6 +13,8 @@ import (
 	"github.com/asynkron/protoactor-go/eventstream"
 	"go.uber.org/zap"
 
+	"github.com/viable-systems/vsm-connections/actors/grpcpool"
+	"github.com/viable-systems/vsm-connections/actors/ws"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/fault"
@@ -58,8 +60,13 @@ type Env struct {
 	Alerts algedonic.Raiser
 	// Logger is the node's logger; nil logs nothing.
 	Logger *zap.Logger
-	// Retry are the fault_tolerance defaults given to every pool.
+	// Retry are the fault_tolerance defaults given to every HTTP pool.
 	Retry []fault.Option
+	// TuneWebSocket and TuneGRPC, when set, may change the config S1
+	// builds from a pools: entry before the pool starts: what YAML cannot
+	// say (a ws.Handler, subscriptions, OnReconnect; gRPC dial options).
+	TuneWebSocket func(pool string, c *ws.Config)
+	TuneGRPC      func(pool string, c *grpcpool.Config)
 }
 
 // S1 is System 1's API: it builds the operational units under the S1
@@ -72,6 +79,10 @@ type S1 struct {
 	mu       sync.Mutex // serialises the writers of breakers and pools
 	breakers atomic.Pointer[units[*breaker.Breaker]]
 	pools    atomic.Pointer[units[*Pool]]
+	// The WebSocket and gRPC pools (conns.go), in the same name space as
+	// pools: each is the unit "s1/pool/<name>".
+	wsPools   atomic.Pointer[units[*ws.Pool]]
+	grpcPools atomic.Pointer[units[*grpcpool.Channel]]
 	// quiet is the event stream's subscriber count before the first pool:
 	// the node's own subscribers, which per-request events must not be
 	// published for (httppool.Config.QuietSubscribers).
@@ -88,6 +99,8 @@ func New(env Env) *S1 {
 	s := &S1{env: env}
 	s.breakers.Store(&units[*breaker.Breaker]{})
 	s.pools.Store(&units[*Pool]{})
+	s.wsPools.Store(&units[*ws.Pool]{})
+	s.grpcPools.Store(&units[*grpcpool.Channel]{})
 	s.quiet.Store(-1)
 	return s
 }
