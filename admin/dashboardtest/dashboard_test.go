@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/chromedp/chromedp"
+	"github.com/gorilla/websocket"
 
 	vsm "github.com/viable-systems/vsm-connections"
 	"github.com/viable-systems/vsm-connections/actors/health"
@@ -59,10 +61,32 @@ type fixture struct {
 	apiUp    atomic.Bool          // the "payments-api" check's verdict
 }
 
+// wsEcho is a WebSocket echo server on loopback; it returns host:port.
+func wsEcho(t *testing.T) string {
+	t.Helper()
+	up := websocket.Upgrader{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			mt, b, err := c.ReadMessage()
+			if err != nil || c.WriteMessage(mt, b) != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close() })
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
 func start(t *testing.T) *fixture {
 	t.Helper()
 	f := &fixture{payments: vsmtest.NewMockService(t), search: vsmtest.NewMockService(t), stock: vsmtest.NewMockService(t)}
 	f.apiUp.Store(true)
+	feed := wsEcho(t)
 	yaml := fmt.Sprintf(`
 node:
   name: edge-1
@@ -90,7 +114,11 @@ pools:
     endpoints: [%s]
     size: 4
     circuit_breaker: inventory
-`, f.payments.Addr(), f.search.Addr(), f.stock.Addr())
+  feed:
+    protocol: websocket
+    endpoints: [%s]
+    size: 2
+`, f.payments.Addr(), f.search.Addr(), f.stock.Addr(), feed)
 	cfg, err := config.Parse("dashboard.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
@@ -370,6 +398,12 @@ func TestDashboardInChromium(t *testing.T) {
 	b.waitJS(t, "payments pool resized", `[...document.querySelectorAll('[data-pool-row="payments"] td')].some(td => td.textContent === '0/12')`, within)
 	if p, _ := f.node.Pool("payments"); p.Stats().Size != 12 {
 		t.Fatalf("pool size %d after a resize to 12 on the page", p.Stats().Size)
+	}
+	// A WebSocket pool shows its open connections, and no resize control.
+	b.waitJS(t, "feed pool connections", `[...document.querySelectorAll('[data-pool-row="feed"] td')].some(td => td.textContent === '2/2 open')`, within)
+	if shown, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](
+		`document.querySelector('button[data-resize="feed"]').style.display !== 'none'`)); err != nil || shown {
+		t.Fatalf("resize button shown on a WebSocket pool (%v)", err)
 	}
 
 	// Check now runs a probe: a second result for a check probed hourly.
