@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/viable-systems/vsm-connections/state"
 )
 
@@ -56,8 +58,9 @@ func (s *Store) Del(ctx context.Context, keys ...string) (int64, error) {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n, err := s.c.Del(ctx, keys...).Result()
-	return n, s.wrap("del", err)
+	return s.countKeys(ctx, "del", keys, func(ctx context.Context, c goredis.Cmdable, keys ...string) *goredis.IntCmd {
+		return c.Del(ctx, keys...)
+	})
 }
 
 // Exists implements state.Store.
@@ -70,8 +73,9 @@ func (s *Store) Exists(ctx context.Context, keys ...string) (int64, error) {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n, err := s.c.Exists(ctx, keys...).Result()
-	return n, s.wrap("exists", err)
+	return s.countKeys(ctx, "exists", keys, func(ctx context.Context, c goredis.Cmdable, keys ...string) *goredis.IntCmd {
+		return c.Exists(ctx, keys...)
+	})
 }
 
 // Incr implements state.Store.
@@ -115,5 +119,9 @@ func (s *Store) Publish(ctx context.Context, channel string, value any) error {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if s.cluster != nil {
+		_, err := s.publishCluster(ctx, channel, b)
+		return s.wrapKey("publish", channel, err)
+	}
 	return s.wrapKey("publish", channel, s.c.Publish(ctx, channel, b).Err())
 }

@@ -55,6 +55,14 @@ func (s *Store) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	werr := s.classify(op, err)
+	if errors.Is(werr, state.ErrUnavailable) {
+		s.reloadOnUnavailable()
+	}
+	return werr
+}
+
+func (s *Store) classify(op string, err error) error {
 	msg := s.red.redact(err.Error())
 	if errors.Is(err, goredis.Nil) {
 		return &sentinelError{sentinel: state.ErrNotFound, msg: "redis " + op + ": " + state.ErrNotFound.Error(), err: err}
@@ -70,9 +78,12 @@ func (s *Store) wrap(op string, err error) error {
 			return &sentinelError{sentinel: state.ErrNotInteger, msg: "redis " + op + ": " + msg, err: err}
 		case strings.HasPrefix(text, "ERR unknown command"):
 			return &sentinelError{sentinel: state.ErrUnsupported, msg: "redis " + op + ": " + msg, err: err}
+		case strings.HasPrefix(text, "CROSSSLOT"):
+			return &sentinelError{sentinel: state.ErrCrossSlot, msg: "redis " + op + ": " + msg, err: err}
 		case strings.HasPrefix(text, "LOADING"), strings.HasPrefix(text, "MASTERDOWN"),
 			strings.HasPrefix(text, "CLUSTERDOWN"), strings.HasPrefix(text, "TRYAGAIN"),
-			strings.HasPrefix(text, "BUSY "):
+			strings.HasPrefix(text, "MOVED "), strings.HasPrefix(text, "ASK "),
+			strings.HasPrefix(text, "READONLY"), strings.HasPrefix(text, "BUSY "):
 			return &unavailableError{op: op, msg: msg, err: err}
 		}
 		return &redactedError{msg: "redis " + op + ": " + msg, err: err}

@@ -57,15 +57,17 @@ func WithLogger(l *zap.Logger) Option {
 // Store is the Redis backend of state.Store. Create it with New.
 type Store struct {
 	c       goredis.UniversalClient
+	cluster *goredis.ClusterClient // c, in Redis Cluster mode; nil otherwise
 	timeout time.Duration
 	opts    options
 	red     redactor
 	desc    string
 
-	closed   atomic.Bool
-	deadline atomic.Pointer[deadlineCtx] // see bound
-	mu       sync.Mutex
-	subs     map[*subscription]struct{}
+	closed    atomic.Bool
+	noSharded atomic.Bool                 // the cluster has no SSUBSCRIBE (Redis 6)
+	deadline  atomic.Pointer[deadlineCtx] // see bound
+	mu        sync.Mutex
+	subs      map[*subscription]struct{}
 }
 
 var _ state.Store = (*Store)(nil)
@@ -82,14 +84,23 @@ func New(cfg config.Redis, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{
-		c:       goredis.NewUniversalClient(uo),
+	s := &Store{
 		timeout: uo.ReadTimeout,
 		opts:    o,
 		red:     red,
 		desc:    desc,
 		subs:    make(map[*subscription]struct{}),
-	}, nil
+	}
+	if uo.MasterName == "" && len(uo.Addrs) > 1 {
+		// What NewUniversalClient would build, with a fresher slot map.
+		co := uo.Cluster()
+		co.ClusterStateReloadInterval = clusterReloadEvery
+		s.cluster = goredis.NewClusterClient(co)
+		s.c = s.cluster
+	} else {
+		s.c = goredis.NewUniversalClient(uo)
+	}
+	return s, nil
 }
 
 func configError(red *redactor, format string, args ...any) error {

@@ -192,6 +192,132 @@ func (c *Cluster) MasterOf(key string) string {
 	return ""
 }
 
+// ReplicaOf returns the address of a replica of the master at addr.
+func (c *Cluster) ReplicaOf(master string) string {
+	c.tb.Helper()
+	out, err := c.do("CLUSTER", "NODES")
+	if err != nil {
+		c.tb.Fatalf("CLUSTER NODES: %v", err)
+	}
+	nodes := parseNodes(out)
+	for _, m := range nodes {
+		if m.addr != master {
+			continue
+		}
+		for _, n := range nodes {
+			if n.masterID == m.id && !n.failed {
+				return n.addr
+			}
+		}
+	}
+	c.tb.Fatalf("no live replica of %s:\n%s", master, out)
+	return ""
+}
+
+// Promote makes the replica at addr take over from its live master
+// (CLUSTER FAILOVER: the master stops, the replica catches up and takes
+// the slots, the master becomes its replica), and waits within ctx until
+// the cluster is healthy with addr a master.
+func (c *Cluster) Promote(ctx context.Context, addr string) {
+	c.tb.Helper()
+	out, err := Do(addr, "CLUSTER", "NODES")
+	if err != nil {
+		c.tb.Fatalf("CLUSTER NODES: %v", err)
+	}
+	var self, old clusterNode
+	nodes := parseNodes(out)
+	for _, n := range nodes {
+		if n.addr == addr {
+			self = n
+		}
+	}
+	for _, n := range nodes {
+		if n.id == self.masterID {
+			old = n
+		}
+	}
+	if old.id == "" {
+		c.tb.Fatalf("%s is not a replica:\n%s", addr, out)
+	}
+	if _, err := Do(addr, "CLUSTER", "FAILOVER"); err != nil {
+		c.tb.Fatalf("CLUSTER FAILOVER on %s: %v", addr, err)
+	}
+	c.waitFor(ctx, addr+" as a master", func() bool {
+		repl, err := Do(addr, "INFO", "replication")
+		if err != nil || infoField(repl, "role") != "master" || infoField(repl, "connected_slaves") != "1" {
+			return false // the old master is not its replica yet
+		}
+		// Every node, addr included, knows the old master as addr's
+		// replica (only then does addr forward sharded messages to it).
+		for _, p := range c.nodes {
+			if p.cmd == nil {
+				continue
+			}
+			out, err := Do(p.addr, "CLUSTER", "NODES")
+			if err != nil {
+				return false
+			}
+			for _, n := range parseNodes(out) {
+				if n.id == old.id && n.masterID != self.id {
+					return false
+				}
+			}
+		}
+		return c.healthy()
+	})
+}
+
+// MoveSlot gives key's slot, which must hold no keys, to the master at to
+// (CLUSTER SETSLOT ... NODE on every node, as a resharding ends), and
+// waits within ctx until every live node says so.
+func (c *Cluster) MoveSlot(ctx context.Context, key, to string) {
+	c.tb.Helper()
+	slot := strconv.Itoa(c.Slot(key))
+	from := c.MasterOf(key)
+	out, err := c.do("CLUSTER", "NODES")
+	if err != nil {
+		c.tb.Fatalf("CLUSTER NODES: %v", err)
+	}
+	ids := make(map[string]string)
+	for _, n := range parseNodes(out) {
+		ids[n.addr] = n.id
+	}
+	steps := [][]string{
+		{to, "CLUSTER", "SETSLOT", slot, "IMPORTING", ids[from]},
+		{from, "CLUSTER", "SETSLOT", slot, "MIGRATING", ids[to]},
+		{to, "CLUSTER", "SETSLOT", slot, "NODE", ids[to]},
+		{from, "CLUSTER", "SETSLOT", slot, "NODE", ids[to]},
+	}
+	for _, p := range c.nodes {
+		if p.cmd != nil && p.addr != to && p.addr != from {
+			steps = append(steps, []string{p.addr, "CLUSTER", "SETSLOT", slot, "NODE", ids[to]})
+		}
+	}
+	for _, s := range steps {
+		if _, err := Do(s[0], s[1:]...); err != nil && !strings.Contains(err.Error(), "only with masters") {
+			c.tb.Fatalf("%v on %s: %v", s[1:], s[0], err)
+		}
+	}
+	c.waitFor(ctx, "slot "+slot+" on "+to, func() bool {
+		for _, p := range c.nodes {
+			if p.cmd == nil {
+				continue
+			}
+			out, err := Do(p.addr, "CLUSTER", "NODES")
+			if err != nil {
+				return false
+			}
+			n, _ := strconv.Atoi(slot)
+			for _, node := range parseNodes(out) {
+				if node.serves(n) && node.addr != to {
+					return false
+				}
+			}
+		}
+		return c.healthy()
+	})
+}
+
 // Kill kills the node at addr at once (SIGKILL), as a crash would.
 func (c *Cluster) Kill(addr string) {
 	c.tb.Helper()
@@ -309,6 +435,7 @@ func (c *Cluster) killAll() {
 }
 
 type clusterNode struct {
+	id, masterID   string
 	addr           string
 	master, failed bool
 	slots          [][2]int
@@ -333,7 +460,7 @@ func parseNodes(out string) []clusterNode {
 			continue
 		}
 		addr, _, _ := strings.Cut(f[1], "@")
-		n := clusterNode{addr: addr}
+		n := clusterNode{id: f[0], masterID: f[3], addr: addr}
 		for _, flag := range strings.Split(f[2], ",") {
 			switch flag {
 			case "master":
