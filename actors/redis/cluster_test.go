@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	vredis "github.com/viable-systems/vsm-connections/actors/redis"
@@ -302,6 +304,169 @@ func waitShardSubscribed(t *testing.T, ctx context.Context, addr, ch string) {
 		select {
 		case <-ctx.Done():
 			t.Fatalf("no sharded subscriber of %s on %s", ch, addr)
+		case <-tick.C:
+		}
+	}
+}
+
+// A master killed mid-run (SIGKILL) while writers keep writing to its
+// slot: writes fail for a while, then resume on the promoted replica, and
+// every write that was acknowledged reads back; a sharded subscription on
+// that shard receives again.
+func TestClusterMasterKilledMidRun(t *testing.T) {
+	c := redistest.StartCluster(t)
+	st := clusterStore(t, c, vredis.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	const tag = "{failover}"
+	victim := c.MasterOf(tag)
+
+	got := make(chan state.Message, 1024)
+	sub, err := st.Subscribe(ctx, tag+":ch", func(m state.Message) { got <- m })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+
+	const writers = 4
+	var (
+		mu    sync.Mutex
+		acked = make(map[string]int) // key -> value acknowledged
+		fails int
+	)
+	// ackedAfterKill closes once every writer had a write acknowledged
+	// after the kill.
+	killed := make(chan struct{})
+	resumed := make(chan int, writers)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			after := false
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				k := fmt.Sprintf("%s:w%d:%d", tag, w, i)
+				wctx, wcancel := context.WithTimeout(ctx, time.Second)
+				err := st.Set(wctx, k, i)
+				wcancel()
+				if err != nil {
+					if !errors.Is(err, state.ErrUnavailable) {
+						t.Errorf("writer %d: %v (want ErrUnavailable)", w, err)
+						return
+					}
+					mu.Lock()
+					fails++
+					mu.Unlock()
+					// Pace the retries while the shard fails over.
+					select {
+					case <-stop:
+						return
+					case <-time.After(20 * time.Millisecond):
+					}
+					continue
+				}
+				mu.Lock()
+				acked[k] = i
+				mu.Unlock()
+				select {
+				case <-killed:
+					if !after {
+						after = true
+						resumed <- w
+					}
+				default:
+				}
+			}
+		}()
+	}
+	stopWriters := func() {
+		select {
+		case <-stop:
+		default:
+			close(stop)
+		}
+		wg.Wait()
+	}
+	defer stopWriters()
+
+	// Let them write, then kill the master of their slot.
+	waitAcked := func(n int) {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			mu.Lock()
+			have := len(acked)
+			mu.Unlock()
+			if have >= n {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("only %d writes acknowledged, want %d", have, n)
+			case <-tick.C:
+			}
+		}
+	}
+	waitAcked(200)
+	start := time.Now()
+	c.Kill(victim)
+	close(killed)
+	for range writers {
+		select {
+		case <-resumed:
+		case <-ctx.Done():
+			t.Fatal("writes did not resume after the failover")
+		}
+	}
+	resumedAfter := time.Since(start)
+	stopWriters()
+	// A failover takes about 3 node timeouts; go-redis alone would keep
+	// dialling the dead master until its slot map expired (a minute).
+	if limit := 8 * redistest.ClusterNodeTimeout; resumedAfter > limit {
+		t.Fatalf("writes resumed %v after the kill, want within %v", resumedAfter, limit)
+	}
+	if now := c.MasterOf(tag); now == victim {
+		t.Fatalf("the killed %s still serves the slot", victim)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	lost := 0
+	for k, want := range acked {
+		var v int
+		if err := st.Get(ctx, k, &v); err != nil || v != want {
+			lost++
+			if lost <= 5 {
+				t.Errorf("acknowledged %s = %d reads %d, %v", k, want, v, err)
+			}
+		}
+	}
+	if lost > 0 {
+		t.Fatalf("%d of %d acknowledged writes lost", lost, len(acked))
+	}
+	t.Logf("%d writes acknowledged and read back; %d failed during the failover; every writer resumed %v after the kill", len(acked), fails, resumedAfter.Round(time.Millisecond))
+
+	// The sharded subscription follows the slot to the promoted replica.
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := st.Publish(ctx, tag+":ch", "after"); err != nil && !errors.Is(err, state.ErrUnavailable) {
+			t.Fatal(err)
+		}
+		select {
+		case m := <-got:
+			if string(m.Payload) != `"after"` {
+				t.Fatalf("subscriber got %s", m.Payload)
+			}
+			return
+		case <-ctx.Done():
+			t.Fatal("the sharded subscription receives nothing after the failover")
 		case <-tick.C:
 		}
 	}
