@@ -104,8 +104,30 @@ func bySlot(keys []string) [][]string {
 // countKeys runs a counting multi-key command (DEL, EXISTS): at once when
 // the keys share a slot (or there is no cluster), otherwise as one command
 // per slot in a pipeline, summed.
-func (s *Store) countKeys(ctx context.Context, op string, keys []string,
+//
+// A write (durable) waits for the replica acknowledgements, per slot.
+func (s *Store) countKeys(ctx context.Context, op string, durable bool, keys []string,
 	run func(context.Context, goredis.Cmdable, ...string) *goredis.IntCmd) (int64, error) {
+	if durable && s.opts.replicaAcks > 0 {
+		groups := [][]string{keys}
+		if s.cluster != nil {
+			groups = bySlot(keys)
+		}
+		var total int64
+		for _, g := range groups {
+			var cmd *goredis.IntCmd
+			ackErr := s.write(ctx, op, g[0], func(c goredis.Cmdable) { cmd = run(ctx, c, g...) })
+			n, err := cmd.Result()
+			if err != nil {
+				return total, s.wrap(op, err)
+			}
+			if ackErr != nil {
+				return total, ackErr
+			}
+			total += n
+		}
+		return total, nil
+	}
 	if s.cluster == nil {
 		n, err := run(ctx, s.c, keys...).Result()
 		return n, s.wrap(op, err)

@@ -310,17 +310,38 @@ func waitShardSubscribed(t *testing.T, ctx context.Context, addr, ch string) {
 }
 
 // A master killed mid-run (SIGKILL) while writers keep writing to its
-// slot: writes fail for a while, then resume on the promoted replica, and
-// every write that was acknowledged reads back; a sharded subscription on
-// that shard receives again.
+// slot, with replica_acks 1: writes fail while its replica takes over, and
+// are acknowledged again once the shard has a replica again (the killed
+// node, restarted, rejoins as one); every write that was acknowledged
+// reads back; a sharded subscription on that shard receives again.
 func TestClusterMasterKilledMidRun(t *testing.T) {
 	c := redistest.StartCluster(t)
-	st := clusterStore(t, c, vredis.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))))
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
-	defer cancel()
+	st := clusterStore(t, c, vredis.WithReplicaAcks(1), vredis.WithLogger(zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))))
 	const tag = "{failover}"
 	victim := c.MasterOf(tag)
+	// A failover takes about 3 node timeouts, the rejoin and resync about
+	// a second; go-redis alone would keep dialling the dead master until
+	// its slot map expired (a minute).
+	killMidRun(t, st, tag, func() {
+		c.Kill(victim)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		c.WaitHealthy(ctx)
+		c.Restart(victim)
+	}, 15*redistest.ClusterNodeTimeout)
+	if now := c.MasterOf(tag); now == victim {
+		t.Fatalf("the killed %s still serves the slot", victim)
+	}
+}
 
+// killMidRun runs 4 writers through st, calls kill once 200 writes are
+// acknowledged, and checks that every writer has a write acknowledged
+// within limit of the kill, that every acknowledged write reads back, and
+// that a subscription made before the kill receives again.
+func killMidRun(t *testing.T, st *vredis.Store, tag string, kill func(), limit time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
 	got := make(chan state.Message, 1024)
 	sub, err := st.Subscribe(ctx, tag+":ch", func(m state.Message) { got <- m })
 	if err != nil {
@@ -334,10 +355,8 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 		acked = make(map[string]int) // key -> value acknowledged
 		fails int
 	)
-	// ackedAfterKill closes once every writer had a write acknowledged
-	// after the kill.
 	killed := make(chan struct{})
-	resumed := make(chan int, writers)
+	resumed := make(chan int, writers) // a writer's first ack after the kill
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for w := range writers {
@@ -356,6 +375,7 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 				err := st.Set(wctx, k, i)
 				wcancel()
 				if err != nil {
+					// ErrNotReplicated matches ErrUnavailable too.
 					if !errors.Is(err, state.ErrUnavailable) {
 						t.Errorf("writer %d: %v (want ErrUnavailable)", w, err)
 						return
@@ -363,7 +383,7 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 					mu.Lock()
 					fails++
 					mu.Unlock()
-					// Pace the retries while the shard fails over.
+					// Pace the retries while the master fails over.
 					select {
 					case <-stop:
 						return
@@ -395,27 +415,23 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 	}
 	defer stopWriters()
 
-	// Let them write, then kill the master of their slot.
-	waitAcked := func(n int) {
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			mu.Lock()
-			have := len(acked)
-			mu.Unlock()
-			if have >= n {
-				return
-			}
-			select {
-			case <-ctx.Done():
-				t.Fatalf("only %d writes acknowledged, want %d", have, n)
-			case <-tick.C:
-			}
+	tick := time.NewTicker(5 * time.Millisecond)
+	for {
+		mu.Lock()
+		have := len(acked)
+		mu.Unlock()
+		if have >= 200 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("only %d writes acknowledged before the kill", have)
+		case <-tick.C:
 		}
 	}
-	waitAcked(200)
+	tick.Stop()
 	start := time.Now()
-	c.Kill(victim)
+	kill()
 	close(killed)
 	for range writers {
 		select {
@@ -426,13 +442,8 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 	}
 	resumedAfter := time.Since(start)
 	stopWriters()
-	// A failover takes about 3 node timeouts; go-redis alone would keep
-	// dialling the dead master until its slot map expired (a minute).
-	if limit := 8 * redistest.ClusterNodeTimeout; resumedAfter > limit {
+	if resumedAfter > limit {
 		t.Fatalf("writes resumed %v after the kill, want within %v", resumedAfter, limit)
-	}
-	if now := c.MasterOf(tag); now == victim {
-		t.Fatalf("the killed %s still serves the slot", victim)
 	}
 
 	mu.Lock()
@@ -440,7 +451,18 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 	lost := 0
 	for k, want := range acked {
 		var v int
-		if err := st.Get(ctx, k, &v); err != nil || v != want {
+		err := st.Get(ctx, k, &v)
+		// Reads may still fail while the client settles on the new master
+		// (go-redis's Sentinel client can try the old address once more):
+		// that is unavailability, not loss; retry it, bounded by ctx.
+		for errors.Is(err, state.ErrUnavailable) && ctx.Err() == nil {
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+			err = st.Get(ctx, k, &v)
+		}
+		if err != nil || v != want {
 			lost++
 			if lost <= 5 {
 				t.Errorf("acknowledged %s = %d reads %d, %v", k, want, v, err)
@@ -450,11 +472,12 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 	if lost > 0 {
 		t.Fatalf("%d of %d acknowledged writes lost", lost, len(acked))
 	}
-	t.Logf("%d writes acknowledged and read back; %d failed during the failover; every writer resumed %v after the kill", len(acked), fails, resumedAfter.Round(time.Millisecond))
+	t.Logf("%d writes acknowledged and read back; %d failed during the failover; every writer resumed %v after the kill",
+		len(acked), fails, resumedAfter.Round(time.Millisecond))
 
-	// The sharded subscription follows the slot to the promoted replica.
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
+	// The subscription follows the master.
+	retry := time.NewTicker(50 * time.Millisecond)
+	defer retry.Stop()
 	for {
 		if err := st.Publish(ctx, tag+":ch", "after"); err != nil && !errors.Is(err, state.ErrUnavailable) {
 			t.Fatal(err)
@@ -466,8 +489,8 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 			}
 			return
 		case <-ctx.Done():
-			t.Fatal("the sharded subscription receives nothing after the failover")
-		case <-tick.C:
+			t.Fatal("the subscription receives nothing after the failover")
+		case <-retry.C:
 		}
 	}
 }

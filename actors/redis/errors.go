@@ -17,6 +17,24 @@ import (
 // ErrInvalidConfig matches every configuration error of New.
 var ErrInvalidConfig = errors.New("redis: invalid configuration")
 
+// ErrNotReplicated matches a write that the master applied but fewer
+// replicas than required (config.Redis.ReplicaAcks) confirmed in time: it
+// was not acknowledged and may be lost if the master fails. It also
+// matches state.ErrUnavailable (retrying later may succeed).
+var ErrNotReplicated = errors.New("redis: write not confirmed by enough replicas")
+
+type notReplicatedError struct {
+	op        string
+	got, want int64
+}
+
+func (e *notReplicatedError) Error() string {
+	return fmt.Sprintf("redis %s: %v (%d of %d)", e.op, ErrNotReplicated, e.got, e.want)
+}
+func (e *notReplicatedError) Is(target error) bool {
+	return target == ErrNotReplicated || target == state.ErrUnavailable
+}
+
 // unavailableError matches state.ErrUnavailable and unwraps to its cause.
 type unavailableError struct {
 	op  string

@@ -26,8 +26,9 @@ const DefaultTimeout = 5 * time.Second
 type Option interface{ apply(*options) }
 
 type options struct {
-	txAttempts int
-	logger     *zap.Logger
+	txAttempts  int
+	logger      *zap.Logger
+	replicaAcks int
 }
 
 type optionFunc func(*options)
@@ -54,6 +55,12 @@ func WithLogger(l *zap.Logger) Option {
 	})
 }
 
+// WithReplicaAcks makes every write wait until n replicas have it (see
+// config.Redis.ReplicaAcks, which sets it too; this option wins).
+func WithReplicaAcks(n int) Option {
+	return optionFunc(func(o *options) { o.replicaAcks = max(n, 0) })
+}
+
 // Store is the Redis backend of state.Store. Create it with New.
 type Store struct {
 	c       goredis.UniversalClient
@@ -75,7 +82,7 @@ var _ state.Store = (*Store)(nil)
 // New connects lazily (no I/O happens here; use Ping to check the server)
 // and returns a Store. cfg must be enabled (a URL or addresses).
 func New(cfg config.Redis, opts ...Option) (*Store, error) {
-	o := options{txAttempts: 64, logger: zap.NewNop()}
+	o := options{txAttempts: 64, logger: zap.NewNop(), replicaAcks: max(cfg.ReplicaAcks, 0)}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}

@@ -60,7 +60,7 @@ func (s *Store) Transaction(ctx context.Context, keys []string, fn func(tx state
 				userErr = err
 				return err
 			}
-			return s.exec(actx, rtx.TxPipelined, tx.ops)
+			return s.exec(actx, rtx, tx.ops)
 		}, keys...)
 		cancel()
 		switch {
@@ -76,10 +76,10 @@ func (s *Store) Transaction(ctx context.Context, keys []string, fn func(tx state
 	return fmt.Errorf("redis transaction on %q: %w after %d attempts", keys, state.ErrConflict, s.opts.txAttempts)
 }
 
-// exec applies ops in MULTI/EXEC through txPipelined.
-func (s *Store) exec(ctx context.Context, txPipelined func(context.Context, func(goredis.Pipeliner) error) ([]goredis.Cmder, error),
-	ops []func(context.Context, goredis.Pipeliner)) error {
-	cmds, err := txPipelined(ctx, func(p goredis.Pipeliner) error {
+// exec applies ops in MULTI/EXEC on rtx's connection, then, with replica
+// acks, WAITs on it.
+func (s *Store) exec(ctx context.Context, rtx *goredis.Tx, ops []func(context.Context, goredis.Pipeliner)) error {
+	cmds, err := rtx.TxPipelined(ctx, func(p goredis.Pipeliner) error {
 		for _, op := range ops {
 			op(ctx, p)
 		}
@@ -95,7 +95,15 @@ func (s *Store) exec(ctx context.Context, txPipelined func(context.Context, func
 			return s.wrap("transaction "+c.Name(), c.Err())
 		}
 	}
-	return s.wrap("exec", err)
+	if err != nil {
+		return s.wrap("exec", err)
+	}
+	if s.opts.replicaAcks > 0 {
+		wait := goredis.NewCmd(ctx, "wait", s.opts.replicaAcks, max(s.timeout/4, time.Millisecond).Milliseconds())
+		_ = rtx.Process(ctx, wait)
+		return s.checkAcks("transaction", wait)
+	}
+	return nil
 }
 
 // unwatchedClusterTx is a Transaction that watches nothing, on a Redis
@@ -119,11 +127,12 @@ func (s *Store) unwatchedClusterTx(ctx context.Context, fn func(tx state.Tx) err
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	// One slot, so go-redis's cluster TxPipelined sends one MULTI/EXEC.
-	if err := s.exec(ctx, s.cluster.TxPipelined, tx.ops); err != nil {
+	node, err := s.cluster.MasterForKey(ctx, tx.keys[0])
+	if err != nil {
 		return s.wrap("transaction", err)
 	}
-	return nil
+	// Watch with no keys: just one connection to that master.
+	return node.Watch(ctx, func(rtx *goredis.Tx) error { return s.exec(ctx, rtx, tx.ops) })
 }
 
 type redisTx struct {

@@ -24,6 +24,7 @@ const ClusterNodeTimeout = time.Second
 // loopback, owned by one test: StartCluster makes it, t.Cleanup kills it.
 type Cluster struct {
 	tb    testing.TB
+	bin   string
 	dir   string
 	nodes []*proc
 }
@@ -110,7 +111,7 @@ func binaries(tb testing.TB, minMajor int) (server, cli string) {
 func StartCluster(tb testing.TB) *Cluster {
 	tb.Helper()
 	bin, cli := binaries(tb, 7)
-	c := &Cluster{tb: tb, dir: tb.TempDir()}
+	c := &Cluster{tb: tb, bin: bin, dir: tb.TempDir()}
 	tb.Cleanup(c.killAll)
 	ports := freePorts(tb, 12)
 	ms := strconv.Itoa(int(ClusterNodeTimeout / time.Millisecond))
@@ -324,6 +325,23 @@ func (c *Cluster) Kill(addr string) {
 	for _, p := range c.nodes {
 		if p.addr == addr {
 			p.kill()
+			return
+		}
+	}
+	c.tb.Fatalf("no cluster node %s", addr)
+}
+
+// Restart starts the killed node at addr again, with its cluster state
+// file: a master that was failed over rejoins as a replica of the node
+// that took its slots.
+func (c *Cluster) Restart(addr string) {
+	c.tb.Helper()
+	for _, p := range c.nodes {
+		if p.addr == addr {
+			if p.cmd != nil {
+				c.tb.Fatalf("%s is running", addr)
+			}
+			p.start(c.tb, c.bin)
 			return
 		}
 	}

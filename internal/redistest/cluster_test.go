@@ -31,3 +31,24 @@ func TestClusterFormsAndFailsOver(t *testing.T) {
 	}
 	t.Logf("failed over in %v", time.Since(start))
 }
+
+// The Sentinel set forms, and after its master is killed the sentinels
+// promote the replica.
+func TestSentinelFormsAndFailsOver(t *testing.T) {
+	start := time.Now()
+	s := redistest.StartSentinel(t)
+	t.Logf("ready in %v", time.Since(start))
+	if n := len(s.Addrs()); n != 3 {
+		t.Fatalf("%d sentinels, want 3", n)
+	}
+	old := s.Master()
+	start = time.Now()
+	s.Kill(old)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	s.WaitFailover(ctx, old)
+	if now := s.Master(); now == old {
+		t.Fatalf("master still %s", old)
+	}
+	t.Logf("failed over in %v", time.Since(start))
+}
