@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,18 +32,22 @@ func clusterStore(t testing.TB, c *redistest.Cluster, opts ...vredis.Option) *vr
 	return st
 }
 
-// The whole behaviour suite against a real 3+3 Redis Cluster, through the
-// store opened with addrs.
-func TestClusterSuite(t *testing.T) {
+// On one real 3+3 Redis Cluster, through the store opened with addrs: the
+// whole behaviour suite, multi-key commands, then sharded pub/sub (last: it
+// moves slots).
+func TestCluster(t *testing.T) {
 	c := redistest.StartCluster(t)
-	statetest.Run(t, func(t *testing.T) state.Store { return clusterStore(t, c) })
+	t.Run("Suite", func(t *testing.T) {
+		statetest.Run(t, func(t *testing.T) state.Store { return clusterStore(t, c) })
+	})
+	t.Run("MultiKey", func(t *testing.T) { testClusterMultiKey(t, c) })
+	t.Run("ShardedPubSub", func(t *testing.T) { testClusterShardedPubSub(t, c) })
 }
 
 // Keys of different slots: Del and Exists count them all; a transaction
 // across slots fails with ErrCrossSlot before writing; one that watches
 // nothing applies its writes to one slot.
-func TestClusterMultiKey(t *testing.T) {
-	c := redistest.StartCluster(t)
+func testClusterMultiKey(t *testing.T, c *redistest.Cluster) {
 	st := clusterStore(t, c)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -127,12 +132,19 @@ func TestClusterMultiKey(t *testing.T) {
 // An exact subscription is sharded (SSUBSCRIBE, on the shard of its
 // channel); a pattern one is PSUBSCRIBE; a plain SUBSCRIBE (an older
 // client) still gets what Publish sends; each subscriber gets one copy.
-func TestClusterShardedPubSub(t *testing.T) {
-	c := redistest.StartCluster(t)
+func testClusterShardedPubSub(t *testing.T, c *redistest.Cluster) {
 	st := clusterStore(t, c, vredis.WithLogger(zaptest.NewLogger(t)))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	const ch = "vsm:{t}:news"
+	// A channel whose slot holds no key (the test moves that slot).
+	ch := ""
+	for i := 0; ch == ""; i++ {
+		cand := fmt.Sprintf("vsm:{t%d}:news", i)
+		if n, err := redistest.Do(c.MasterOf(cand), "CLUSTER", "COUNTKEYSINSLOT", fmt.Sprint(c.Slot(cand))); err == nil && n == "0" {
+			ch = cand
+		}
+	}
+	pat := strings.Replace(ch, "news", "*", 1)
 	exact := make(chan state.Message, 16)
 	sub, err := st.Subscribe(ctx, ch, func(m state.Message) { exact <- m })
 	if err != nil {
@@ -140,7 +152,7 @@ func TestClusterShardedPubSub(t *testing.T) {
 	}
 	defer sub.Close()
 	pattern := make(chan state.Message, 16)
-	psub, err := st.Subscribe(ctx, "vsm:{t}:*", func(m state.Message) { pattern <- m })
+	psub, err := st.Subscribe(ctx, pat, func(m state.Message) { pattern <- m })
 	if err != nil {
 		t.Fatal(err)
 	}
