@@ -336,15 +336,17 @@ func TestClusterMasterKilledMidRun(t *testing.T) {
 	const tag = "{failover}"
 	victim := c.MasterOf(tag)
 	// A failover takes about 3 node timeouts, the rejoin and resync about
-	// a second; go-redis alone would keep dialling the dead master until
-	// its slot map expired (a minute).
+	// a second (3.5s in all here); go-redis alone would keep dialling the
+	// dead master until its slot map expires (10s as the store sets it, a
+	// minute by default): without the store's reload on unavailability
+	// this took 10s.
 	killMidRun(t, st, tag, func() {
 		c.Kill(victim)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		c.WaitHealthy(ctx)
 		c.Restart(victim)
-	}, 15*redistest.ClusterNodeTimeout)
+	}, 8*redistest.ClusterNodeTimeout)
 	if now := c.MasterOf(tag); now == victim {
 		t.Fatalf("the killed %s still serves the slot", victim)
 	}
