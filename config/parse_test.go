@@ -184,6 +184,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{`vsm.yaml:3: redis.tls.key_file: cert_file and key_file must be given together`}},
 		{"redis pool size", "redis:\n  pool_size: -1\n",
 			[]string{`vsm.yaml:2: redis.pool_size: must not be negative, got -1`}},
+		{"redis replica acks", "redis:\n  replica_acks: -1\n",
+			[]string{`vsm.yaml:2: redis.replica_acks: must not be negative, got -1`}},
 		{"attempts zero", "fault_tolerance:\n  default_max_attempts: 0\n",
 			[]string{`vsm.yaml:2: fault_tolerance.default_max_attempts: must be at least 1, got 0`}},
 		{"base above max", "fault_tolerance:\n  default_base_delay: 20s\n",

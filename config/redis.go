@@ -25,7 +25,14 @@ type Redis struct {
 	PoolSize int `yaml:"pool_size,omitempty"`
 	// Timeout bounds every command. Default 5s.
 	Timeout Duration `yaml:"timeout,omitempty"`
-	TLS     TLS      `yaml:"tls,omitempty"`
+	// ReplicaAcks, when above 0, makes every write of the state API wait
+	// (Redis WAIT, at most a quarter of the timeout) until that many replicas have
+	// it, and fail otherwise: an acknowledged write then survives the
+	// failover of its master. Replication is asynchronous without it, and a
+	// master that dies can take its last acknowledged writes with it.
+	// Default 0.
+	ReplicaAcks int `yaml:"replica_acks,omitempty"`
+	TLS         TLS `yaml:"tls,omitempty"`
 }
 
 // Enabled reports whether a Redis server is configured.

@@ -551,6 +551,9 @@ func (v *validator) redis(key string, raw, r Redis) {
 	if raw.PoolSize < 0 {
 		v.problem(key+".pool_size", "must not be negative, got %d", raw.PoolSize)
 	}
+	if raw.ReplicaAcks < 0 {
+		v.problem(key+".replica_acks", "must not be negative, got %d", raw.ReplicaAcks)
+	}
 	v.nonNegative(key+".timeout", r.Timeout)
 	v.tls(key+".tls", r.TLS)
 }

@@ -21,6 +21,10 @@ var (
 	ErrUnsupported = errors.New("state: unsupported command")
 	// ErrNotInteger: an increment of a value that is not an integer.
 	ErrNotInteger = errors.New("state: value is not an integer")
+	// ErrCrossSlot: a multi-key operation that must be atomic (a
+	// Transaction) names keys in different Redis Cluster hash slots. Put
+	// such keys in one slot with a hash tag: "{user:42}:a", "{user:42}:b".
+	ErrCrossSlot = errors.New("state: keys in different cluster slots")
 )
 
 // DecodeError is returned when a stored value or message does not decode

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/viable-systems/vsm-connections/state"
 )
 
@@ -29,7 +31,12 @@ func (s *Store) Set(ctx context.Context, key string, value any, opts ...state.Se
 	ttl := state.ResolveSetOptions(opts).TTL
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.wrapKey("set", key, s.c.Set(ctx, key, b, ttl).Err())
+	var cmd *goredis.StatusCmd
+	ackErr := s.write(ctx, "set "+key, key, func(c goredis.Cmdable) { cmd = c.Set(ctx, key, b, ttl) })
+	if err := cmd.Err(); err != nil {
+		return s.wrapKey("set", key, err)
+	}
+	return ackErr
 }
 
 // Get implements state.Store.
@@ -56,8 +63,9 @@ func (s *Store) Del(ctx context.Context, keys ...string) (int64, error) {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n, err := s.c.Del(ctx, keys...).Result()
-	return n, s.wrap("del", err)
+	return s.countKeys(ctx, "del", true, keys, func(ctx context.Context, c goredis.Cmdable, keys ...string) *goredis.IntCmd {
+		return c.Del(ctx, keys...)
+	})
 }
 
 // Exists implements state.Store.
@@ -70,8 +78,9 @@ func (s *Store) Exists(ctx context.Context, keys ...string) (int64, error) {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	n, err := s.c.Exists(ctx, keys...).Result()
-	return n, s.wrap("exists", err)
+	return s.countKeys(ctx, "exists", false, keys, func(ctx context.Context, c goredis.Cmdable, keys ...string) *goredis.IntCmd {
+		return c.Exists(ctx, keys...)
+	})
 }
 
 // Incr implements state.Store.
@@ -86,8 +95,13 @@ func (s *Store) IncrBy(ctx context.Context, key string, n int64) (int64, error) 
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	v, err := s.c.IncrBy(ctx, key, n).Result()
-	return v, s.wrapKey("incrby", key, err)
+	var cmd *goredis.IntCmd
+	ackErr := s.write(ctx, "incrby "+key, key, func(c goredis.Cmdable) { cmd = c.IncrBy(ctx, key, n) })
+	v, err := cmd.Result()
+	if err != nil {
+		return v, s.wrapKey("incrby", key, err)
+	}
+	return v, ackErr
 }
 
 // Expire implements state.Store with millisecond precision (PEXPIRE).
@@ -100,8 +114,13 @@ func (s *Store) Expire(ctx context.Context, key string, d time.Duration) (bool, 
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	ok, err := s.c.PExpire(ctx, key, d).Result()
-	return ok, s.wrapKey("pexpire", key, err)
+	var cmd *goredis.BoolCmd
+	ackErr := s.write(ctx, "pexpire "+key, key, func(c goredis.Cmdable) { cmd = c.PExpire(ctx, key, d) })
+	ok, err := cmd.Result()
+	if err != nil {
+		return ok, s.wrapKey("pexpire", key, err)
+	}
+	return ok, ackErr
 }
 
 // Publish implements state.Store.
@@ -115,5 +134,9 @@ func (s *Store) Publish(ctx context.Context, channel string, value any) error {
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if s.cluster != nil {
+		_, err := s.publishCluster(ctx, channel, b)
+		return s.wrapKey("publish", channel, err)
+	}
 	return s.wrapKey("publish", channel, s.c.Publish(ctx, channel, b).Err())
 }

@@ -10,6 +10,9 @@
 //   - username/password override the URL's; tls.ca_file, cert_file, key_file
 //     and server_name configure TLS (any of them turns TLS on);
 //   - pool_size is go-redis's pool size (default 10 per CPU);
+//   - replica_acks (default 0) makes every write WAIT for that many
+//     replicas, failing with [ErrNotReplicated] when they do not confirm
+//     in a quarter of the timeout (acks.go);
 //   - timeout (default 5s) bounds every call: it is the deadline of the
 //     call's context (whichever of it and the caller's is earlier) and
 //     go-redis's dial, read, write and pool-wait timeouts.
@@ -34,6 +37,14 @@
 // while the connection was down are lost, as with any Redis pub/sub. An idle
 // subscription pings Redis every 15s to notice a dead connection that sent
 // no reset.
+//
+// Redis Cluster (cluster.go): Del and Exists split their keys by hash
+// slot; a Transaction must keep to one slot (state.ErrCrossSlot
+// otherwise); an exact Subscribe is sharded (SSUBSCRIBE) and Publish sends
+// SPUBLISH and PUBLISH together to the slot's master, so that pattern
+// subscriptions (PSUBSCRIBE, which sharded pub/sub lacks) receive too; the
+// slot map is reloaded after every error that means unavailability, so
+// calls resume soon after a failover.
 //
 // Store is safe for concurrent use: commands go straight to go-redis's
 // connection pool from the caller's goroutine, with no actor hop.

@@ -17,6 +17,24 @@ import (
 // ErrInvalidConfig matches every configuration error of New.
 var ErrInvalidConfig = errors.New("redis: invalid configuration")
 
+// ErrNotReplicated matches a write that the master applied but fewer
+// replicas than required (config.Redis.ReplicaAcks) confirmed in time: it
+// was not acknowledged and may be lost if the master fails. It also
+// matches state.ErrUnavailable (retrying later may succeed).
+var ErrNotReplicated = errors.New("redis: write not confirmed by enough replicas")
+
+type notReplicatedError struct {
+	op        string
+	got, want int64
+}
+
+func (e *notReplicatedError) Error() string {
+	return fmt.Sprintf("redis %s: %v (%d of %d)", e.op, ErrNotReplicated, e.got, e.want)
+}
+func (e *notReplicatedError) Is(target error) bool {
+	return target == ErrNotReplicated || target == state.ErrUnavailable
+}
+
 // unavailableError matches state.ErrUnavailable and unwraps to its cause.
 type unavailableError struct {
 	op  string
@@ -55,6 +73,14 @@ func (s *Store) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
+	werr := s.classify(op, err)
+	if errors.Is(werr, state.ErrUnavailable) {
+		s.reloadOnUnavailable()
+	}
+	return werr
+}
+
+func (s *Store) classify(op string, err error) error {
 	msg := s.red.redact(err.Error())
 	if errors.Is(err, goredis.Nil) {
 		return &sentinelError{sentinel: state.ErrNotFound, msg: "redis " + op + ": " + state.ErrNotFound.Error(), err: err}
@@ -70,9 +96,12 @@ func (s *Store) wrap(op string, err error) error {
 			return &sentinelError{sentinel: state.ErrNotInteger, msg: "redis " + op + ": " + msg, err: err}
 		case strings.HasPrefix(text, "ERR unknown command"):
 			return &sentinelError{sentinel: state.ErrUnsupported, msg: "redis " + op + ": " + msg, err: err}
+		case strings.HasPrefix(text, "CROSSSLOT"):
+			return &sentinelError{sentinel: state.ErrCrossSlot, msg: "redis " + op + ": " + msg, err: err}
 		case strings.HasPrefix(text, "LOADING"), strings.HasPrefix(text, "MASTERDOWN"),
 			strings.HasPrefix(text, "CLUSTERDOWN"), strings.HasPrefix(text, "TRYAGAIN"),
-			strings.HasPrefix(text, "BUSY "):
+			strings.HasPrefix(text, "MOVED "), strings.HasPrefix(text, "ASK "),
+			strings.HasPrefix(text, "READONLY"), strings.HasPrefix(text, "BUSY "):
 			return &unavailableError{op: op, msg: msg, err: err}
 		}
 		return &redactedError{msg: "redis " + op + ": " + msg, err: err}

@@ -13,7 +13,10 @@ import (
 
 // Pipeline implements state.Store: the commands go in one round trip (not a
 // transaction). An argument of a type Redis has no wire form for fails its
-// own command, which is then not sent.
+// own command, which is then not sent. On a Redis Cluster the commands go
+// to the nodes serving their keys (a multi-key command must name keys of
+// one slot, or fails with state.ErrCrossSlot), and a PUBLISH is sent as
+// Publish sends it (SPUBLISH and PUBLISH, its result the sum of both).
 func (s *Store) Pipeline(ctx context.Context, cmds ...state.Cmd) ([]state.Result, error) {
 	if err := s.checkOpen("pipeline"); err != nil {
 		return nil, err
@@ -26,20 +29,40 @@ func (s *Store) Pipeline(ctx context.Context, cmds ...state.Cmd) ([]state.Result
 	defer cancel()
 	pipe := s.c.Pipeline()
 	sent := make([]*goredis.Cmd, len(cmds))
+	var pubs map[int][2]*goredis.IntCmd // cluster PUBLISH pairs
 	n := 0
 	for i, c := range cmds {
 		if err := checkArgs(c.Args); err != nil {
 			out[i].Err = err
 			continue
 		}
-		sent[i] = pipe.Do(ctx, c.Args...)
 		n++
+		if s.cluster != nil && len(c.Args) == 3 {
+			if name, _ := state.ArgString(c.Args[0]); strings.EqualFold(name, "publish") {
+				ch, _ := state.ArgString(c.Args[1])
+				sp, pp := queueClusterPublish(ctx, pipe, ch, c.Args[2])
+				if pubs == nil {
+					pubs = make(map[int][2]*goredis.IntCmd)
+				}
+				pubs[i] = [2]*goredis.IntCmd{sp, pp}
+				continue
+			}
+		}
+		sent[i] = pipe.Do(ctx, c.Args...)
 	}
 	if n == 0 {
 		return out, nil
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !isReply(err) {
 		return nil, s.wrap("pipeline", err)
+	}
+	for i, pair := range pubs {
+		v, err := clusterPublishResult(pair[0], pair[1], nil)
+		if err != nil {
+			out[i].Err = s.wrap("pipeline publish", err)
+			continue
+		}
+		out[i].Val = v
 	}
 	for i, c := range sent {
 		if c == nil {

@@ -26,8 +26,9 @@ const DefaultTimeout = 5 * time.Second
 type Option interface{ apply(*options) }
 
 type options struct {
-	txAttempts int
-	logger     *zap.Logger
+	txAttempts  int
+	logger      *zap.Logger
+	replicaAcks int
 }
 
 type optionFunc func(*options)
@@ -54,18 +55,26 @@ func WithLogger(l *zap.Logger) Option {
 	})
 }
 
+// WithReplicaAcks makes every write wait until n replicas have it (see
+// config.Redis.ReplicaAcks, which sets it too; this option wins).
+func WithReplicaAcks(n int) Option {
+	return optionFunc(func(o *options) { o.replicaAcks = max(n, 0) })
+}
+
 // Store is the Redis backend of state.Store. Create it with New.
 type Store struct {
 	c       goredis.UniversalClient
+	cluster *goredis.ClusterClient // c, in Redis Cluster mode; nil otherwise
 	timeout time.Duration
 	opts    options
 	red     redactor
 	desc    string
 
-	closed   atomic.Bool
-	deadline atomic.Pointer[deadlineCtx] // see bound
-	mu       sync.Mutex
-	subs     map[*subscription]struct{}
+	closed    atomic.Bool
+	noSharded atomic.Bool                 // the cluster has no SSUBSCRIBE (Redis 6)
+	deadline  atomic.Pointer[deadlineCtx] // see bound
+	mu        sync.Mutex
+	subs      map[*subscription]struct{}
 }
 
 var _ state.Store = (*Store)(nil)
@@ -73,7 +82,7 @@ var _ state.Store = (*Store)(nil)
 // New connects lazily (no I/O happens here; use Ping to check the server)
 // and returns a Store. cfg must be enabled (a URL or addresses).
 func New(cfg config.Redis, opts ...Option) (*Store, error) {
-	o := options{txAttempts: 64, logger: zap.NewNop()}
+	o := options{txAttempts: 64, logger: zap.NewNop(), replicaAcks: max(cfg.ReplicaAcks, 0)}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
@@ -82,14 +91,23 @@ func New(cfg config.Redis, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{
-		c:       goredis.NewUniversalClient(uo),
+	s := &Store{
 		timeout: uo.ReadTimeout,
 		opts:    o,
 		red:     red,
 		desc:    desc,
 		subs:    make(map[*subscription]struct{}),
-	}, nil
+	}
+	if uo.MasterName == "" && len(uo.Addrs) > 1 {
+		// What NewUniversalClient would build, with a fresher slot map.
+		co := uo.Cluster()
+		co.ClusterStateReloadInterval = clusterReloadEvery
+		s.cluster = goredis.NewClusterClient(co)
+		s.c = s.cluster
+	} else {
+		s.c = goredis.NewUniversalClient(uo)
+	}
+	return s, nil
 }
 
 func configError(red *redactor, format string, args ...any) error {

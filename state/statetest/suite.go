@@ -69,7 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store, opts ...Option) 
 			_, _ = rand.Read(b[:])
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			t.Cleanup(cancel)
-			tc.fn(t, &harness{st: st, prefix: "statetest:" + hex.EncodeToString(b[:]) + ":", clock: cfg.clock, ctx: ctx})
+			tc.fn(t, &harness{st: st, prefix: "statetest:{" + hex.EncodeToString(b[:]) + "}:", clock: cfg.clock, ctx: ctx})
 		})
 	}
 }

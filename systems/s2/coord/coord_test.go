@@ -26,10 +26,10 @@ func ExampleChannel() {
 	fmt.Println(coord.LeaseKey("prod", "payments"))
 	fmt.Println(coord.AlertChannel("prod", algedonic.Critical))
 	// Output:
-	// vsm:prod:breaker:payments
-	// vsm:prod:breaker:payments:state
-	// vsm:prod:breaker:payments:version
-	// vsm:prod:breaker:payments:probe
+	// vsm:{prod:breaker:payments}
+	// vsm:{prod:breaker:payments}:state
+	// vsm:{prod:breaker:payments}:version
+	// vsm:{prod:breaker:payments}:probe
 	// vsm:prod:algedonic:critical
 }
 

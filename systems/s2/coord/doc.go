@@ -10,10 +10,15 @@
 //
 // # Keys and channels
 //
-//	vsm:<cluster>:breaker:<name>          bus channel: every Record
-//	vsm:<cluster>:breaker:<name>:state    last Record (JSON), read on join
-//	vsm:<cluster>:breaker:<name>:version  INCR counter numbering Records
-//	vsm:<cluster>:breaker:<name>:probe    probe lease: node id, with expiry
+//	vsm:{<cluster>:breaker:<name>}          bus channel: every Record
+//	vsm:{<cluster>:breaker:<name>}:state    last Record (JSON), read on join
+//	vsm:{<cluster>:breaker:<name>}:version  INCR counter numbering Records
+//	vsm:{<cluster>:breaker:<name>}:probe    probe lease: node id, with expiry
+//
+// The braces are a Redis Cluster hash tag: a breaker's keys share one hash
+// slot, which the lease transaction (watching the lease and state keys)
+// needs on a cluster. Before this layout the keys had no braces; nodes of
+// the two layouts do not see each other's Records.
 //
 // # Protocol
 //

@@ -23,8 +23,12 @@ type Record struct {
 	At time.Time `json:"at"`
 }
 
-// Channel is the bus channel of a shared breaker.
-func Channel(cluster, name string) string { return "vsm:" + cluster + ":breaker:" + name }
+// Channel is the bus channel of a shared breaker: vsm:{<cluster>:breaker:<name>}.
+// The braces are a Redis Cluster hash tag: the channel and every key of
+// the breaker hash to one slot, so the lease transaction, which watches
+// the lease and state keys, can run on a cluster (and the sharded channel
+// lives on the same shard).
+func Channel(cluster, name string) string { return "vsm:{" + cluster + ":breaker:" + name + "}" }
 
 // StateKey holds the last Record of a shared breaker.
 func StateKey(cluster, name string) string { return Channel(cluster, name) + ":state" }
