@@ -203,6 +203,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		{"state", (*Node).startState},
 		{"breakers", (*Node).startBreakers},
 		{"health", (*Node).startHealth},
+		{"checks", (*Node).startChecks}, // health.go: S4's checkers
 		{"coordination", (*Node).startCoordination},
 		{"pools", (*Node).startPools},
 		{"metrics", (*Node).startMetrics},

@@ -54,8 +54,9 @@ type Readiness struct {
 	// must not be open. Check names "breaker/<name>".
 	Breakers []string `yaml:"breakers,omitempty"`
 	// HealthChecks lists health checks (names from health_checks) that
-	// must not be unhealthy (unknown counts as ready, so a node is not
-	// held back before the first probes). Check names "health/<name>".
+	// must be healthy: a check still unknown (before its first probes
+	// reach a threshold) or unhealthy makes the node not ready. Check
+	// names "health/<name>".
 	// A check with readiness: true joins too.
 	HealthChecks []string `yaml:"health_checks,omitempty"`
 }
