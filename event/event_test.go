@@ -48,7 +48,7 @@ func TestEveryKindIsDistinctAndEncodes(t *testing.T) {
 		&event.ActorStarted{}, &event.ActorRestarted{}, &event.ActorStopped{}, &event.SupervisionEscalated{}, &event.ActorShutdown{},
 		&event.AlertRaised{}, &event.PolicyDecided{}, &event.BreakerStateChanged{}, &event.PoolCheckout{}, &event.PoolResized{},
 		&event.AdapterRequest{}, &event.EndpointEjected{}, &event.EndpointRestored{}, &event.HealthResult{},
-		&event.HealthChanged{}, &event.MemberJoined{}, &event.MemberLeft{},
+		&event.HealthChanged{}, &event.ControlAction{}, &event.MemberJoined{}, &event.MemberLeft{},
 	}
 	seen := map[string]bool{}
 	for _, ev := range all {
