@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/viable-systems/vsm-connections/actors/health"
+	"github.com/viable-systems/vsm-connections/systems/s3"
 	"github.com/viable-systems/vsm-connections/telemetry"
 )
 
@@ -39,6 +40,27 @@ func (n *Node) startChecks(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// startControl starts S3's controller with the health policies of
+// control.health_policies and the S3* audit. It runs before S1's pools
+// start (see s3.StartControl), and acts on them once they exist.
+func (n *Node) startControl(ctx context.Context) error {
+	c := n.cfg.Control
+	policies := make([]s3.HealthPolicy, len(c.HealthPolicies))
+	for i, p := range c.HealthPolicies {
+		policies[i] = s3.HealthPolicy{Check: p.Check, Pool: p.Pool, Action: p.OnUnhealthy,
+			Breaker: n.cfg.Pools[p.Pool].CircuitBreaker, Endpoint: p.Endpoint}
+		if p.Endpoint == "" {
+			policies[i].Endpoint = n.cfg.HealthChecks[p.Check].HostPort()
+		}
+	}
+	_, err := n.s3.StartControl(ctx, s3.ControlEnv{
+		Root: n.sys.Root, Directory: n.dir, Events: n.sys.EventStream, Alerts: n.alerts,
+		Breakers: n.s1, Health: n.s4.Health(), Policies: policies,
+		AuditInterval: c.AuditInterval.D(), Clock: n.controlClock,
+	})
+	return err
 }
 
 // HealthReadinessPrefix names the readiness check of a health check:

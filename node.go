@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/viable-systems/vsm-connections/actors/health"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
@@ -80,6 +81,8 @@ type Node struct {
 	stateOpts stateOptions
 	instance  string   // InstanceID
 	probes    probeSet // probes.go: readiness checks added in code
+	// controlClock times S3's audit (nil: the wall clock); tests set it.
+	controlClock health.Clock
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry
@@ -140,6 +143,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		stateOpts: o.state,
 		done:      make(chan struct{}),
 	}
+	n.controlClock = o.controlClock
 	var metricsSub *event.Subscription
 	m, err := telemetry.New(n.registry, func() uint64 {
 		if metricsSub == nil {
@@ -203,7 +207,8 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		{"state", (*Node).startState},
 		{"breakers", (*Node).startBreakers},
 		{"health", (*Node).startHealth},
-		{"checks", (*Node).startChecks}, // health.go: S4's checkers
+		{"checks", (*Node).startChecks},   // health.go: S4's checkers
+		{"control", (*Node).startControl}, // health.go: S3's policies and audit, before the pools
 		{"coordination", (*Node).startCoordination},
 		{"pools", (*Node).startPools},
 		{"metrics", (*Node).startMetrics},

@@ -3,6 +3,8 @@ package vsm
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/viable-systems/vsm-connections/actors/health"
 )
 
 // Option configures Start.
@@ -12,6 +14,8 @@ type options struct {
 	logger   *zap.Logger
 	registry *prometheus.Registry
 	state    stateOptions // state.go
+	// controlClock times S3's audit; export_test.go sets it.
+	controlClock health.Clock
 }
 
 type optionFunc func(*options)

@@ -107,3 +107,32 @@ func TestPanickingFilterDoesNotReachPublisher(t *testing.T) {
 		t.Fatalf("panics=%d delivered=%d", s.Panics(), s.Delivered())
 	}
 }
+
+// Subscribing while events are published is race-free (protoactor's
+// SubscribeWithPredicate is not: run with -race).
+func TestSubscribeWhilePublishing(t *testing.T) {
+	es := eventstream.NewEventStream()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				es.Publish(&event.MemberJoined{Node: "a"})
+			}
+		}
+	}()
+	for range 1000 {
+		s := event.Subscribe(es, func(event.Event) {})
+		s.Cancel()
+		s.Wait()
+	}
+	close(stop)
+	<-done
+	if n := es.Length(); n != 0 {
+		t.Fatalf("%d subscribers left", n)
+	}
+}

@@ -83,8 +83,14 @@ func Subscribe(es *eventstream.EventStream, fn func(Event), opts ...Option) *Sub
 		onPanic: cfg.onPanic,
 	}
 	filter := cfg.filter
-	s.sub = es.SubscribeWithPredicate(func(msg any) {
-		ev := msg.(Event)
+	// Not SubscribeWithPredicate: it stores the predicate after the
+	// subscription is visible to Publish, a data race with every event
+	// published meanwhile (protoactor's eventstream).
+	s.sub = es.Subscribe(func(msg any) {
+		ev, ok := msg.(Event)
+		if !ok {
+			return
+		}
 		if filter != nil && !s.keep(filter, ev) {
 			return
 		}
@@ -93,9 +99,6 @@ func Subscribe(es *eventstream.EventStream, fn func(Event), opts ...Option) *Sub
 		default:
 			s.dropped.Add(1)
 		}
-	}, func(msg any) bool {
-		_, ok := msg.(Event)
-		return ok
 	})
 	go s.run(fn)
 	return s

@@ -1,0 +1,223 @@
+package vsm_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	vsm "github.com/viable-systems/vsm-connections"
+	"github.com/viable-systems/vsm-connections/actors/health"
+	"github.com/viable-systems/vsm-connections/actors/httppool"
+	"github.com/viable-systems/vsm-connections/breaker"
+	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/supervisor"
+)
+
+func parseConfig(t *testing.T, src string) *vsm.Config {
+	t.Helper()
+	cfg, err := config.Parse("vsm.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func waitHealthy(t *testing.T, n *vsm.Node, name string) {
+	t.Helper()
+	poll(t, func() bool { s, _ := n.HealthStatus(name); return s.Status == health.Healthy })
+}
+
+// When the pool's check turns unhealthy S3 opens the pool's breaker, with
+// a control.action saying why, and closes it when the check recovers.
+func TestHealthPolicyOpensAndClosesTheBreaker(t *testing.T) {
+	srv := newFlakyServer(t)
+	n := startNode(t, parseConfig(t, `
+circuit_breakers:
+  api: {}
+pools:
+  api: {endpoints: ['`+strings.TrimPrefix(srv.URL, "http://")+`'], circuit_breaker: api}
+health_checks:
+  web: {url: '`+srv.URL+`/health', interval: 1h, jitter_percent: -1, unhealthy_threshold: 1}
+control:
+  health_policies:
+    - {check: web, pool: api, on_unhealthy: open_breaker}
+`))
+	actions := collect[*event.ControlAction](t, n)
+	states := collect[*event.BreakerStateChanged](t, n)
+	waitHealthy(t, n, "web")
+	b, _ := n.Breaker("api")
+
+	srv.status.Store(http.StatusServiceUnavailable)
+	checkNow(t, n, "web")
+	a := recv(t, actions)
+	if a.Action != "open_breaker" || a.Target != "breaker/api" || a.Err != "" ||
+		!strings.HasPrefix(a.Reason, "health check web is unhealthy: ") || !strings.Contains(a.Reason, "503") {
+		t.Fatalf("control.action = %+v", a)
+	}
+	if s := recv(t, states); s.Name != "s1/breaker/api" || s.To != "open" || s.Reason != "manual_open" || !s.Forced || b.State() != breaker.Open {
+		t.Fatalf("breaker event %+v, state %v", s, b.State())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := n.Request(ctx, httppool.Request{Pool: "api", URL: "/"}); !errors.Is(err, breaker.ErrOpen) {
+		t.Fatalf("request while S3 holds the breaker open = %v, want ErrOpen", err)
+	}
+
+	srv.status.Store(http.StatusOK)
+	checkNow(t, n, "web")
+	a = recv(t, actions)
+	if a.Action != "close_breaker" || a.Target != "breaker/api" || a.Reason != "health check web is healthy: probe succeeded" {
+		t.Fatalf("control.action = %+v", a)
+	}
+	if s := recv(t, states); s.To != "closed" || b.State() != breaker.Closed {
+		t.Fatalf("breaker event %+v, state %v", s, b.State())
+	}
+	select {
+	case a := <-actions:
+		t.Fatalf("extra control.action %+v", a)
+	default:
+	}
+}
+
+// eject_endpoint holds the checked endpoint out of the pool's balancer
+// while its check is unhealthy, and puts it back on recovery.
+func TestHealthPolicyEjectsAndRestoresTheEndpoint(t *testing.T) {
+	sick := newFlakyServer(t)
+	var hits [2]atomic.Int32
+	mk := func(i int) *httptest.Server {
+		s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits[i].Add(1) }))
+		t.Cleanup(s.Close)
+		return s
+	}
+	a, b := mk(0), mk(1)
+	addrA, addrB := strings.TrimPrefix(a.URL, "http://"), strings.TrimPrefix(b.URL, "http://")
+	// The check of A probes another server: the test decides A's health.
+	n := startNode(t, parseConfig(t, `
+pools:
+  api: {endpoints: ['`+addrA+`', '`+addrB+`']}
+health_checks:
+  a: {url: '`+sick.URL+`/health', interval: 1h, jitter_percent: -1, unhealthy_threshold: 1}
+control:
+  health_policies:
+    - {check: a, pool: api, on_unhealthy: eject_endpoint, endpoint: '`+addrA+`'}
+`))
+	actions := collect[*event.ControlAction](t, n)
+	waitHealthy(t, n, "a")
+	sick.status.Store(http.StatusInternalServerError)
+	checkNow(t, n, "a")
+	ev := recv(t, actions)
+	if ev.Action != "eject_endpoint" || ev.Target != "pool/api/"+addrA || ev.Err != "" || !strings.HasPrefix(ev.Reason, "health check a is unhealthy: ") {
+		t.Fatalf("control.action = %+v", ev)
+	}
+	p, _ := n.Pool("api")
+	if eps := p.Stats().Endpoints; len(eps) != 2 || !eps[0].Held || eps[1].Held {
+		t.Fatalf("endpoints = %+v", eps)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for range 4 {
+		if _, err := n.Request(ctx, httppool.Request{Pool: "api", URL: "/"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hits[0].Load() != 0 || hits[1].Load() != 4 {
+		t.Fatalf("hits while A is ejected: A %d, B %d", hits[0].Load(), hits[1].Load())
+	}
+	sick.status.Store(http.StatusOK)
+	checkNow(t, n, "a")
+	ev = recv(t, actions)
+	if ev.Action != "restore_endpoint" || ev.Target != "pool/api/"+addrA || ev.Reason != "health check a is healthy: probe succeeded" {
+		t.Fatalf("control.action = %+v", ev)
+	}
+	for range 4 {
+		if _, err := n.Request(ctx, httppool.Request{Pool: "api", URL: "/"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if hits[0].Load() != 2 || hits[1].Load() != 6 {
+		t.Fatalf("hits after restore: A %d, B %d", hits[0].Load(), hits[1].Load())
+	}
+}
+
+// fakeClock hands its timers to the test, which fires them.
+type fakeClock struct {
+	mu     sync.Mutex
+	armed  chan time.Duration
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	f       func()
+	stopped atomic.Bool
+}
+
+func (t *fakeTimer) Stop() bool { return !t.stopped.Swap(true) }
+
+func newFakeClock() *fakeClock { return &fakeClock{armed: make(chan time.Duration, 16)} }
+
+func (c *fakeClock) Now() time.Time { return time.Unix(0, 0) }
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) health.Timer {
+	t := &fakeTimer{f: f}
+	c.mu.Lock()
+	c.timers = append(c.timers, t)
+	c.mu.Unlock()
+	c.armed <- d
+	return t
+}
+
+// fire runs the latest timer.
+func (c *fakeClock) fire() {
+	c.mu.Lock()
+	t := c.timers[len(c.timers)-1]
+	c.mu.Unlock()
+	if !t.stopped.Swap(true) {
+		t.f()
+	}
+}
+
+// The S3* audit finds a breaker handle whose actor is gone: a Warning from
+// s3/audit and a control.action, once.
+func TestAuditReportsAUnitWhoseActorIsGone(t *testing.T) {
+	clk := newFakeClock()
+	n := startWith(t, parseConfig(t, "circuit_breakers:\n  api: {}\ncontrol:\n  audit_interval: 7s\n"), vsm.WithControlClock(clk))
+	actions := collect[*event.ControlAction](t, n)
+	alerts := collect[*event.AlertRaised](t, n)
+	if d := recv(t, clk.armed); d != 7*time.Second {
+		t.Fatalf("audit armed for %v, want 7s", d)
+	}
+	clk.fire() // all agree: nothing to report
+	recv(t, clk.armed)
+
+	s1, _ := n.Lookup("s1")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := supervisor.Stop(ctx, n.Root(), s1, "breaker/api"); err != nil {
+		t.Fatal(err)
+	}
+	clk.fire()
+	a := recv(t, actions)
+	const why = "the breaker's handle is in use but its actor s1/breaker/api is not running"
+	if a.Action != "audit" || a.Target != "breaker/api" || a.Reason != why {
+		t.Fatalf("control.action = %+v", a)
+	}
+	al := waitFor(t, alerts, "audit alert", func(al *event.AlertRaised) bool { return al.Source == "s3/audit" })
+	if al.Severity != "warning" || al.Reason != "breaker/api: "+why {
+		t.Fatalf("alert = %+v", al)
+	}
+	recv(t, clk.armed)
+	clk.fire() // the same finding is not reported again
+	recv(t, clk.armed)
+	select {
+	case a := <-actions:
+		t.Fatalf("finding reported twice: %+v", a)
+	default:
+	}
+}
