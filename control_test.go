@@ -221,3 +221,49 @@ func TestAuditReportsAUnitWhoseActorIsGone(t *testing.T) {
 	default:
 	}
 }
+
+// The audit compares a pool's size with the one S3 last set: a resize that
+// bypassed S3 is a disagreement, reported once, and its end is reported
+// too (audit_resolved, an Info).
+func TestAuditComparesPoolSizeWithS3s(t *testing.T) {
+	clk := newFakeClock()
+	srv := newFlakyServer(t)
+	n := startWith(t, parseConfig(t, "pools:\n  api: {endpoints: ['"+strings.TrimPrefix(srv.URL, "http://")+"'], size: 4}\n"), vsm.WithControlClock(clk))
+	actions := collect[*event.ControlAction](t, n)
+	alerts := collect[*event.AlertRaised](t, n)
+	recv(t, clk.armed)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := n.Control().Resize(ctx, "api", 3); err != nil {
+		t.Fatal(err)
+	}
+	clk.fire() // size 3, as S3 set it
+	recv(t, clk.armed)
+
+	p, _ := n.Pool("api")
+	pid, _ := p.PID()
+	if _, err := httppool.Resize(ctx, n.Root(), pid, 5); err != nil { // behind S3's back
+		t.Fatal(err)
+	}
+	clk.fire()
+	a := recv(t, actions)
+	if a.Action != "audit" || a.Target != "pool/api" || a.Reason != "the pool's handle has size 5, S3 last set 3" {
+		t.Fatalf("control.action = %+v", a)
+	}
+	if al := waitFor(t, alerts, "audit alert", func(al *event.AlertRaised) bool { return al.Source == "s3/audit" }); al.Severity != "warning" {
+		t.Fatalf("alert = %+v", al)
+	}
+	recv(t, clk.armed)
+
+	if _, err := n.Control().Resize(ctx, "api", 5); err != nil {
+		t.Fatal(err)
+	}
+	clk.fire()
+	a = recv(t, actions)
+	if a.Action != "audit_resolved" || a.Target != "pool/api" || a.Reason != "actor and handle agree again (was: the pool's handle has size 5, S3 last set 3)" {
+		t.Fatalf("control.action = %+v", a)
+	}
+	if al := waitFor(t, alerts, "audit alert", func(al *event.AlertRaised) bool { return al.Source == "s3/audit" }); al.Severity != "info" || al.Reason != "pool/api: actor and handle agree again" {
+		t.Fatalf("alert = %+v", al)
+	}
+}
