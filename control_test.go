@@ -58,7 +58,7 @@ control:
 	checkNow(t, n, "web")
 	a := recv(t, actions)
 	if a.Action != "open_breaker" || a.Target != "breaker/api" || a.Err != "" ||
-		!strings.HasPrefix(a.Reason, "health check web is unhealthy: ") || !strings.Contains(a.Reason, "503") {
+		a.Reason != "health check web is unhealthy: HTTP status 503, want 2xx" {
 		t.Fatalf("control.action = %+v", a)
 	}
 	if s := recv(t, states); s.Name != "s1/breaker/api" || s.To != "open" || s.Reason != "manual_open" || !s.Forced || b.State() != breaker.Open {
@@ -113,7 +113,7 @@ control:
 	sick.status.Store(http.StatusInternalServerError)
 	checkNow(t, n, "a")
 	ev := recv(t, actions)
-	if ev.Action != "eject_endpoint" || ev.Target != "pool/api/"+addrA || ev.Err != "" || !strings.HasPrefix(ev.Reason, "health check a is unhealthy: ") {
+	if ev.Action != "eject_endpoint" || ev.Target != "pool/api/"+addrA || ev.Err != "" || ev.Reason != "health check a is unhealthy: HTTP status 500, want 2xx" {
 		t.Fatalf("control.action = %+v", ev)
 	}
 	p, _ := n.Pool("api")
