@@ -94,8 +94,11 @@ func (n *Node) Health() *health.Registry {
 // Check probes the health check name now, within ctx, and returns its
 // result: the seed's check(name). The error is about the asking (it
 // matches health.ErrUnknownCheck, health.ErrNotRunning, ErrStopped or
-// ctx's error); the probe's own failure is Result.Err.
+// ctx's error, ErrNotStarted); the probe's own failure is Result.Err.
 func (n *Node) Check(ctx context.Context, name string) (health.Result, error) {
+	if n.s4 == nil {
+		return health.Result{}, ErrNotStarted
+	}
 	if n.isStopped() {
 		return health.Result{}, ErrStopped
 	}
@@ -105,11 +108,19 @@ func (n *Node) Check(ctx context.Context, name string) (health.Result, error) {
 // HealthStatus is the latest snapshot of the health check name, read
 // without a mailbox hop; false for an unknown name.
 func (n *Node) HealthStatus(name string) (health.Snapshot, bool) {
+	if n.s4 == nil {
+		return health.Snapshot{}, false
+	}
 	return n.s4.Health().Status(name)
 }
 
 // AllHealth is every health check's latest snapshot, by name.
-func (n *Node) AllHealth() map[string]health.Snapshot { return n.s4.Health().AllStatus() }
+func (n *Node) AllHealth() map[string]health.Snapshot {
+	if n.s4 == nil {
+		return map[string]health.Snapshot{}
+	}
+	return n.s4.Health().AllStatus()
+}
 
 // RegisterCheck adds a custom health check, fn, probed every interval (0:
 // health.DefaultInterval) by a checker supervised as "s4/check/<name>":
@@ -117,6 +128,9 @@ func (n *Node) AllHealth() map[string]health.Snapshot { return n.s4.Health().All
 // contained and counts as a failure. Errors match health.ErrExists for a
 // name in use, health.ErrSpec, or ErrStopped.
 func (n *Node) RegisterCheck(ctx context.Context, name string, fn func(context.Context) error, interval time.Duration) error {
+	if n.s4 == nil {
+		return ErrNotStarted
+	}
 	if n.isStopped() {
 		return ErrStopped
 	}

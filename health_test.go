@@ -243,3 +243,32 @@ health_checks:
 		}
 	}
 }
+
+// The health API on a Node that Start did not return, and after Stop.
+func TestHealthAPIOutsideTheNodesLife(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var zero vsm.Node
+	if _, err := zero.Check(ctx, "x"); !errors.Is(err, vsm.ErrNotStarted) {
+		t.Fatalf("Check on a zero Node = %v", err)
+	}
+	if err := zero.RegisterCheck(ctx, "x", func(context.Context) error { return nil }, 0); !errors.Is(err, vsm.ErrNotStarted) {
+		t.Fatalf("RegisterCheck on a zero Node = %v", err)
+	}
+	if _, ok := zero.HealthStatus("x"); ok || len(zero.AllHealth()) != 0 || zero.Health() != nil {
+		t.Fatal("a zero Node has health checks")
+	}
+	n, err := vsm.Start(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Check(ctx, "x"); !errors.Is(err, vsm.ErrStopped) {
+		t.Fatalf("Check after Stop = %v", err)
+	}
+	if err := n.RegisterCheck(ctx, "x", func(context.Context) error { return nil }, 0); !errors.Is(err, vsm.ErrStopped) {
+		t.Fatalf("RegisterCheck after Stop = %v", err)
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/internal/ask"
 	"github.com/viable-systems/vsm-connections/supervisor"
+	"github.com/viable-systems/vsm-connections/systems/s1"
 )
 
 // ControlName is the controller actor under S3: "s3/control". Its
@@ -313,6 +314,12 @@ func (c *control) publish(ev *event.ControlAction) {
 // reports each disagreement once (a Warning and a control.action), and
 // its end (an Info and an audit_resolved).
 func (c *control) audit() {
+	if _, ok := c.env.Directory.Lookup(s1.Name); !ok {
+		// S1 as a whole is down (the node stops S1 before S3, or S1's
+		// supervisor is restarting): no unit can agree with its handle,
+		// and that is S1's supervisor's business, not a finding.
+		return
+	}
 	found := c.s3.findings(c.env.Breakers)
 	c.mu.Lock()
 	old := c.findings
