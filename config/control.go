@@ -19,6 +19,32 @@ type Control struct {
 	// HealthPolicies bind health checks to pools: when the check turns
 	// unhealthy, S3 acts on the pool; when it recovers, S3 undoes it.
 	HealthPolicies []HealthPolicy `yaml:"health_policies,omitempty"`
+	// AutoscaleInterval is how often S3 reviews the autoscaled pools.
+	// Default 10s.
+	AutoscaleInterval Duration `yaml:"autoscale_interval,omitempty"`
+	// Autoscale keeps pools' sizes within bounds from their checkout wait
+	// and utilisation. Default: none.
+	Autoscale []Autoscale `yaml:"autoscale,omitempty"`
+}
+
+// Autoscale is one pool's autoscaling policy (control.autoscale[]). At
+// each review S3 grows the pool by half (at least 1, at most to Max) when
+// callers waited (mean checkout wait at least TargetWait, or a checkout
+// timed out, over the last interval; or callers wait now) or its
+// utilisation (in use / size) is at least HighUtilisation; it shrinks it
+// by a quarter (at least 1, at least to Min) when nobody waited and the
+// utilisation is at most LowUtilisation.
+type Autoscale struct {
+	Pool string `yaml:"pool"`
+	// Min and Max bound the size. Default Min 1, Max the pool's size.
+	Min int `yaml:"min,omitempty"`
+	Max int `yaml:"max,omitempty"`
+	// TargetWait is the mean checkout wait that grows the pool. Default
+	// 10ms.
+	TargetWait Duration `yaml:"target_wait,omitempty"`
+	// HighUtilisation and LowUtilisation are percentages. Defaults 80, 30.
+	HighUtilisation float64 `yaml:"high_utilisation,omitempty"`
+	LowUtilisation  float64 `yaml:"low_utilisation,omitempty"`
 }
 
 // S3 health policy actions (control.health_policies[].on_unhealthy).
@@ -59,6 +85,22 @@ func (c Control) withDefaults() Control {
 			ps[i] = p
 		}
 		c.HealthPolicies = ps
+	}
+	setDur(&c.AutoscaleInterval, DefaultAuditInterval)
+	if c.Autoscale != nil {
+		as := make([]Autoscale, len(c.Autoscale))
+		for i, a := range c.Autoscale {
+			setInt(&a.Min, 1)
+			setDur(&a.TargetWait, 10*time.Millisecond)
+			if a.HighUtilisation == 0 {
+				a.HighUtilisation = 80
+			}
+			if a.LowUtilisation == 0 {
+				a.LowUtilisation = 30
+			}
+			as[i] = a
+		}
+		c.Autoscale = as
 	}
 	return c
 }
@@ -111,6 +153,30 @@ func (v *validator) readinessChecks(key string, names []string, checks map[strin
 
 // control checks control: against the defaulted config d.
 func (v *validator) control(key string, d *Config) {
+	v.nonNegative(key+".autoscale_interval", d.Control.AutoscaleInterval)
+	scaled := map[string]bool{}
+	for i, a := range d.Control.Autoscale {
+		k := fmt.Sprintf("%s.autoscale[%d]", key, i)
+		p, ok := d.Pools[a.Pool]
+		switch {
+		case !ok:
+			v.problem(k+".pool", "no pool %s in pools", quote(a.Pool))
+		case scaled[a.Pool]:
+			v.problem(k+".pool", "pool %s is autoscaled twice", quote(a.Pool))
+		}
+		scaled[a.Pool] = true
+		maxSize := a.Max
+		if maxSize == 0 {
+			maxSize = p.Size
+		}
+		if a.Min < 1 || (ok && a.Min > maxSize) {
+			v.problem(k+".min", "want 1 <= min <= max (%d), got %d", maxSize, a.Min)
+		}
+		v.nonNegative(k+".target_wait", a.TargetWait)
+		if a.LowUtilisation < 0 || a.HighUtilisation > 100 || a.LowUtilisation >= a.HighUtilisation {
+			v.problem(k+".low_utilisation", "want 0 <= low_utilisation < high_utilisation <= 100, got %g and %g", a.LowUtilisation, a.HighUtilisation)
+		}
+	}
 	type pair struct{ check, pool string }
 	seen := map[pair]bool{}
 	for i, p := range d.Control.HealthPolicies {

@@ -33,6 +33,11 @@ func TestControlProblems(t *testing.T) {
 			[]string{`vsm.yaml:11: control.health_policies[0].on_unhealthy: must be one of open_breaker, eject_endpoint, none; got "reboot"`}},
 		{"twice", "control:\n  health_policies:\n    - {check: web, pool: api}\n    - {check: web, pool: api, on_unhealthy: none}\n",
 			[]string{`vsm.yaml:12: control.health_policies[1]: check "web" and pool "api" are bound twice`}},
+		{"autoscale", "control:\n  autoscale:\n    - {pool: api, min: 5, max: 3}\n    - {pool: api, low_utilisation: 90}\n    - {pool: gone}\n",
+			[]string{`vsm.yaml:11: control.autoscale[0].min: want 1 <= min <= max (3), got 5`,
+				`vsm.yaml:12: control.autoscale[1].pool: pool "api" is autoscaled twice`,
+				`vsm.yaml:12: control.autoscale[1].low_utilisation: want 0 <= low_utilisation < high_utilisation <= 100, got 90 and 80`,
+				`vsm.yaml:13: control.autoscale[2].pool: no pool "gone" in pools`}},
 		{"readiness", "admin:\n  readiness:\n    health_checks: [web, web, nope]\n",
 			[]string{`vsm.yaml:11: admin.readiness.health_checks[1]: health check "web" is listed twice`,
 				`vsm.yaml:11: admin.readiness.health_checks[2]: no health check "nope" in health_checks`}},
@@ -68,5 +73,20 @@ func TestControlDefaults(t *testing.T) {
 	}
 	if got := (HealthCheck{URL: "https://h/x"}).withDefaults().HostPort(); got != "h:443" {
 		t.Errorf("HostPort = %q", got)
+	}
+}
+
+func TestAutoscaleDefaults(t *testing.T) {
+	c, err := Parse("vsm.yaml", []byte(controlBase+"control:\n  autoscale:\n    - {pool: api}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := c.WithDefaults()
+	want := Autoscale{Pool: "api", Min: 1, TargetWait: Duration(10 * time.Millisecond), HighUtilisation: 80, LowUtilisation: 30}
+	if got := d.Control.Autoscale[0]; got != want || d.Control.AutoscaleInterval.D() != 10*time.Second {
+		t.Errorf("autoscale = %+v every %v, want %+v every 10s", got, d.Control.AutoscaleInterval, want)
 	}
 }
