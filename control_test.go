@@ -152,18 +152,19 @@ type fakeClock struct {
 }
 
 type fakeTimer struct {
+	d       time.Duration
 	f       func()
 	stopped atomic.Bool
 }
 
 func (t *fakeTimer) Stop() bool { return !t.stopped.Swap(true) }
 
-func newFakeClock() *fakeClock { return &fakeClock{armed: make(chan time.Duration, 16)} }
+func newFakeClock() *fakeClock { return &fakeClock{armed: make(chan time.Duration, 64)} }
 
 func (c *fakeClock) Now() time.Time { return time.Unix(0, 0) }
 
 func (c *fakeClock) AfterFunc(d time.Duration, f func()) health.Timer {
-	t := &fakeTimer{f: f}
+	t := &fakeTimer{d: d, f: f}
 	c.mu.Lock()
 	c.timers = append(c.timers, t)
 	c.mu.Unlock()
@@ -171,13 +172,25 @@ func (c *fakeClock) AfterFunc(d time.Duration, f func()) health.Timer {
 	return t
 }
 
-// fire runs the latest timer.
-func (c *fakeClock) fire() {
+// fire runs the latest timer armed for d.
+func (c *fakeClock) fire(d time.Duration) {
 	c.mu.Lock()
-	t := c.timers[len(c.timers)-1]
+	var t *fakeTimer
+	for i := len(c.timers) - 1; i >= 0 && t == nil; i-- {
+		if c.timers[i].d == d {
+			t = c.timers[i]
+		}
+	}
 	c.mu.Unlock()
 	if !t.stopped.Swap(true) {
 		t.f()
+	}
+}
+
+// armedFor waits until a timer is armed for d, skipping the others.
+func (c *fakeClock) armedFor(t *testing.T, d time.Duration) {
+	t.Helper()
+	for recv(t, c.armed) != d {
 	}
 }
 
@@ -191,8 +204,8 @@ func TestAuditReportsAUnitWhoseActorIsGone(t *testing.T) {
 	if d := recv(t, clk.armed); d != 7*time.Second {
 		t.Fatalf("audit armed for %v, want 7s", d)
 	}
-	clk.fire() // all agree: nothing to report
-	recv(t, clk.armed)
+	clk.fire(7 * time.Second) // all agree: nothing to report
+	clk.armedFor(t, 7*time.Second)
 
 	s1, _ := n.Lookup("s1")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -200,7 +213,7 @@ func TestAuditReportsAUnitWhoseActorIsGone(t *testing.T) {
 	if err := supervisor.Stop(ctx, n.Root(), s1, "breaker/api"); err != nil {
 		t.Fatal(err)
 	}
-	clk.fire()
+	clk.fire(7 * time.Second)
 	a := recv(t, actions)
 	const why = "the breaker's handle is in use but its actor s1/breaker/api is not running"
 	if a.Action != "audit" || a.Target != "breaker/api" || a.Reason != why {
@@ -210,9 +223,9 @@ func TestAuditReportsAUnitWhoseActorIsGone(t *testing.T) {
 	if al.Severity != "warning" || al.Reason != "breaker/api: "+why {
 		t.Fatalf("alert = %+v", al)
 	}
-	recv(t, clk.armed)
-	clk.fire() // the same finding is not reported again
-	recv(t, clk.armed)
+	clk.armedFor(t, 7*time.Second)
+	clk.fire(7 * time.Second) // the same finding is not reported again
+	clk.armedFor(t, 7*time.Second)
 	if got := drainActions(t, n, actions); len(got) != 0 {
 		t.Fatalf("finding reported twice: %+v", got)
 	}
@@ -239,15 +252,15 @@ func TestAuditIsQuietWhileS1IsDown(t *testing.T) {
 	clk := newFakeClock()
 	n := startWith(t, parseConfig(t, "circuit_breakers:\n  api: {}\n"), vsm.WithControlClock(clk))
 	actions := collect[*event.ControlAction](t, n)
-	recv(t, clk.armed)
+	clk.armedFor(t, config.DefaultAuditInterval)
 	root, _ := n.Lookup("")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := supervisor.Stop(ctx, n.Root(), root, "s1"); err != nil {
 		t.Fatal(err)
 	}
-	clk.fire()
-	recv(t, clk.armed)
+	clk.fire(config.DefaultAuditInterval)
+	clk.armedFor(t, config.DefaultAuditInterval)
 	if got := drainActions(t, n, actions); len(got) != 0 {
 		t.Fatalf("audit with S1 down reported %+v", got)
 	}
@@ -262,21 +275,21 @@ func TestAuditComparesPoolSizeWithS3s(t *testing.T) {
 	n := startWith(t, parseConfig(t, "pools:\n  api: {endpoints: ['"+strings.TrimPrefix(srv.URL, "http://")+"'], size: 4}\n"), vsm.WithControlClock(clk))
 	actions := collect[*event.ControlAction](t, n)
 	alerts := collect[*event.AlertRaised](t, n)
-	recv(t, clk.armed)
+	clk.armedFor(t, config.DefaultAuditInterval)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if _, err := n.Control().Resize(ctx, "api", 3); err != nil {
 		t.Fatal(err)
 	}
-	clk.fire() // size 3, as S3 set it
-	recv(t, clk.armed)
+	clk.fire(config.DefaultAuditInterval) // size 3, as S3 set it
+	clk.armedFor(t, config.DefaultAuditInterval)
 
 	p, _ := n.Pool("api")
 	pid, _ := p.PID()
 	if _, err := httppool.Resize(ctx, n.Root(), pid, 5); err != nil { // behind S3's back
 		t.Fatal(err)
 	}
-	clk.fire()
+	clk.fire(config.DefaultAuditInterval)
 	a := recv(t, actions)
 	if a.Action != "audit" || a.Target != "pool/api" || a.Reason != "the pool's handle has size 5, S3 last set 3" {
 		t.Fatalf("control.action = %+v", a)
@@ -284,17 +297,80 @@ func TestAuditComparesPoolSizeWithS3s(t *testing.T) {
 	if al := waitFor(t, alerts, "audit alert", func(al *event.AlertRaised) bool { return al.Source == "s3/audit" }); al.Severity != "warning" {
 		t.Fatalf("alert = %+v", al)
 	}
-	recv(t, clk.armed)
+	clk.armedFor(t, config.DefaultAuditInterval)
 
 	if _, err := n.Control().Resize(ctx, "api", 5); err != nil {
 		t.Fatal(err)
 	}
-	clk.fire()
+	clk.fire(config.DefaultAuditInterval)
 	a = recv(t, actions)
 	if a.Action != "audit_resolved" || a.Target != "pool/api" || a.Reason != "actor and handle agree again (was: the pool's handle has size 5, S3 last set 3)" {
 		t.Fatalf("control.action = %+v", a)
 	}
 	if al := waitFor(t, alerts, "audit alert", func(al *event.AlertRaised) bool { return al.Source == "s3/audit" }); al.Severity != "info" || al.Reason != "pool/api: actor and handle agree again" {
 		t.Fatalf("alert = %+v", al)
+	}
+}
+
+// The autoscaler grows a busy pool through S3 and shrinks it back once it
+// is idle, within [min, max], each step a control.action with its reason.
+func TestAutoscaleGrowsAndShrinksAPool(t *testing.T) {
+	release := make(chan struct{})
+	entered := make(chan struct{}, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		entered <- struct{}{}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	clk := newFakeClock()
+	n := startWith(t, parseConfig(t, `
+pools:
+  api: {endpoints: ['`+strings.TrimPrefix(srv.URL, "http://")+`'], size: 2}
+control:
+  audit_interval: 1h
+  autoscale_interval: 3s
+  autoscale:
+    - {pool: api, min: 2, max: 4}
+`), vsm.WithControlClock(clk))
+	actions := collect[*event.ControlAction](t, n)
+	clk.armedFor(t, 3*time.Second)
+	clk.fire(3 * time.Second) // the first review only takes the baseline
+	clk.armedFor(t, 3*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _ = n.Request(ctx, httppool.Request{Pool: "api", URL: "/"})
+		}()
+	}
+	recv(t, entered)
+	recv(t, entered)
+	clk.fire(3 * time.Second)
+	a := recv(t, actions)
+	if a.Action != "scale_up" || a.Target != "pool/api" || a.Err != "" || a.Reason != "size 2 -> 3: utilisation 100% (2/2 in use) >= 80%" {
+		t.Fatalf("control.action = %+v", a)
+	}
+	p, _ := n.Pool("api")
+	if got := p.Stats().Size; got != 3 {
+		t.Fatalf("size after scale_up = %d", got)
+	}
+	clk.armedFor(t, 3*time.Second)
+
+	close(release)
+	wg.Wait()
+	clk.fire(3 * time.Second)
+	a = recv(t, actions)
+	if a.Action != "scale_down" || a.Reason != "size 3 -> 2: utilisation 0% (0/3 in use) <= 30% and nobody waited" {
+		t.Fatalf("control.action = %+v", a)
+	}
+	if got := p.Stats().Size; got != 2 {
+		t.Fatalf("size after scale_down = %d", got)
 	}
 }

@@ -43,7 +43,8 @@ func (n *Node) startChecks(ctx context.Context) error {
 }
 
 // startControl starts S3's controller with the health policies of
-// control.health_policies and the S3* audit. It runs before S1's pools
+// control.health_policies, the autoscaled pools of control.autoscale and
+// the S3* audit. It runs before S1's pools
 // start (see s3.StartControl), and acts on them once they exist.
 func (n *Node) startControl(ctx context.Context) error {
 	c := n.cfg.Control
@@ -55,10 +56,19 @@ func (n *Node) startControl(ctx context.Context) error {
 			policies[i].Endpoint = n.cfg.HealthChecks[p.Check].HostPort()
 		}
 	}
+	scale := make([]s3.Autoscale, len(c.Autoscale))
+	for i, a := range c.Autoscale {
+		scale[i] = s3.Autoscale{Pool: a.Pool, Min: a.Min, Max: a.Max, TargetWait: a.TargetWait.D(),
+			High: a.HighUtilisation / 100, Low: a.LowUtilisation / 100}
+		if a.Max == 0 {
+			scale[i].Max = n.cfg.Pools[a.Pool].Size
+		}
+	}
 	_, err := n.s3.StartControl(ctx, s3.ControlEnv{
 		Root: n.sys.Root, Directory: n.dir, Events: n.sys.EventStream, Alerts: n.alerts,
 		Breakers: n.s1, Health: n.s4.Health(), Policies: policies,
-		AuditInterval: c.AuditInterval.D(), Clock: n.controlClock,
+		AuditInterval: c.AuditInterval.D(), Autoscale: scale, AutoscaleInterval: c.AutoscaleInterval.D(),
+		Clock: n.controlClock,
 	})
 	return err
 }

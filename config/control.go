@@ -14,7 +14,7 @@ import (
 // reports a pool's upstream unhealthy, and how often it audits System 1.
 type Control struct {
 	// AuditInterval is how often the S3* audit compares each S1 unit's
-	// actor with its handle. Default 10s; negative disables the audit.
+	// actor with its handle. Default 10s.
 	AuditInterval Duration `yaml:"audit_interval,omitempty"`
 	// HealthPolicies bind health checks to pools: when the check turns
 	// unhealthy, S3 acts on the pool; when it recovers, S3 undoes it.

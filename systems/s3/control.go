@@ -16,6 +16,7 @@ import (
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/internal/ask"
+	"github.com/viable-systems/vsm-connections/pool"
 	"github.com/viable-systems/vsm-connections/supervisor"
 	"github.com/viable-systems/vsm-connections/systems/s1"
 )
@@ -86,7 +87,12 @@ type ControlEnv struct {
 	// AuditInterval is the S3* audit's period: 0 is DefaultAuditInterval,
 	// negative disables the audit.
 	AuditInterval time.Duration
-	// Clock times the audit; nil is the wall clock. Tests inject a fake.
+	// Autoscale are the autoscaled pools, reviewed every
+	// AutoscaleInterval (0: DefaultAutoscaleInterval).
+	Autoscale         []Autoscale
+	AutoscaleInterval time.Duration
+	// Clock times the audit and the autoscaler; nil is the wall clock.
+	// Tests inject a fake.
 	Clock health.Clock
 }
 
@@ -103,6 +109,10 @@ type control struct {
 	applied []bool
 	// findings are the audit's open disagreements, by target.
 	findings map[string]string
+	// prevStats[i] is Autoscale[i]'s pool at the last review (seen[i]
+	// once there was one). Only the controller's goroutine uses them.
+	prevStats []pool.Stats
+	seen      []bool
 }
 
 // StartControl supervises the controller "s3/control": it applies the
@@ -121,6 +131,14 @@ func (s *S3) StartControl(ctx context.Context, env ControlEnv) (*actor.PID, erro
 	if env.AuditInterval == 0 {
 		env.AuditInterval = DefaultAuditInterval
 	}
+	if env.AutoscaleInterval <= 0 {
+		env.AutoscaleInterval = DefaultAutoscaleInterval
+	}
+	for _, as := range env.Autoscale {
+		if as.Min < 1 || as.Max < as.Min {
+			return nil, fmt.Errorf("s3: autoscale %s: want 1 <= min <= max, got %d and %d", as.Pool, as.Min, as.Max)
+		}
+	}
 	for _, p := range env.Policies {
 		switch p.Action {
 		case ActionOpenBreaker, ActionEjectEndpoint, ActionNone:
@@ -132,7 +150,8 @@ func (s *S3) StartControl(ctx context.Context, env ControlEnv) (*actor.PID, erro
 	if !ok {
 		return nil, fmt.Errorf("s3: %w", ErrNotRunning)
 	}
-	c := &control{s3: s, env: env, applied: make([]bool, len(env.Policies)), findings: map[string]string{}}
+	c := &control{s3: s, env: env, applied: make([]bool, len(env.Policies)), findings: map[string]string{},
+		prevStats: make([]pool.Stats, len(env.Autoscale)), seen: make([]bool, len(env.Autoscale))}
 	pid, err := supervisor.Start(ctx, env.Root, sup, supervisor.Worker(ControlName, actor.PropsFromProducer(func() actor.Actor {
 		return &controller{c: c}
 	})))
@@ -156,9 +175,11 @@ type (
 )
 
 type controller struct {
-	c     *control
-	sub   *eventstream.Subscription
-	timer health.Timer
+	c       *control
+	sub     *eventstream.Subscription
+	timer   health.Timer // the audit's
+	scaler  health.Timer // the autoscaler's
+	scaling []bool       // a resize of Autoscale[i] is running
 }
 
 func (a *controller) Receive(ctx actor.Context) {
@@ -179,6 +200,11 @@ func (a *controller) Receive(ctx actor.Context) {
 		a.c.reconcileAll()
 		a.c.audit()
 		a.arm(ctx)
+	case *autoscaleDue:
+		a.review(ctx)
+		a.armScaler(ctx)
+	case *scaled:
+		a.scaledDone(m)
 	}
 }
 
@@ -201,6 +227,16 @@ func (a *controller) start(ctx actor.Context) {
 	// A restart (or a start after the checks moved) catches up at once.
 	a.c.reconcileAll()
 	a.arm(ctx)
+	a.scaling = make([]bool, len(env.Autoscale))
+	a.armScaler(ctx)
+}
+
+func (a *controller) armScaler(ctx actor.Context) {
+	if len(a.c.env.Autoscale) == 0 {
+		return
+	}
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	a.scaler = a.c.env.Clock.AfterFunc(a.c.env.AutoscaleInterval, func() { root.Send(self, &autoscaleDue{}) })
 }
 
 func (a *controller) arm(ctx actor.Context) {
@@ -219,6 +255,10 @@ func (a *controller) halt() {
 	if a.timer != nil {
 		a.timer.Stop()
 		a.timer = nil
+	}
+	if a.scaler != nil {
+		a.scaler.Stop()
+		a.scaler = nil
 	}
 }
 

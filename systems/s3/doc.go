@@ -21,6 +21,10 @@
 //     (none). The controller hears of *event.HealthChanged through the
 //     event stream, and also reconciles at start and at every audit, so
 //     a missed event or a failed action is caught up;
+//   - autoscaling ([Autoscale]): every AutoscaleInterval it grows a busy
+//     pool (callers waiting, checkouts timing out or slow, high
+//     utilisation) and shrinks an idle one, within [Min, Max], through
+//     Resize, on a goroutine so that the mailbox never waits;
 //   - the S3* audit: every AuditInterval (on an injectable clock) it checks
 //     that each pool's actor runs and has the size S3 last set, and each
 //     breaker's actor runs. A new disagreement raises a Warning from
