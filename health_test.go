@@ -272,3 +272,13 @@ func TestHealthAPIOutsideTheNodesLife(t *testing.T) {
 		t.Fatalf("RegisterCheck after Stop = %v", err)
 	}
 }
+
+// A redis check pings the node's own state backend (in-process here).
+func TestRedisCheckPingsTheNodesStore(t *testing.T) {
+	n := startNode(t, parseConfig(t, "health_checks:\n  cache: {type: redis, interval: 1h, jitter_percent: -1}\n"))
+	r := checkNow(t, n, "cache")
+	st, _ := n.HealthStatus("cache")
+	if !r.Healthy || r.Err != nil || st.Kind != health.KindRedis || st.Target != "redis" || st.Status != health.Healthy {
+		t.Fatalf("Check(cache) = %+v, status %+v", r, st)
+	}
+}

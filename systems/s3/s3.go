@@ -47,21 +47,25 @@ type S3 struct {
 	base func(name string) int
 
 	mu sync.Mutex
-	// set is the size S3 last set per pool, for the S3* audit.
-	set map[string]int
+	// set is the size S3 last set per pool, for the S3* audit; busy counts
+	// the resizes of a pool in flight, during which the two may differ.
+	set  map[string]int
+	busy map[string]int
 }
 
 // New returns the controller of pools. sender sends the pool actors their
 // commands; base, when not nil, gives a pool's configured size.
 func New(sender actor.SenderContext, pools Pools, base func(name string) int) *S3 {
-	return &S3{sender: sender, pools: pools, base: base, set: map[string]int{}}
+	return &S3{sender: sender, pools: pools, base: base, set: map[string]int{}, busy: map[string]int{}}
 }
 
-func (s *S3) lastSize(name string) (int, bool) {
+// lastSize is the size S3 last set on the pool; ok is false when S3 never
+// resized it, or a resize is in flight.
+func (s *S3) lastSize(name string) (n int, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n, ok := s.set[name]
-	return n, ok
+	n, ok = s.set[name]
+	return n, ok && s.busy[name] == 0
 }
 
 // Resize sets the pool's size (update_pool) through its actor, the only
@@ -81,12 +85,16 @@ func (s *S3) Resize(ctx context.Context, name string, size int) (httppool.Stats,
 	if !ok {
 		return httppool.Stats{}, fmt.Errorf("s3: pool %s: actor %s/%s%s: %w", name, s1.Name, s1.PoolPrefix, name, ErrNotRunning)
 	}
+	s.mu.Lock()
+	s.busy[name]++
+	s.mu.Unlock()
 	st, err := httppool.Resize(ctx, s.sender, pid, size)
+	s.mu.Lock()
+	s.busy[name]--
 	if err == nil {
-		s.mu.Lock()
 		s.set[name] = st.Size
-		s.mu.Unlock()
 	}
+	s.mu.Unlock()
 	return st, err
 }
 
