@@ -1,6 +1,10 @@
 package vsm
 
-import "github.com/asynkron/protoactor-go/actor"
+import (
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/viable-systems/vsm-connections/actors/health"
+)
 
 // WithStateMiddleware adds receiver middleware to the state actor
 // (s1/redis/store) and to its unit supervisor (s1/redis), so that tests can
@@ -14,4 +18,9 @@ func WithStateMiddleware(store, unit actor.ReceiverMiddleware) Option {
 			o.state.unitMW = append(o.state.unitMW, unit)
 		}
 	})
+}
+
+// WithControlClock times S3's audit with c, so tests fire it on demand.
+func WithControlClock(c health.Clock) Option {
+	return optionFunc(func(o *options) { o.controlClock = c })
 }

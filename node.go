@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/exp/zapslog"
 
+	"github.com/viable-systems/vsm-connections/actors/health"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
@@ -81,6 +82,8 @@ type Node struct {
 	connOpts  connOptions // conns.go
 	instance  string      // InstanceID
 	probes    probeSet    // probes.go: readiness checks added in code
+	// controlClock times S3's audit (nil: the wall clock); tests set it.
+	controlClock health.Clock
 	// retryDefaults come from fault_tolerance.
 	retryDefaults []fault.Option
 	registry      *prometheus.Registry
@@ -142,6 +145,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		connOpts:  o.conns,
 		done:      make(chan struct{}),
 	}
+	n.controlClock = o.controlClock
 	var metricsSub *event.Subscription
 	m, err := telemetry.New(n.registry, func() uint64 {
 		if metricsSub == nil {
@@ -205,6 +209,8 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		{"state", (*Node).startState},
 		{"breakers", (*Node).startBreakers},
 		{"health", (*Node).startHealth},
+		{"checks", (*Node).startChecks},   // health.go: S4's checkers
+		{"control", (*Node).startControl}, // health.go: S3's policies and audit, before the pools
 		{"coordination", (*Node).startCoordination},
 		{"pools", (*Node).startPools},
 		{"metrics", (*Node).startMetrics},

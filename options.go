@@ -3,6 +3,8 @@ package vsm
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+
+	"github.com/viable-systems/vsm-connections/actors/health"
 )
 
 // Option configures Start.
@@ -13,6 +15,8 @@ type options struct {
 	registry *prometheus.Registry
 	state    stateOptions // state.go
 	conns    connOptions  // conns.go
+	// controlClock times S3's audit; export_test.go sets it.
+	controlClock health.Clock
 }
 
 type optionFunc func(*options)

@@ -21,7 +21,10 @@ func (n *Node) startSystems(context.Context) error {
 	})
 	// A shed is relative to the configured size.
 	n.s3 = s3.New(n.sys.Root, n.s1, func(name string) int { return n.cfg.Pools[name].Size })
-	n.s4 = s4.New(s4.Env{Root: n.sys.Root, Directory: n.dir, Alerts: n.alerts})
+	n.s4 = s4.New(s4.Env{
+		Root: n.sys.Root, Directory: n.dir, Alerts: n.alerts, Events: n.sys.EventStream,
+		Supervisor: n.senv, Supervision: n.supervisionConfig(),
+	})
 	return nil
 }
 

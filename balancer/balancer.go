@@ -13,6 +13,10 @@ import (
 // ErrNoEndpoint: there are no endpoints, or every one is ejected.
 var ErrNoEndpoint = errors.New("balancer: no endpoint available")
 
+// ErrUnknownEndpoint is returned by Hold and Release for an address not in
+// the set.
+var ErrUnknownEndpoint = errors.New("balancer: unknown endpoint")
+
 // Policy chooses how Pick spreads requests.
 type Policy int
 
@@ -129,6 +133,7 @@ type Endpoint struct {
 
 	// Guarded by b.mu.
 	ejected    bool
+	held       bool // out of rotation until Release (Hold)
 	until      time.Time
 	ejections  int
 	restoredAt time.Time
@@ -333,7 +338,9 @@ func (b *Balancer) publishLocked(all []*Endpoint) {
 	s := &snapshot{all: all, ready: make([]*Endpoint, 0, len(all))}
 	for _, e := range all {
 		if !e.ejected {
-			s.ready = append(s.ready, e)
+			if !e.held {
+				s.ready = append(s.ready, e)
+			}
 			continue
 		}
 		if u := e.until.UnixNano(); s.nextReturn == 0 || u < s.nextReturn {
@@ -427,10 +434,12 @@ type EndpointStats struct {
 	Ejected  bool   `json:"ejected"`
 	// EjectedUntil is when the current ejection ends (zero when in
 	// rotation).
-	EjectedUntil        time.Time `json:"ejected_until,omitzero"`
-	Ejections           int       `json:"ejections"`
-	ConsecutiveFailures int64     `json:"consecutive_failures"`
-	Failures            uint64    `json:"failures"`
+	EjectedUntil time.Time `json:"ejected_until,omitzero"`
+	Ejections    int       `json:"ejections"`
+	// Held is true while Hold keeps the endpoint out of rotation.
+	Held                bool   `json:"held,omitempty"`
+	ConsecutiveFailures int64  `json:"consecutive_failures"`
+	Failures            uint64 `json:"failures"`
 }
 
 // Endpoints returns every endpoint's figures, in the order given to Update.
@@ -445,6 +454,7 @@ func (b *Balancer) Endpoints() []EndpointStats {
 			InFlight:            e.inflight.Load(),
 			Ejected:             e.ejected,
 			Ejections:           e.ejections,
+			Held:                e.held,
 			ConsecutiveFailures: e.consecutive.Load(),
 			Failures:            e.failures.Load(),
 		}
@@ -458,3 +468,33 @@ func (b *Balancer) Endpoints() []EndpointStats {
 // Abandon ends a request that Pick started without recording an outcome:
 // the caller gave up, which says nothing about the endpoint.
 func (e *Endpoint) Abandon() { e.inflight.Add(-1) }
+
+// Hold takes addr out of rotation until Release, whatever outlier
+// detection says: the owner's own knowledge, such as an active health
+// check failing. It is not capped by MaxEjectionPercent (every endpoint
+// held means Pick fails with ErrNoEndpoint) and sends no Notification.
+// changed is false when addr was held already.
+func (b *Balancer) Hold(addr string) (changed bool, err error) { return b.setHeld(addr, true) }
+
+// Release puts an endpoint that Hold took out back into rotation (unless
+// outlier detection has it ejected, until that ends). changed is false
+// when addr was not held.
+func (b *Balancer) Release(addr string) (changed bool, err error) { return b.setHeld(addr, false) }
+
+func (b *Balancer) setHeld(addr string, held bool) (bool, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	all := b.snap.Load().all
+	for _, e := range all {
+		if e.Addr != addr {
+			continue
+		}
+		if e.held == held {
+			return false, nil
+		}
+		e.held = held
+		b.publishLocked(all)
+		return true, nil
+	}
+	return false, fmt.Errorf("%w: %q", ErrUnknownEndpoint, addr)
+}

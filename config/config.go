@@ -16,6 +16,7 @@ type Config struct {
 	HealthChecks    map[string]HealthCheck `yaml:"health_checks,omitempty"`
 	Redis           Redis                  `yaml:"redis,omitempty"`
 	FaultTolerance  FaultTolerance         `yaml:"fault_tolerance,omitempty"`
+	Control         Control                `yaml:"control,omitempty"`
 
 	// src is where a parsed Config came from (nil when built in code); it
 	// is never modified, so copies share it.
@@ -52,6 +53,12 @@ type Readiness struct {
 	// Breakers lists circuit breakers (names from circuit_breakers) that
 	// must not be open. Check names "breaker/<name>".
 	Breakers []string `yaml:"breakers,omitempty"`
+	// HealthChecks lists health checks (names from health_checks) that
+	// must be healthy: a check still unknown (before its first probes
+	// reach a threshold) or unhealthy makes the node not ready. Check
+	// names "health/<name>".
+	// A check with readiness: true joins too.
+	HealthChecks []string `yaml:"health_checks,omitempty"`
 }
 
 // Algedonic is System 5's alert policy.

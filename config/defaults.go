@@ -107,6 +107,8 @@ func (c *Config) WithDefaults() *Config {
 	setStr(&out.Node.Cluster, DefaultCluster)
 	setStr(&out.Admin.Addr, DefaultAdminAddr)
 	out.Admin.Readiness.Breakers = slices.Clone(c.Admin.Readiness.Breakers)
+	out.Admin.Readiness.HealthChecks = slices.Clone(c.Admin.Readiness.HealthChecks)
+	out.Control = c.Control.withDefaults()
 	if out.Algedonic.LogMin == 0 {
 		out.Algedonic.LogMin = algedonic.Warning
 	}

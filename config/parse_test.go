@@ -355,6 +355,7 @@ func TestDefaults(t *testing.T) {
 		Redis:       Redis{PoolSize: 10 * runtime.GOMAXPROCS(0), Timeout: Duration(5 * time.Second)},
 		FaultTolerance: FaultTolerance{DefaultMaxAttempts: 3, DefaultBaseDelay: Duration(100 * time.Millisecond),
 			DefaultMaxDelay: Duration(10 * time.Second), DefaultJitter: JitterFull},
+		Control: Control{AuditInterval: Duration(DefaultAuditInterval), AutoscaleInterval: Duration(DefaultAuditInterval)},
 	}
 	if !d.Equal(want) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", *d, *want)

@@ -189,6 +189,9 @@ type HealthCheck struct {
 	// Critical raises an algedonic Critical alert when the check turns
 	// unhealthy, and an Info one when it recovers.
 	Critical bool `yaml:"critical,omitempty"`
+	// Readiness makes the node ready (GET /readyz) only while the check is
+	// healthy, as if listed in admin.readiness.health_checks.
+	Readiness bool `yaml:"readiness,omitempty"`
 }
 
 // Endpoint is the check's target: URL or Address, else Target.

@@ -36,6 +36,8 @@ func (c *Config) Validate() error {
 		v.problem("admin.addr", "%v", err)
 	}
 	v.readiness("admin.readiness", c.Admin.Readiness, c.CircuitBreakers)
+	v.readinessChecks("admin.readiness.health_checks", c.Admin.Readiness.HealthChecks, c.HealthChecks)
+	v.control("control", d)
 	v.severity("algedonic.log_min", c.Algedonic.LogMin)
 	v.severity("algedonic.publish_min", c.Algedonic.PublishMin)
 	v.policy("algedonic.policy", c.Algedonic.Policy)

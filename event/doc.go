@@ -22,6 +22,7 @@
 //	endpoint.restored       *EndpointRestored      load balancer, ejection expired
 //	health.result           *HealthResult          health checkers (S4), one per probe
 //	health.changed          *HealthChanged         health checkers (S4), when a status changes
+//	control.action          *ControlAction         S3, for each action of its policies and each S3* audit finding, with its reason
 //	member.joined           *MemberJoined          cluster membership
 //	member.left             *MemberLeft            cluster membership
 //

@@ -177,6 +177,23 @@ type HealthChanged struct {
 	At     time.Time `json:"at"`
 }
 
+// ControlAction: System 3 acted on a unit, or its S3* audit found (or no
+// longer finds) a disagreement between a unit's actor and its handle.
+// Reason always says why, so an operator can see why something happened.
+type ControlAction struct {
+	// Action is open_breaker, close_breaker, eject_endpoint,
+	// restore_endpoint, none (a policy that only reports), audit (a
+	// disagreement found) or audit_resolved.
+	Action string `json:"action"`
+	// Target is what was acted on: "breaker/api", "pool/api/10.0.0.1:80",
+	// "pool/api".
+	Target string `json:"target"`
+	Reason string `json:"reason"`
+	// Err is set when the action failed.
+	Err string    `json:"err,omitempty"`
+	At  time.Time `json:"at"`
+}
+
 // MemberJoined: a node joined the cluster.
 type MemberJoined struct {
 	Node    string    `json:"node"`
@@ -206,5 +223,6 @@ func (*EndpointEjected) Kind() string      { return "endpoint.ejected" }
 func (*EndpointRestored) Kind() string     { return "endpoint.restored" }
 func (*HealthResult) Kind() string         { return "health.result" }
 func (*HealthChanged) Kind() string        { return "health.changed" }
+func (*ControlAction) Kind() string        { return "control.action" }
 func (*MemberJoined) Kind() string         { return "member.joined" }
 func (*MemberLeft) Kind() string           { return "member.left" }

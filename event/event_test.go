@@ -48,7 +48,7 @@ func TestEveryKindIsDistinctAndEncodes(t *testing.T) {
 		&event.ActorStarted{}, &event.ActorRestarted{}, &event.ActorStopped{}, &event.SupervisionEscalated{}, &event.ActorShutdown{},
 		&event.AlertRaised{}, &event.PolicyDecided{}, &event.BreakerStateChanged{}, &event.PoolCheckout{}, &event.PoolResized{},
 		&event.AdapterRequest{}, &event.EndpointEjected{}, &event.EndpointRestored{}, &event.HealthResult{},
-		&event.HealthChanged{}, &event.MemberJoined{}, &event.MemberLeft{},
+		&event.HealthChanged{}, &event.ControlAction{}, &event.MemberJoined{}, &event.MemberLeft{},
 	}
 	seen := map[string]bool{}
 	for _, ev := range all {
@@ -105,5 +105,34 @@ func TestPanickingFilterDoesNotReachPublisher(t *testing.T) {
 	es.Publish(&event.MemberJoined{Node: "a"}) // would panic the test
 	if s.Panics() != 1 || s.Delivered() != 0 {
 		t.Fatalf("panics=%d delivered=%d", s.Panics(), s.Delivered())
+	}
+}
+
+// Subscribing while events are published is race-free (protoactor's
+// SubscribeWithPredicate is not: run with -race).
+func TestSubscribeWhilePublishing(t *testing.T) {
+	es := eventstream.NewEventStream()
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				es.Publish(&event.MemberJoined{Node: "a"})
+			}
+		}
+	}()
+	for range 1000 {
+		s := event.Subscribe(es, func(event.Event) {})
+		s.Cancel()
+		s.Wait()
+	}
+	close(stop)
+	<-done
+	if n := es.Length(); n != 0 {
+		t.Fatalf("%d subscribers left", n)
 	}
 }

@@ -230,7 +230,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started 
 	go func() { srvErr <- srv.Serve(ln) }()
 	logger.Info("admin API listening", zap.String("addr", ln.Addr().String()),
 		zap.String("url", "http://"+ln.Addr().String()+"/"))
-	logger.Info("node running: "+summary(c), zap.String("node", c.Node.Name), zap.String("cluster", c.Node.Cluster))
+	logger.Info("node running: "+summary(c, len(node.AllHealth())), zap.String("node", c.Node.Name), zap.String("cluster", c.Node.Cluster))
 	for _, h := range started {
 		h(node, ln.Addr())
 	}
@@ -280,11 +280,13 @@ func followAdmin(cfg *config.Config, addr net.Addr) {
 	cfg.Pools[selfPool] = p
 }
 
-func summary(c *config.Config) string {
+// summary counts the health checks that run (checks), not the entries
+// of the config: custom checks registered in code count too.
+func summary(c *config.Config, checks int) string {
 	redis := "in-process state (no redis)"
 	if c.Redis.Enabled() {
 		redis = "redis " + c.Redis.Redacted()
 	}
 	return fmt.Sprintf("%d pools, %d circuit breakers, %d health checks, %s",
-		len(c.Pools), len(c.CircuitBreakers), len(c.HealthChecks), redis)
+		len(c.Pools), len(c.CircuitBreakers), checks, redis)
 }

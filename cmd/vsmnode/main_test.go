@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/viable-systems/vsm-connections/config"
 )
 
 // TestMain doubles as the vsmnode binary when VSMNODE_TEST_MAIN is set, so
@@ -112,6 +114,10 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 			}
 			if msg, _ := m["msg"].(string); strings.HasPrefix(msg, "node running: ") {
 				sawSummary = true
+				// default.yaml's one health check (admin) runs.
+				if want := "node running: 1 pools, 1 circuit breakers, 1 health checks, in-process state (no redis)"; msg != want {
+					t.Errorf("summary %q, want %q", msg, want)
+				}
 				if m["node"] != "env-named" {
 					t.Errorf("node %v, want the name from VSM_NODE_NAME", m["node"])
 				}
@@ -180,5 +186,15 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("vsmnode exit after SIGTERM: %v (want status 0)", err)
+	}
+}
+
+// The start-up line counts the health checks that run, not the config's
+// entries: custom checks registered in code count too.
+func TestSummaryCountsRunningChecks(t *testing.T) {
+	c := config.Default()
+	c.HealthChecks = map[string]config.HealthCheck{"a": {}, "b": {}}
+	if got, want := summary(c, 3), "0 pools, 0 circuit breakers, 3 health checks, in-process state (no redis)"; got != want {
+		t.Fatalf("summary = %q, want %q", got, want)
 	}
 }

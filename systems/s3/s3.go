@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -44,12 +45,27 @@ type S3 struct {
 	// base is a pool's configured size, the reference of a shed; nil or
 	// 0: the size the pool was created with.
 	base func(name string) int
+
+	mu sync.Mutex
+	// set is the size S3 last set per pool, for the S3* audit; busy counts
+	// the resizes of a pool in flight, during which the two may differ.
+	set  map[string]int
+	busy map[string]int
 }
 
 // New returns the controller of pools. sender sends the pool actors their
 // commands; base, when not nil, gives a pool's configured size.
 func New(sender actor.SenderContext, pools Pools, base func(name string) int) *S3 {
-	return &S3{sender: sender, pools: pools, base: base}
+	return &S3{sender: sender, pools: pools, base: base, set: map[string]int{}, busy: map[string]int{}}
+}
+
+// lastSize is the size S3 last set on the pool; ok is false when S3 never
+// resized it, or a resize is in flight.
+func (s *S3) lastSize(name string) (n int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, ok = s.set[name]
+	return n, ok && s.busy[name] == 0
 }
 
 // Resize sets the pool's size (update_pool) through its actor, the only
@@ -69,7 +85,17 @@ func (s *S3) Resize(ctx context.Context, name string, size int) (httppool.Stats,
 	if !ok {
 		return httppool.Stats{}, fmt.Errorf("s3: pool %s: actor %s/%s%s: %w", name, s1.Name, s1.PoolPrefix, name, ErrNotRunning)
 	}
-	return httppool.Resize(ctx, s.sender, pid, size)
+	s.mu.Lock()
+	s.busy[name]++
+	s.mu.Unlock()
+	st, err := httppool.Resize(ctx, s.sender, pid, size)
+	s.mu.Lock()
+	s.busy[name]--
+	if err == nil {
+		s.set[name] = st.Size
+	}
+	s.mu.Unlock()
+	return st, err
 }
 
 // PoolStats are every pool's figures, sorted by name (the seed's

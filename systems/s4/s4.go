@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
 
+	"github.com/viable-systems/vsm-connections/actors/health"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/state"
@@ -40,16 +42,30 @@ type Env struct {
 	Directory *supervisor.Directory
 	// Alerts receives the checkers' algedonic alerts.
 	Alerts algedonic.Raiser
+	// Events receives the checkers' health.result and health.changed.
+	Events *eventstream.EventStream
+	// Supervisor is the node's supervision environment, and Supervision
+	// the restart intensity of "s4/check", the checkers' supervisor.
+	Supervisor  supervisor.Env
+	Supervision supervisor.Config
+	// Clock schedules the checkers' probes; nil is the wall clock. Tests
+	// inject a fake.
+	Clock health.Clock
 }
 
 // S4 is System 4's API: it starts the checkers that watch the services
 // outside the node.
 type S4 struct {
 	env Env
+	reg *health.Registry
 }
 
 // New returns an S4 with no checkers.
-func New(env Env) *S4 { return &S4{env: env} }
+func New(env Env) *S4 {
+	return &S4{env: env, reg: health.NewRegistry(env.Root, health.Env{
+		Events: env.Events, Alerts: env.Alerts, Path: Name + "/" + CheckSupervisor, Clock: env.Clock,
+	})}
+}
 
 // StartRedisProbe supervises the Redis PING probe "s4/redis": every
 // interval (DefaultRedisInterval when 0) one ping of st goes through b, so
