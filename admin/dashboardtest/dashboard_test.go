@@ -138,16 +138,9 @@ pools:
 		}
 	})
 
-	// Health checks are not built from the config by the node yet: the
-	// test wires S4's registry itself, as the node will.
-	s4, ok := n.Lookup("s4")
-	if !ok {
-		t.Fatal("no s4 supervisor in the tree")
-	}
-	reg := health.NewRegistry(n.Root(), health.Env{Events: n.ActorSystem().EventStream, Alerts: n.Alerts(), Path: "s4"})
-	if err := reg.Supervise(ctx, s4); err != nil {
-		t.Fatal(err)
-	}
+	// S4's own registry (the node's health_checks live there too), with
+	// checks whose verdict the test controls.
+	reg := n.Health()
 	probe := func(up *atomic.Bool, what string) health.ProbeFunc {
 		return func(context.Context) error {
 			if up != nil && !up.Load() {
@@ -316,7 +309,7 @@ func TestDashboardInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"", "s1", "s2", "s3", "s4", "s5", "s1/pool/payments", "s1/breaker/payments",
-		"s1/pool/search", "s4/payments-api", "s5/policy"} {
+		"s1/pool/search", "s4/check/payments-api", "s5/policy"} {
 		if !slices.Contains(actors, want) {
 			t.Fatalf("tree on the page lacks %q: %q", want, actors)
 		}
@@ -420,7 +413,7 @@ func TestDashboardInChromium(t *testing.T) {
 	t.Logf("health flip shown %v after the target failed", time.Since(flipped).Round(time.Millisecond))
 	// It is critical: the alert reaches the feed, with its time to S5.
 	b.waitJS(t, "critical alert in the feed", `[...document.querySelectorAll('#feed tbody tr')].some(r =>
-		r.textContent.includes('critical') && r.textContent.includes('s4/payments-api'))`, within)
+		r.textContent.includes('critical') && r.textContent.includes('s4/check/payments-api'))`, within)
 
 	if path := os.Getenv("VSM_SCREENSHOT"); path != "" {
 		f.screenshot(t, b, path)

@@ -146,6 +146,19 @@ func TestDaemonServesAndStopsOnSIGTERM(t *testing.T) {
 			t.Fatalf("%s = %d %q", probe, resp.StatusCode, b)
 		}
 	}
+	// The health endpoints serve S4's checkers (the default config has one).
+	resp, err = http.Get("http://" + addr + "/api/v1/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checks []struct {
+		Name string `json:"name"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&checks)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || len(checks) != 1 || checks[0].Name != "admin" {
+		t.Fatalf("GET /api/v1/health = %d %+v %v, want the default config's check \"admin\"", resp.StatusCode, checks, err)
+	}
 	// The embedded default's "local" pool calls the node's own admin API,
 	// wherever --admin-addr put it: a real HTTP call through a pool.
 	resp, err = http.Post("http://"+addr+"/api/v1/pools/local/request", "application/json", strings.NewReader(`{"path":"/healthz"}`))

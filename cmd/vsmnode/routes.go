@@ -10,5 +10,6 @@ func adminRoutes(n *vsm.Node) []admin.Option {
 	return []admin.Option{
 		admin.WithRoutes(admin.BreakerRoutes(n)...),
 		admin.WithRoutes(admin.PoolRoutes(n)...),
+		admin.WithRoutes(admin.HealthRoutes(n.Health())...),
 	}
 }
