@@ -31,8 +31,11 @@ type Channel struct {
 	cfg       Config
 	failure   codeSet
 	retryable codeSet
-	creds     credentials.TransportCredentials
-	sc        string
+	// callTimeout is the breaker's CallTimeout, read once: it bounds each
+	// unary attempt.
+	callTimeout time.Duration
+	creds       credentials.TransportCredentials
+	sc          string
 
 	// conns is the published set; nil once closed. Only the actor (through
 	// addConn and removeConn) and Close replace it.
@@ -97,6 +100,9 @@ func New(cfg Config) (*Channel, error) {
 		cfg:       cfg,
 		failure:   newCodeSet(cfg.FailureCodes),
 		retryable: newCodeSet(cfg.Retry.RetryableCodes),
+	}
+	if cfg.Breaker != nil {
+		ch.callTimeout = cfg.Breaker.Settings().CallTimeout
 	}
 	ch.throttle.init(cfg.Retry.MaxTokens, cfg.Retry.TokenRatio)
 	if cfg.TLS != nil {

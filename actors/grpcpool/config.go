@@ -114,9 +114,11 @@ type Config struct {
 	ReconnectMax  time.Duration
 
 	// Breaker, when set, guards every call: each unary attempt and each
-	// stream is one breaker call. Its CallTimeout is not applied: Timeout
-	// and the caller's context bound calls, and a deadline that passes
-	// counts as DeadlineExceeded (a failure code by default).
+	// stream is one breaker call. Its CallTimeout bounds each unary
+	// attempt (not streams, which may rightly last long): past it the
+	// attempt fails with DeadlineExceeded matching breaker.ErrTimeout and
+	// counts as a timeout in the breaker's stats. Timeout and the caller's
+	// context bound the whole call, retries included.
 	Breaker *breaker.Breaker
 	// FailureCodes are the status codes that count against the breaker.
 	// nil: DefaultFailureCodes. An empty non-nil slice: none do.

@@ -393,3 +393,29 @@ func TestDeadlineShorterThanServerWork(t *testing.T) {
 		t.Fatalf("breaker failures %d, want 1: DeadlineExceeded counts", st.Failures)
 	}
 }
+
+// The breaker's CallTimeout bounds each unary attempt, as breaker.Call
+// does: the call fails with DeadlineExceeded matching breaker.ErrTimeout,
+// the deadline reaches the server, and the breaker counts a timeout.
+func TestBreakerCallTimeoutBoundsUnaryCalls(t *testing.T) {
+	ts, wire, seen := slowServer(t)
+	const d = 150 * time.Millisecond
+	b := breaker.New("slow", breaker.Settings{FailureThreshold: 100, CallTimeout: d})
+	ch := newChannel(t, Config{Endpoints: []string{ts.addr}, Breaker: b})
+	client := testpb.NewTestClient(ch)
+	_, err := client.Unary(bounded(t), &testpb.Request{})
+	if status.Code(err) != codes.DeadlineExceeded || !errors.Is(err, breaker.ErrTimeout) {
+		t.Fatalf("err = %v (%v), want DeadlineExceeded matching breaker.ErrTimeout", err, status.Code(err))
+	}
+	var te *breaker.TimeoutError
+	if !errors.As(err, &te) || te.Name != "slow" || te.Timeout != d {
+		t.Fatalf("err = %v, want a *breaker.TimeoutError of breaker slow, %v", err, d)
+	}
+	if left := recv(t, bounded(t), wire, "the server's deadline"); left <= 0 || left > d {
+		t.Fatalf("server's deadline was %v away, want within (0, %v]", left, d)
+	}
+	recv(t, bounded(t), seen, "the server's cancellation")
+	if st := b.Stats(); st.Timeouts != 1 || st.Failures != 1 {
+		t.Fatalf("breaker stats %+v, want 1 timeout of 1 failure", st)
+	}
+}

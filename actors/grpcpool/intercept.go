@@ -68,7 +68,34 @@ func (ch *Channel) attempt(ctx context.Context, method string, req, reply any, c
 	if err != nil {
 		return err
 	}
-	err = invoker(ctx, method, req, reply, cc, opts...)
+	if ch.callTimeout <= 0 {
+		err = invoker(ctx, method, req, reply, cc, opts...)
+		ch.judge(ctx, tok, err)
+		return err
+	}
+	return ch.timedAttempt(ctx, tok, method, req, reply, cc, invoker, opts)
+}
+
+// timedAttempt bounds one attempt by the breaker's CallTimeout, as
+// breaker.Call does, unless the caller's deadline is sooner. When that
+// limit fires the call counts as a timeout in the breaker's stats and fails
+// with DeadlineExceeded wrapping a *breaker.TimeoutError (errors.Is matches
+// breaker.ErrTimeout and context.DeadlineExceeded); the deadline also goes
+// on the wire, so the server stops working on it.
+func (ch *Channel) timedAttempt(ctx context.Context, tok breaker.Token, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= ch.callTimeout {
+		err := invoker(ctx, method, req, reply, cc, opts...)
+		ch.judge(ctx, tok, err)
+		return err
+	}
+	actx, cancel := context.WithTimeout(ctx, ch.callTimeout)
+	defer cancel()
+	err := invoker(actx, method, req, reply, cc, opts...)
+	if err != nil && actx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+		te := &breaker.TimeoutError{Name: ch.cfg.Breaker.Name(), Timeout: ch.callTimeout, Err: err}
+		tok.Done(ctx, te)
+		return withCode(codes.DeadlineExceeded, fmt.Errorf("grpcpool: channel %s: %s: %w", ch.cfg.Name, method, te))
+	}
 	ch.judge(ctx, tok, err)
 	return err
 }
