@@ -1,0 +1,371 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/hashicorp/memberlist"
+
+	"github.com/viable-systems/vsm-connections/event"
+)
+
+// meta is what a member gossips about itself (memberlist node metadata,
+// limited to 512 bytes).
+type meta struct {
+	InstanceID string   `json:"id"`
+	Host       string   `json:"h"`
+	Port       int      `json:"p"`
+	Kinds      []string `json:"k,omitempty"`
+}
+
+// peer is our copy of one memberlist node, taken inside memberlist's
+// callbacks (which run under its lock), so nothing reads memberlist's own
+// Node values later, racing with its writers.
+type peer struct {
+	name   string
+	gossip string
+	meta   meta
+}
+
+// provider is a protoactor ClusterProvider on hashicorp/memberlist. The
+// memberlist is created by newProvider, before protoactor's remote starts,
+// so a gossip port in use fails Start cleanly; StartMember attaches it to
+// the cluster and joins the seeds.
+//
+// memberlist's callbacks only record the change and kick one goroutine
+// (run), which is the single writer of protoactor's topology and the one
+// publisher of member events: events keep their order and no callback ever
+// blocks memberlist.
+type provider struct {
+	cfg  Config
+	log  *slog.Logger
+	self meta
+	ml   *memberlist.Memberlist
+	now  func() time.Time
+
+	mu       sync.Mutex
+	peers    map[string]peer      // by member name: memberlist's live view
+	lastSeen map[string]time.Time // by member name
+	view     []Member             // what run last published, sorted by name
+	cl       *cluster.Cluster     // set by StartMember
+
+	kick     chan struct{}
+	quit     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+}
+
+var _ cluster.ClusterProvider = (*provider)(nil)
+
+func newProvider(cfg Config, self meta, logger *slog.Logger) (*provider, error) {
+	p := &provider{
+		cfg:      cfg,
+		log:      logger,
+		self:     self,
+		now:      time.Now,
+		peers:    map[string]peer{},
+		lastSeen: map[string]time.Time{},
+		kick:     make(chan struct{}, 1),
+		quit:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = cfg.Name
+	mc.Label = cfg.Cluster
+	mc.BindAddr, mc.AdvertiseAddr = cfg.Host, cfg.Host
+	mc.BindPort, mc.AdvertisePort = cfg.GossipPort, cfg.GossipPort
+	t := cfg.Timings
+	mc.ProbeInterval = t.ProbeInterval
+	mc.ProbeTimeout = t.ProbeTimeout
+	mc.SuspicionMult = t.SuspicionMult
+	mc.IndirectChecks = t.IndirectChecks
+	mc.GossipInterval = t.GossipInterval
+	mc.PushPullInterval = t.PushPullInterval
+	// A TCP ping or push/pull to a live member on a LAN takes
+	// milliseconds; memberlist's 10s would stall joins to dead seeds.
+	mc.TCPTimeout = max(time.Second, 4*t.ProbeInterval)
+	mc.GossipToTheDeadTime = 2 * t.PushPullInterval
+	if len(cfg.GossipKey) > 0 {
+		mc.SecretKey = slices.Clone(cfg.GossipKey)
+		mc.GossipVerifyIncoming, mc.GossipVerifyOutgoing = true, true
+	}
+	mc.Delegate = (*metaDelegate)(p)
+	mc.Events = (*eventDelegate)(p)
+	mc.Ping = (*pingDelegate)(p)
+	mc.Conflict = (*conflictDelegate)(p)
+	mc.Logger = log.New(slogWriter{logger}, "", 0)
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return nil, fmt.Errorf("%w: gossip on %s: %w", ErrStart, net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.GossipPort)), err)
+	}
+	p.ml = ml
+	return p, nil
+}
+
+// gossipAddr is where this member gossips (the real port when 0 was asked).
+func (p *provider) gossipAddr() string {
+	return net.JoinHostPort(p.cfg.Host, strconv.Itoa(int(p.ml.LocalNode().Port)))
+}
+
+// StartMember implements cluster.ClusterProvider.
+func (p *provider) StartMember(c *cluster.Cluster) error {
+	p.mu.Lock()
+	p.cl = c
+	p.mu.Unlock()
+	go p.run()
+	p.signal()
+	p.join()
+	return nil
+}
+
+// StartClient implements cluster.ClusterProvider: a client would gossip
+// without being a member, which memberlist cannot do.
+func (p *provider) StartClient(*cluster.Cluster) error {
+	return fmt.Errorf("%w: the memberlist provider has no client mode", ErrStart)
+}
+
+// Shutdown implements cluster.ClusterProvider. A graceful one first tells
+// the others we leave, so they drop us at once instead of after failure
+// detection. It is idempotent.
+func (p *provider) Shutdown(graceful bool) error {
+	var err error
+	p.stopOnce.Do(func() {
+		if graceful {
+			if lerr := p.ml.Leave(p.cfg.Timings.LeaveTimeout); lerr != nil {
+				p.log.Warn("cluster: leave not confirmed", slog.Any("error", lerr))
+			}
+		}
+		err = p.ml.Shutdown()
+		close(p.quit)
+		p.mu.Lock()
+		started := p.cl != nil
+		p.mu.Unlock()
+		if started {
+			<-p.done
+		}
+	})
+	return err
+}
+
+func (p *provider) signal() {
+	select {
+	case p.kick <- struct{}{}:
+	default: // a refresh is already due; it will read the latest peers
+	}
+}
+
+// join contacts the seeds (not ourselves); failure is normal for the first
+// member up, and run retries while we are alone.
+func (p *provider) join() {
+	own := p.gossipAddr()
+	var seeds []string
+	for _, s := range p.cfg.Seeds {
+		if s != own {
+			seeds = append(seeds, s)
+		}
+	}
+	if len(seeds) == 0 {
+		return
+	}
+	if n, err := p.ml.Join(seeds); err != nil {
+		p.log.Debug("cluster: join", slog.Int("contacted", n), slog.Any("error", err))
+	}
+}
+
+func (p *provider) run() {
+	defer close(p.done)
+	tick := time.NewTicker(p.cfg.Timings.RejoinInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.quit:
+			return
+		case <-p.kick:
+			p.refresh()
+		case <-tick.C:
+			p.mu.Lock()
+			alone := len(p.peers) <= 1
+			p.mu.Unlock()
+			if alone {
+				p.join()
+			}
+			// Refresh so LastSeen-based statuses in Members stay current.
+			p.refresh()
+		}
+	}
+}
+
+// refresh hands memberlist's view to protoactor and publishes the
+// difference with the previous one as member events.
+func (p *provider) refresh() {
+	p.mu.Lock()
+	cl := p.cl
+	now := p.now()
+	members := make(cluster.Members, 0, len(p.peers))
+	view := make([]Member, 0, len(p.peers))
+	for _, pr := range p.peers {
+		if pr.meta.InstanceID == "" {
+			continue // not one of ours (or metadata not yet received)
+		}
+		members = append(members, &cluster.Member{
+			Id: pr.meta.InstanceID, Host: pr.meta.Host, Port: int32(pr.meta.Port), Kinds: slices.Clone(pr.meta.Kinds),
+		})
+		m := Member{
+			Name:          pr.name,
+			InstanceID:    pr.meta.InstanceID,
+			Address:       net.JoinHostPort(pr.meta.Host, strconv.Itoa(pr.meta.Port)),
+			GossipAddress: pr.gossip,
+			Status:        StatusAlive,
+			LastSeen:      p.lastSeen[pr.name],
+			Self:          pr.meta.InstanceID == p.self.InstanceID,
+		}
+		if m.Self {
+			m.LastSeen = now
+		} else if now.Sub(m.LastSeen) > p.unresponsiveAfter(len(p.peers)) {
+			m.Status = StatusUnresponsive
+		}
+		view = append(view, m)
+	}
+	slices.SortFunc(view, func(a, b Member) int { return cmpStrings(a.Name, b.Name) })
+	old := p.view
+	p.view = view
+	p.mu.Unlock()
+
+	// protoactor takes its own lock and publishes ClusterTopology: never
+	// call it, or publish, holding ours.
+	cl.MemberList.UpdateClusterTopology(members)
+
+	es := cl.ActorSystem.EventStream
+	had := map[string]bool{}
+	for _, m := range old {
+		had[m.InstanceID] = true
+	}
+	has := map[string]bool{}
+	for _, m := range view {
+		has[m.InstanceID] = true
+	}
+	for _, m := range old {
+		if !has[m.InstanceID] && !m.Self {
+			es.Publish(&event.MemberLeft{Node: m.Name, InstanceID: m.InstanceID, Address: m.Address, At: now})
+		}
+	}
+	for _, m := range view {
+		if !had[m.InstanceID] && !m.Self {
+			es.Publish(&event.MemberJoined{Node: m.Name, InstanceID: m.InstanceID, Address: m.Address, At: now})
+		}
+	}
+}
+
+// unresponsiveAfter is how long without a direct ack makes a member
+// "unresponsive" in Members: memberlist probes the others round-robin, one
+// per ProbeInterval, so each is probed about every n intervals; three
+// rounds missed is worth showing, though only memberlist decides death.
+func (p *provider) unresponsiveAfter(n int) time.Duration {
+	return time.Duration(3*max(n, 1)) * p.cfg.Timings.ProbeInterval
+}
+
+func (p *provider) members() []Member {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.view)
+}
+
+func cmpStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// metaDelegate gossips our metadata; we send no user messages.
+type metaDelegate provider
+
+func (d *metaDelegate) NodeMeta(limit int) []byte {
+	b, err := json.Marshal(d.self)
+	if err != nil || len(b) > limit {
+		d.log.Error("cluster: member metadata too large", slog.Int("bytes", len(b)), slog.Int("limit", limit))
+		return nil
+	}
+	return b
+}
+func (*metaDelegate) NotifyMsg([]byte)                {}
+func (*metaDelegate) GetBroadcasts(int, int) [][]byte { return nil }
+func (*metaDelegate) LocalState(bool) []byte          { return nil }
+func (*metaDelegate) MergeRemoteState([]byte, bool)   {}
+
+// eventDelegate runs under memberlist's node lock: copy and kick only.
+type eventDelegate provider
+
+func (d *eventDelegate) NotifyJoin(n *memberlist.Node)   { d.upsert(n) }
+func (d *eventDelegate) NotifyUpdate(n *memberlist.Node) { d.upsert(n) }
+func (d *eventDelegate) NotifyLeave(n *memberlist.Node) {
+	p := (*provider)(d)
+	p.mu.Lock()
+	delete(p.peers, n.Name)
+	delete(p.lastSeen, n.Name)
+	p.mu.Unlock()
+	p.signal()
+}
+
+func (d *eventDelegate) upsert(n *memberlist.Node) {
+	p := (*provider)(d)
+	pr := peer{name: n.Name, gossip: net.JoinHostPort(n.Addr.String(), strconv.Itoa(int(n.Port)))}
+	if err := json.Unmarshal(bytes.Clone(n.Meta), &pr.meta); err != nil {
+		p.log.Warn("cluster: member with unreadable metadata ignored", slog.String("member", n.Name), slog.Any("error", err))
+		pr.meta = meta{}
+	}
+	p.mu.Lock()
+	p.peers[n.Name] = pr
+	p.lastSeen[n.Name] = p.now()
+	p.mu.Unlock()
+	p.signal()
+}
+
+// pingDelegate records direct acks as "last seen".
+type pingDelegate provider
+
+func (*pingDelegate) AckPayload() []byte { return nil }
+func (d *pingDelegate) NotifyPingComplete(other *memberlist.Node, _ time.Duration, _ []byte) {
+	p := (*provider)(d)
+	p.mu.Lock()
+	if _, ok := p.peers[other.Name]; ok {
+		p.lastSeen[other.Name] = p.now()
+	}
+	p.mu.Unlock()
+}
+
+type conflictDelegate provider
+
+func (d *conflictDelegate) NotifyConflict(existing, other *memberlist.Node) {
+	d.log.Error("cluster: two members claim one name; the newcomer is refused",
+		slog.String("name", existing.Name), slog.String("existing", existing.Address()), slog.String("other", other.Address()))
+}
+
+// slogWriter routes memberlist's "[LEVEL] memberlist: ..." lines to slog.
+type slogWriter struct{ log *slog.Logger }
+
+func (w slogWriter) Write(b []byte) (int, error) {
+	line := string(bytes.TrimSpace(b))
+	level := slog.LevelInfo
+	for prefix, l := range map[string]slog.Level{"[DEBUG]": slog.LevelDebug, "[INFO]": slog.LevelDebug, "[WARN]": slog.LevelWarn, "[ERR]": slog.LevelError} {
+		if len(line) >= len(prefix) && line[:len(prefix)] == prefix {
+			level, line = l, line[len(prefix)+1:]
+			break
+		}
+	}
+	w.log.Log(context.Background(), level, line, slog.String("component", "memberlist"))
+	return len(b), nil
+}

@@ -1,0 +1,236 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/viable-systems/vsm-connections/internal/ask"
+)
+
+// Member statuses in a Members snapshot.
+const (
+	// StatusAlive: memberlist holds the member alive (or only suspected).
+	StatusAlive = "alive"
+	// StatusUnresponsive: still a member, but no direct probe of ours has
+	// been answered for three probe rounds; memberlist has not (yet)
+	// declared it dead.
+	StatusUnresponsive = "unresponsive"
+)
+
+// Member is one member in a Members snapshot.
+type Member struct {
+	Name       string `json:"name"`
+	InstanceID string `json:"instance_id"` // new at every start of the process
+	// Address is the remote (actor) address, host:port: the Address of
+	// the member's PIDs.
+	Address       string    `json:"address"`
+	GossipAddress string    `json:"gossip_address"`
+	Status        string    `json:"status"`
+	LastSeen      time.Time `json:"last_seen"` // last direct ack (now for Self)
+	Self          bool      `json:"self,omitempty"`
+}
+
+// Node is this process's membership in a cluster: protoactor's remote and
+// cluster on top of the memberlist provider. Start it once per process
+// (protoactor's remote replaces gRPC's global logger) and Stop it before
+// the actor system goes.
+type Node struct {
+	sys    *actor.ActorSystem
+	cl     *cluster.Cluster
+	prov   *provider
+	cfg    Config
+	panics atomic.Uint64
+
+	stopOnce sync.Once
+	stopped  atomic.Bool
+}
+
+// Start makes sys a member of the cluster cfg describes: it binds the
+// remote port and the gossip port on cfg.Host only, joins the seeds (in the
+// background while none answers) and starts publishing event.MemberJoined
+// and event.MemberLeft on sys's event stream for the other members.
+//
+// It takes about a second (protoactor's StartMember waits that long) and
+// cannot be cancelled half-way; ctx is checked before and after. On error
+// sys's remote may be half started: discard sys.
+func Start(ctx context.Context, sys *actor.ActorSystem, cfg Config) (*Node, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	port := cfg.Port
+	if port == 0 {
+		// The remote port goes into the gossip metadata before protoactor
+		// listens, so pick it now; the window in which another process
+		// could take it is a few milliseconds, and Start then fails.
+		var err error
+		if port, err = freePort(cfg.Host); err != nil {
+			return nil, err
+		}
+	}
+	n := &Node{sys: sys, cfg: cfg}
+	logger := sys.Logger()
+	prov, err := newProvider(cfg, meta{InstanceID: sys.ID, Host: cfg.Host, Port: port}, logger)
+	if err != nil {
+		return nil, err
+	}
+	n.prov = prov
+	srvOpts, dialOpts := grpcOptions(cfg, logger, &n.panics)
+	rc := remote.Configure(cfg.Host, port, remote.WithServerOptions(srvOpts...), remote.WithDialOptions(dialOpts...))
+	cc := cluster.Configure(cfg.Cluster, prov, disthash.New(), rc)
+	if err := n.startMember(cc); err != nil {
+		_ = prov.Shutdown(false)
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		_ = n.Stop(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	logger.Info("cluster: member started", slog.String("name", cfg.Name), slog.String("address", sys.Address()),
+		slog.String("gossip", prov.gossipAddr()), slog.String("instance_id", sys.ID))
+	return n, nil
+}
+
+// startMember runs protoactor's StartMember, which reports failures (a
+// port in use) by panicking.
+func (n *Node) startMember(cc *cluster.Config) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("%w: %v", ErrStart, v)
+		}
+	}()
+	n.cl = cluster.New(n.sys, cc)
+	n.cl.StartMember()
+	return nil
+}
+
+func freePort(host string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrStart, err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Stop leaves the cluster cleanly: the others drop this member at once
+// (memberlist's leave is gossiped before anything else stops), then the
+// cluster and remote layers shut down. protoactor's graceful shutdown waits
+// about two seconds and cannot be cut short; ctx bounds the wait for it
+// (the shutdown then goes on in the background). Idempotent.
+func (n *Node) Stop(ctx context.Context) error {
+	var err error
+	n.stopOnce.Do(func() {
+		n.stopped.Store(true)
+		// Leave first and synchronously: it is what makes "gone at once"
+		// true, and it is the part a caller waits for.
+		err = n.prov.Shutdown(true)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			defer func() { _ = recover() }() // protoactor's shutdown may panic on a half-started member
+			n.cl.Shutdown(true)
+		}()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			if err == nil {
+				err = ctx.Err()
+			}
+		}
+	})
+	return err
+}
+
+// Self is this member as the others see it.
+func (n *Node) Self() Member {
+	return Member{
+		Name: n.cfg.Name, InstanceID: n.sys.ID, Address: n.sys.Address(),
+		GossipAddress: n.prov.gossipAddr(), Status: StatusAlive, LastSeen: time.Now(), Self: true,
+	}
+}
+
+// Members is a snapshot of the cluster as this member sees it, sorted by
+// name, this member included (Self). A member that left cleanly is absent
+// at once; one that died is absent once failure detection has declared it.
+func (n *Node) Members() []Member { return n.prov.members() }
+
+// RemotePanics counts the remote streams dropped because a peer's frame
+// made protoactor's receiver panic.
+func (n *Node) RemotePanics() uint64 { return n.panics.Load() }
+
+// PID resolves the actor registered under id (its process name, e.g.
+// "s1/pool/api") on the member named member to a PID. It does not check
+// that the actor exists: a request to a missing one gets ask.ErrNoActor
+// back, one to a member that died times out at its deadline.
+func (n *Node) PID(member, id string) (*actor.PID, error) {
+	if n.stopped.Load() {
+		return nil, ErrStopped
+	}
+	for _, m := range n.prov.members() {
+		if m.Name == member {
+			return actor.NewPID(m.Address, id), nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownMember, member)
+}
+
+// isRemote reports whether pid lives in another process than sender's.
+func isRemote(sender actor.SenderContext, pid *actor.PID) bool {
+	a := pid.GetAddress()
+	// "nonhost" is protoactor's address of a system with no remote.
+	return a != "" && a != "nonhost" && a != sender.ActorSystem().Address()
+}
+
+func checkMessage(sender actor.SenderContext, pid *actor.PID, msg any) error {
+	if msg == nil || pid == nil {
+		// A nil message makes a mailbox spin; a nil PID panics in protoactor.
+		return fmt.Errorf("cluster: nil message or PID")
+	}
+	if isRemote(sender, pid) {
+		if _, ok := msg.(proto.Message); !ok {
+			return fmt.Errorf("%w: %T to %s", ErrNotProto, msg, pid)
+		}
+	}
+	return nil
+}
+
+// Send sends msg to pid from sender (an actor's context or the root). For
+// a PID on another member msg must be a proto.Message: anything else is
+// ErrNotProto here, where protoactor would drop it with a log line.
+func Send(sender actor.SenderContext, pid *actor.PID, msg any) error {
+	if err := checkMessage(sender, pid, msg); err != nil {
+		return err
+	}
+	sender.Send(pid, msg)
+	return nil
+}
+
+// Request sends msg to pid and waits for a reply of type T until ctx ends
+// (ask.DefaultTimeout without a deadline). The reply to a remote request
+// crosses the network too, so T is normally a proto message pointer. A
+// non-proto msg for a remote PID is ErrNotProto at once; a member that
+// died gives context.DeadlineExceeded at the deadline, never a hang.
+// Inside an actor prefer ctx.Request with a reply handler: blocking the
+// mailbox for a network round trip stalls the actor.
+func Request[T any](ctx context.Context, sender actor.SenderContext, pid *actor.PID, msg any) (T, error) {
+	if err := checkMessage(sender, pid, msg); err != nil {
+		var zero T
+		return zero, err
+	}
+	return ask.Ask[T](ctx, sender, pid, msg)
+}
