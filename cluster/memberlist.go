@@ -56,6 +56,7 @@ type provider struct {
 	mu       sync.Mutex
 	peers    map[string]peer      // by member name: memberlist's live view
 	lastSeen map[string]time.Time // by member name
+	warned   map[string]bool      // blocked instance ids already logged
 	view     []Member             // what run last published, sorted by name
 	cl       *cluster.Cluster     // set by StartMember
 
@@ -75,6 +76,7 @@ func newProvider(cfg Config, self meta, logger *slog.Logger) (*provider, error) 
 		now:      time.Now,
 		peers:    map[string]peer{},
 		lastSeen: map[string]time.Time{},
+		warned:   map[string]bool{},
 		kick:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
@@ -220,6 +222,7 @@ func (p *provider) refresh() {
 		members = append(members, &cluster.Member{
 			Id: pr.meta.InstanceID, Host: pr.meta.Host, Port: int32(pr.meta.Port), Kinds: slices.Clone(pr.meta.Kinds),
 		})
+		blocked := cl.Remote.BlockList().IsBlocked(pr.meta.InstanceID)
 		m := Member{
 			Name:          pr.name,
 			InstanceID:    pr.meta.InstanceID,
@@ -231,6 +234,13 @@ func (p *provider) refresh() {
 		}
 		if m.Self {
 			m.LastSeen = now
+		} else if blocked {
+			m.Status = StatusBlocked
+			if !p.warned[m.InstanceID] {
+				p.warned[m.InstanceID] = true
+				p.log.Error("cluster: member is alive but refused by protoactor's block list after being declared dead; restart it to rejoin",
+					slog.String("member", m.Name), slog.String("instance_id", m.InstanceID))
+			}
 		} else if now.Sub(m.LastSeen) > p.unresponsiveAfter(len(p.peers)) {
 			m.Status = StatusUnresponsive
 		}
@@ -246,21 +256,22 @@ func (p *provider) refresh() {
 	cl.MemberList.UpdateClusterTopology(members)
 
 	es := cl.ActorSystem.EventStream
+	// A blocked member is no member for protoactor: no events for it.
 	had := map[string]bool{}
 	for _, m := range old {
-		had[m.InstanceID] = true
+		had[m.InstanceID] = m.Status != StatusBlocked
 	}
 	has := map[string]bool{}
 	for _, m := range view {
-		has[m.InstanceID] = true
+		has[m.InstanceID] = m.Status != StatusBlocked
 	}
 	for _, m := range old {
-		if !has[m.InstanceID] && !m.Self {
+		if had[m.InstanceID] && !has[m.InstanceID] && !m.Self {
 			es.Publish(&event.MemberLeft{Node: m.Name, InstanceID: m.InstanceID, Address: m.Address, At: now})
 		}
 	}
 	for _, m := range view {
-		if !had[m.InstanceID] && !m.Self {
+		if has[m.InstanceID] && !had[m.InstanceID] && !m.Self {
 			es.Publish(&event.MemberJoined{Node: m.Name, InstanceID: m.InstanceID, Address: m.Address, At: now})
 		}
 	}

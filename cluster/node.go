@@ -26,6 +26,13 @@ const (
 	// been answered for three probe rounds; memberlist has not (yet)
 	// declared it dead.
 	StatusUnresponsive = "unresponsive"
+	// StatusBlocked: memberlist holds the member alive, but protoactor
+	// refuses it: it was declared dead (a false positive: it paused longer
+	// than the failure detector allows) and came back with the same
+	// instance id, which protoactor's block list never forgets (upstream
+	// #1083). It gets no events, PID refuses it, and it stays so until its
+	// process restarts (a new instance id).
+	StatusBlocked = "blocked"
 )
 
 // Member is one member in a Members snapshot.
@@ -182,7 +189,7 @@ func (n *Node) PID(member, id string) (*actor.PID, error) {
 		return nil, ErrStopped
 	}
 	for _, m := range n.prov.members() {
-		if m.Name == member {
+		if m.Name == member && m.Status != StatusBlocked {
 			return actor.NewPID(m.Address, id), nil
 		}
 	}
@@ -196,39 +203,57 @@ func isRemote(sender actor.SenderContext, pid *actor.PID) bool {
 	return a != "" && a != "nonhost" && a != sender.ActorSystem().Address()
 }
 
-func checkMessage(sender actor.SenderContext, pid *actor.PID, msg any) error {
+// check refuses what protoactor would mishandle: a nil message (a mailbox
+// spins on it), a non-proto message for another member (dropped with a log
+// line, the caller only times out) and an address that is no member now.
+// The last one matters beyond failing fast: protoactor creates an endpoint
+// writer for any address sent to, which retries a dead one for 10 s with
+// its mailbox blocked, and when it finally gives up or is stopped it
+// terminates whatever endpoint then serves that address: the endpoint of
+// the member restarted there meanwhile, dropping its queued messages.
+func (n *Node) check(sender actor.SenderContext, pid *actor.PID, msg any) error {
+	if n.stopped.Load() {
+		return ErrStopped
+	}
 	if msg == nil || pid == nil {
-		// A nil message makes a mailbox spin; a nil PID panics in protoactor.
 		return fmt.Errorf("cluster: nil message or PID")
 	}
-	if isRemote(sender, pid) {
-		if _, ok := msg.(proto.Message); !ok {
-			return fmt.Errorf("%w: %T to %s", ErrNotProto, msg, pid)
+	if !isRemote(sender, pid) {
+		return nil
+	}
+	if _, ok := msg.(proto.Message); !ok {
+		return fmt.Errorf("%w: %T to %s", ErrNotProto, msg, pid)
+	}
+	for _, m := range n.prov.members() {
+		if m.Address == pid.GetAddress() && m.Status != StatusBlocked {
+			return nil
 		}
 	}
-	return nil
+	return fmt.Errorf("%w: no member at %s (for %s)", ErrUnknownMember, pid.GetAddress(), pid.GetId())
 }
 
 // Send sends msg to pid from sender (an actor's context or the root). For
-// a PID on another member msg must be a proto.Message: anything else is
-// ErrNotProto here, where protoactor would drop it with a log line.
-func Send(sender actor.SenderContext, pid *actor.PID, msg any) error {
-	if err := checkMessage(sender, pid, msg); err != nil {
+// a PID on another member msg must be a proto.Message (ErrNotProto here,
+// where protoactor would drop it with a log line) and the member must be
+// in the cluster now (ErrUnknownMember).
+func (n *Node) Send(sender actor.SenderContext, pid *actor.PID, msg any) error {
+	if err := n.check(sender, pid, msg); err != nil {
 		return err
 	}
 	sender.Send(pid, msg)
 	return nil
 }
 
-// Request sends msg to pid and waits for a reply of type T until ctx ends
-// (ask.DefaultTimeout without a deadline). The reply to a remote request
-// crosses the network too, so T is normally a proto message pointer. A
-// non-proto msg for a remote PID is ErrNotProto at once; a member that
-// died gives context.DeadlineExceeded at the deadline, never a hang.
-// Inside an actor prefer ctx.Request with a reply handler: blocking the
-// mailbox for a network round trip stalls the actor.
-func Request[T any](ctx context.Context, sender actor.SenderContext, pid *actor.PID, msg any) (T, error) {
-	if err := checkMessage(sender, pid, msg); err != nil {
+// Request sends msg to pid through n and waits for a reply of type T until
+// ctx ends (ask.DefaultTimeout without a deadline). The reply to a remote
+// request crosses the network too, so T is normally a proto message
+// pointer. It fails at once as Send does; a member that dies with the
+// request in flight gives context.DeadlineExceeded at the deadline, never
+// a hang; a missing actor gives ask.ErrNoActor. Inside an actor prefer
+// ctx.Request with a reply handler: blocking the mailbox for a network round
+// trip stalls the actor.
+func Request[T any](ctx context.Context, n *Node, sender actor.SenderContext, pid *actor.PID, msg any) (T, error) {
+	if err := n.check(sender, pid, msg); err != nil {
 		var zero T
 		return zero, err
 	}

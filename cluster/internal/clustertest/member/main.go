@@ -143,6 +143,7 @@ func main() {
 			emit("members", map[string]any{"members": node.Members()})
 		case "request", "requestpid":
 			var pid *actor.PID
+			var err error
 			if f[0] == "request" {
 				pid, err = node.PID(f[1], "echo")
 			} else {
@@ -153,7 +154,7 @@ func main() {
 				rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 				start := time.Now()
 				var r *wrapperspb.StringValue
-				r, err = cluster.Request[*wrapperspb.StringValue](rctx, sys.Root, pid, wrapperspb.String(f[2]))
+				r, err = cluster.Request[*wrapperspb.StringValue](rctx, node, sys.Root, pid, wrapperspb.String(f[2]))
 				cancel()
 				fields["took"] = time.Since(start).Nanoseconds()
 				if err == nil {
@@ -168,7 +169,7 @@ func main() {
 			fields := map[string]any{"to": f[1]}
 			pid, err := node.PID(f[1], "echo")
 			if err == nil {
-				err = cluster.Send(sys.Root, pid, struct{ Hello string }{"plain"})
+				err = node.Send(sys.Root, pid, struct{ Hello string }{"plain"})
 			}
 			if err != nil {
 				fields["err"] = err.Error()
