@@ -16,6 +16,7 @@ type Config struct {
 	HealthChecks    map[string]HealthCheck `yaml:"health_checks,omitempty"`
 	Redis           Redis                  `yaml:"redis,omitempty"`
 	FaultTolerance  FaultTolerance         `yaml:"fault_tolerance,omitempty"`
+	Cluster         Cluster                `yaml:"cluster,omitempty"`
 
 	// src is where a parsed Config came from (nil when built in code); it
 	// is never modified, so copies share it.
