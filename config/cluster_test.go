@@ -65,4 +65,3 @@ func TestClusterEnabled(t *testing.T) {
 		t.Error("provider etcd accepted; it is not wired yet")
 	}
 }
-
