@@ -70,6 +70,31 @@ func TestMalformedFramesDoNotCrash(t *testing.T) {
 	}
 }
 
+// TestEachMalformedFrameAlone sends each frame that panics protoactor's
+// receiver to a fresh member of its own, so each is shown to be stopped by
+// the interceptor (TestMalformedFramesDoNotCrash sends them in a row, and
+// without the interceptor only the first would be tested).
+func TestEachMalformedFrameAlone(t *testing.T) {
+	for _, kind := range []string{"unknown-type", "bad-serializer", "bad-target", "bad-type-id", "bad-sender"} {
+		t.Run(kind, func(t *testing.T) {
+			pt := newPorts(t, 1)
+			r := launch(t, "r", pt[0], nil)
+			r.waitReady()
+			atk := run(t, "attacker", member(t), "-attack", r.ready.Address, "-only", kind)
+			l := atk.waitFrom(0, 20*time.Second, "attack", func(l line) bool { return l.Event == "attack" })
+			if l.Err != "InvalidArgument" {
+				t.Errorf("stream ended with %q, want InvalidArgument", l.Err)
+			}
+			if !r.alive() {
+				t.Fatal("receiver died")
+			}
+			if n := r.do("panics", "panics").N; n != 1 {
+				t.Errorf("receiver counted %d recovered panics, want 1", n)
+			}
+		})
+	}
+}
+
 // TestGossipKeyAndMutualTLS: members sharing the gossip key and TLS
 // material form and talk; one with another key never joins; a plaintext
 // peer cannot reach the remote port.

@@ -42,7 +42,7 @@ func attacks(addr string) []struct {
 	}
 }
 
-func runAttack(addr string) {
+func runAttack(addr, only string) {
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		fatal(err)
@@ -50,10 +50,15 @@ func runAttack(addr string) {
 	defer conn.Close()
 	client := remote.NewRemotingClient(conn)
 	for _, a := range attacks(addr) {
+		if only != "" && a.kind != only {
+			continue
+		}
 		emit("attack", map[string]any{"kind": a.kind, "err": sendOne(client, a.batch)})
 	}
 	// Not gRPC at all: bytes straight onto the port.
-	emit("attack", map[string]any{"kind": "garbage-tcp", "err": garbageTCP(addr)})
+	if only == "" || only == "garbage-tcp" {
+		emit("attack", map[string]any{"kind": "garbage-tcp", "err": garbageTCP(addr)})
+	}
 	emit("attack-done", nil)
 }
 

@@ -55,7 +55,7 @@ func main() {
 		cfg                    cluster.Config
 		seeds, keyFile         string
 		caFile, certFile, keyF string
-		attack                 string
+		attack, only           string
 		logLevel               string
 	)
 	flag.StringVar(&cfg.Name, "name", "", "member name")
@@ -71,11 +71,12 @@ func main() {
 	flag.DurationVar(&cfg.Timings.ProbeTimeout, "probe-timeout", 0, "")
 	flag.IntVar(&cfg.Timings.SuspicionMult, "suspicion-mult", 0, "")
 	flag.StringVar(&attack, "attack", "", "send malformed frames to this remote address and exit")
+	flag.StringVar(&only, "only", "", "with -attack: send only this kind")
 	flag.StringVar(&logLevel, "log", "warn", "log level")
 	flag.Parse()
 
 	if attack != "" {
-		runAttack(attack)
+		runAttack(attack, only)
 		return
 	}
 	if seeds != "" {
