@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
@@ -57,8 +58,13 @@ type provider struct {
 	peers    map[string]peer      // by member name: memberlist's live view
 	lastSeen map[string]time.Time // by member name
 	warned   map[string]bool      // blocked instance ids already logged
-	view     []Member             // what run last published, sorted by name
+	view     []Member             // what run last published, sorted by name (run's copy)
 	cl       *cluster.Cluster     // set by StartMember
+
+	// snap is view for readers that must not take mu on every message
+	// (Node.Send checks the target's address): replaced whole, never
+	// modified.
+	snap atomic.Pointer[snapshot]
 
 	kick     chan struct{}
 	quit     chan struct{}
@@ -67,6 +73,26 @@ type provider struct {
 }
 
 var _ cluster.ClusterProvider = (*provider)(nil)
+
+// snapshot is an immutable published view.
+type snapshot struct {
+	members []Member
+	byAddr  map[string]int // remote address -> index in members
+}
+
+func newSnapshot(ms []Member) *snapshot {
+	s := &snapshot{members: ms, byAddr: make(map[string]int, len(ms))}
+	for i, m := range ms {
+		s.byAddr[m.Address] = i
+	}
+	return s
+}
+
+// reachable reports whether addr is a member protoactor accepts.
+func (s *snapshot) reachable(addr string) bool {
+	i, ok := s.byAddr[addr]
+	return ok && s.members[i].Status != StatusBlocked
+}
 
 func newProvider(cfg Config, self meta, logger *slog.Logger) (*provider, error) {
 	p := &provider{
@@ -111,6 +137,7 @@ func newProvider(cfg Config, self meta, logger *slog.Logger) (*provider, error) 
 		return nil, fmt.Errorf("%w: gossip on %s: %w", ErrStart, net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.GossipPort)), err)
 	}
 	p.ml = ml
+	p.snap.Store(newSnapshot(nil))
 	return p, nil
 }
 
@@ -249,6 +276,7 @@ func (p *provider) refresh() {
 	slices.SortFunc(view, func(a, b Member) int { return cmpStrings(a.Name, b.Name) })
 	old := p.view
 	p.view = view
+	p.snap.Store(newSnapshot(view))
 	p.mu.Unlock()
 
 	// protoactor takes its own lock and publishes ClusterTopology: never
@@ -285,11 +313,10 @@ func (p *provider) unresponsiveAfter(n int) time.Duration {
 	return time.Duration(3*max(n, 1)) * p.cfg.Timings.ProbeInterval
 }
 
-func (p *provider) members() []Member {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return slices.Clone(p.view)
-}
+// current is the last published view (never nil once newProvider returned).
+func (p *provider) current() *snapshot { return p.snap.Load() }
+
+func (p *provider) members() []Member { return slices.Clone(p.current().members) }
 
 func cmpStrings(a, b string) int {
 	switch {

@@ -188,7 +188,7 @@ func (n *Node) PID(member, id string) (*actor.PID, error) {
 	if n.stopped.Load() {
 		return nil, ErrStopped
 	}
-	for _, m := range n.prov.members() {
+	for _, m := range n.prov.current().members {
 		if m.Name == member && m.Status != StatusBlocked {
 			return actor.NewPID(m.Address, id), nil
 		}
@@ -224,10 +224,8 @@ func (n *Node) check(sender actor.SenderContext, pid *actor.PID, msg any) error 
 	if _, ok := msg.(proto.Message); !ok {
 		return fmt.Errorf("%w: %T to %s", ErrNotProto, msg, pid)
 	}
-	for _, m := range n.prov.members() {
-		if m.Address == pid.GetAddress() && m.Status != StatusBlocked {
-			return nil
-		}
+	if n.prov.current().reachable(pid.GetAddress()) {
+		return nil
 	}
 	return fmt.Errorf("%w: no member at %s (for %s)", ErrUnknownMember, pid.GetAddress(), pid.GetId())
 }

@@ -43,6 +43,7 @@ func TestMalformedFramesDoNotCrash(t *testing.T) {
 		// The interceptor turned the receiver's panic into this status.
 		"unknown-type": "InvalidArgument", "bad-serializer": "InvalidArgument", "bad-target": "InvalidArgument",
 		"bad-type-id": "InvalidArgument", "bad-sender": "InvalidArgument",
+		"unary": "Unimplemented",
 		// protoactor reports an undecodable payload as an error itself.
 		"garbage-data": "Unknown",
 		// Not HTTP/2: gRPC's server closes the connection.
@@ -59,8 +60,8 @@ func TestMalformedFramesDoNotCrash(t *testing.T) {
 	if !y.alive() {
 		t.Fatal("y died")
 	}
-	if n := y.do("panics", "panics").N; n != 5 {
-		t.Errorf("y counted %d recovered panics, want 5", n)
+	if n := y.do("panics", "panics").N; n != 6 {
+		t.Errorf("y counted %d recovered panics, want 6", n)
 	}
 	if r := x.do("request y still-here", "reply"); r.Value != "y:still-here" {
 		t.Errorf("x -> y after the attacks: %+v", r)
@@ -75,15 +76,16 @@ func TestMalformedFramesDoNotCrash(t *testing.T) {
 // the interceptor (TestMalformedFramesDoNotCrash sends them in a row, and
 // without the interceptor only the first would be tested).
 func TestEachMalformedFrameAlone(t *testing.T) {
-	for _, kind := range []string{"unknown-type", "bad-serializer", "bad-target", "bad-type-id", "bad-sender"} {
+	for kind, code := range map[string]string{"unknown-type": "InvalidArgument", "bad-serializer": "InvalidArgument",
+		"bad-target": "InvalidArgument", "bad-type-id": "InvalidArgument", "bad-sender": "InvalidArgument", "unary": "Unimplemented"} {
 		t.Run(kind, func(t *testing.T) {
 			pt := newPorts(t, 1)
 			r := launch(t, "r", pt[0], nil)
 			r.waitReady()
 			atk := run(t, "attacker", member(t), "-attack", r.ready.Address, "-only", kind)
 			l := atk.waitFrom(0, 20*time.Second, "attack", func(l line) bool { return l.Event == "attack" })
-			if l.Err != "InvalidArgument" {
-				t.Errorf("stream ended with %q, want InvalidArgument", l.Err)
+			if l.Err != code {
+				t.Errorf("stream ended with %q, want %s", l.Err, code)
 			}
 			if !r.alive() {
 				t.Fatal("receiver died")

@@ -55,6 +55,13 @@ func runAttack(addr, only string) {
 		}
 		emit("attack", map[string]any{"kind": a.kind, "err": sendOne(client, a.batch)})
 	}
+	// protoactor leaves the unary methods as panic("implement me").
+	if only == "" || only == "unary" {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_, err := client.ListProcesses(ctx, &remote.ListProcessesRequest{})
+		cancel()
+		emit("attack", map[string]any{"kind": "unary", "err": status.Code(err).String()})
+	}
 	// Not gRPC at all: bytes straight onto the port.
 	if only == "" || only == "garbage-tcp" {
 		emit("attack", map[string]any{"kind": "garbage-tcp", "err": garbageTCP(addr)})
