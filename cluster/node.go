@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/viable-systems/vsm-connections/internal/ask"
 )
@@ -136,28 +138,34 @@ func freePort(host string) (int, error) {
 
 // Stop leaves the cluster cleanly: the others drop this member at once
 // (memberlist's leave is gossiped before anything else stops), then the
-// cluster and remote layers shut down. protoactor's graceful shutdown waits
-// about two seconds and cannot be cut short; ctx bounds the wait for it
-// (the shutdown then goes on in the background). Idempotent.
+// gossip, identity and remote layers stop; the actor system itself is left
+// to its owner. ctx bounds the wait for the remote's graceful stop (the
+// rest goes on in the background). Idempotent.
+//
+// It does not call protoactor's Cluster.Shutdown, which sleeps two seconds
+// and shuts the actor system down (closing a channel its owner closes
+// again when it stops the system: a panic).
 func (n *Node) Stop(ctx context.Context) error {
 	var err error
 	n.stopOnce.Do(func() {
 		n.stopped.Store(true)
+		// protoactor peers block an id that announces a graceful leave, as
+		// they would on its departure from the topology anyway.
+		n.cl.Gossip.SetState(cluster.GracefullyLeftKey, &emptypb.Empty{})
 		// Leave first and synchronously: it is what makes "gone at once"
 		// true, and it is the part a caller waits for.
 		err = n.prov.Shutdown(true)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			defer func() { _ = recover() }() // protoactor's shutdown may panic on a half-started member
-			n.cl.Shutdown(true)
+			n.cl.IdentityLookup.Shutdown()
+			n.cl.Gossip.Shutdown()
+			n.cl.Remote.Shutdown(true)
 		}()
 		select {
 		case <-done:
 		case <-ctx.Done():
-			if err == nil {
-				err = ctx.Err()
-			}
+			err = errors.Join(err, ctx.Err())
 		}
 	})
 	return err
