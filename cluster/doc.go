@@ -42,6 +42,7 @@
 //
 // # Not here (yet)
 //
-// The etcd provider (config accepts the key, FromConfig refuses it),
-// cluster-wide alerts and breakers, and the vsmnode wiring.
+// The etcd provider (the config schema has the key, Validate and
+// FromConfig refuse it), protobuf definitions of the connection actors'
+// messages, cluster-wide alerts and breakers.
 package cluster
