@@ -180,3 +180,37 @@ func maxTime(a, b time.Time) time.Time {
 	}
 	return a
 }
+
+// TestImmediateRestart: a member killed and started again on the same
+// ports before the others noticed it died (a supervisor restarting it at
+// once) replaces its old instance: a left for the old instance id, a
+// joined for the new one, and requests reach the new process.
+func TestImmediateRestart(t *testing.T) {
+	pt := newPorts(t, 2)
+	seeds := []string{pt[0].gossipAddr(), pt[1].gossipAddr()}
+	x := launch(t, "x", pt[0], seeds)
+	y := launch(t, "y", pt[1], seeds)
+	x.waitReady()
+	y.waitReady()
+	x.waitFrom(0, formBound, "y joined", isEvent("member.joined", "y"))
+
+	m := x.mark()
+	killed := time.Now()
+	y.kill()
+	y2 := launch(t, "y", pt[1], seeds)
+	y2.waitReady()
+	left := x.waitFrom(m, formBound, "old y left", isEvent("member.left", "y"))
+	joined := x.waitFrom(m, formBound, "new y joined", func(l line) bool {
+		return l.Event == "member.joined" && l.Node == "y" && l.InstanceID == y2.ready.InstanceID
+	})
+	if left.InstanceID != y.ready.InstanceID {
+		t.Errorf("left instance %s, want the old %s", left.InstanceID, y.ready.InstanceID)
+	}
+	t.Logf("old y left after %s, new y joined after %s (from the kill)", left.at().Sub(killed).Round(time.Millisecond), joined.at().Sub(killed).Round(time.Millisecond))
+	if r := x.do("request y new", "reply"); r.Value != "y:new" {
+		t.Errorf("x -> new y: %+v", r)
+	}
+	if got := names(x.do("members", "members").Members); !slices.Equal(got, []string{"x", "y"}) {
+		t.Errorf("x's members %v, want [x y]", got)
+	}
+}
