@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -14,6 +15,9 @@ const (
 	// ProviderMemberlist is the default: SWIM gossip over UDP/TCP with
 	// hashicorp/memberlist, needing nothing installed.
 	ProviderMemberlist = "memberlist"
+	// ProviderEtcd registers each member in etcd under a lease and
+	// watches the others' registrations.
+	ProviderEtcd = "etcd"
 )
 
 // Config is one member's cluster settings. The zero value of every field
@@ -22,6 +26,11 @@ type Config struct {
 	// Name is this member's stable name, unique in the cluster: the name
 	// PID resolves and events carry. Required.
 	Name string
+	// Provider finds the members: ProviderMemberlist (default) or
+	// ProviderEtcd.
+	Provider string
+	// Etcd configures ProviderEtcd.
+	Etcd Etcd
 	// Cluster is the cluster's name; members of different clusters never
 	// talk (memberlist's label and protoactor's cluster name). Default "vsm".
 	Cluster string
@@ -49,6 +58,25 @@ type Config struct {
 	// ClientTLS is the dial side of TLS (same CA and certificate); set by
 	// LoadTLS together with TLS.
 	ClientTLS *tls.Config
+}
+
+// Etcd configures the etcd provider. Each member puts its registration
+// under <Prefix><cluster>/members/<instance id> with a lease of LeaseTTL
+// and keeps it alive; a member killed is gone when its lease expires (at
+// most LeaseTTL after its last keepalive), one that stops cleanly revokes
+// it (gone at once). A member that loses etcd and gets it back (its lease
+// expired meanwhile, or its key was deleted) registers again.
+type Etcd struct {
+	// Endpoints are etcd client URLs, e.g. http://127.0.0.1:2379. Required.
+	Endpoints []string
+	// LeaseTTL bounds how long a dead member stays listed. Default 3s
+	// (etcd's minimum is about 1.5 s with its default timings).
+	LeaseTTL time.Duration
+	// DialTimeout bounds each connection attempt and Start's first check
+	// that etcd answers. Default 2s.
+	DialTimeout time.Duration
+	// Prefix of the keys. Default "/vsm/".
+	Prefix string
 }
 
 // Timings tune memberlist's failure detector. The defaults are tuned for
@@ -111,6 +139,16 @@ func (c Config) WithDefaults() Config {
 	if c.Host == "" {
 		c.Host = "127.0.0.1"
 	}
+	if c.Provider == "" {
+		c.Provider = ProviderMemberlist
+	}
+	setDur(&c.Etcd.LeaseTTL, 3*time.Second)
+	setDur(&c.Etcd.DialTimeout, 2*time.Second)
+	if c.Etcd.Prefix == "" {
+		c.Etcd.Prefix = "/vsm/"
+	}
+	c.Seeds = slices.Clone(c.Seeds)
+	c.Etcd.Endpoints = slices.Clone(c.Etcd.Endpoints)
 	t, d := &c.Timings, DefaultTimings
 	setDur(&t.ProbeInterval, d.ProbeInterval)
 	setDur(&t.ProbeTimeout, d.ProbeTimeout)
@@ -141,6 +179,18 @@ func (c Config) validate() error {
 	}
 	if c.Name == "" {
 		bad("name must not be empty")
+	}
+	switch c.Provider {
+	case ProviderMemberlist:
+	case ProviderEtcd:
+		if len(c.Etcd.Endpoints) == 0 {
+			bad("etcd endpoints must not be empty")
+		}
+		if c.Etcd.LeaseTTL < time.Second || c.Etcd.DialTimeout <= 0 {
+			bad("etcd lease TTL must be at least 1s and dial timeout positive")
+		}
+	default:
+		bad("provider %q: want %s or %s", c.Provider, ProviderMemberlist, ProviderEtcd)
 	}
 	if net.ParseIP(c.Host) == nil {
 		// memberlist needs an IP to bind; a name would bind whatever it

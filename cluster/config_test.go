@@ -27,6 +27,8 @@ func TestStartRejectsBadConfig(t *testing.T) {
 		"half tls":      {Name: "n", TLS: &tls.Config{}},
 		"suspicion":     {Name: "n", Timings: cluster.Timings{SuspicionMult: -1}},
 		"port too high": {Name: "n", Port: 70000},
+		"provider":      {Name: "n", Provider: "consul"},
+		"etcd no ends":  {Name: "n", Provider: cluster.ProviderEtcd},
 	} {
 		n, err := cluster.Start(context.Background(), sys, c)
 		if !errors.Is(err, cluster.ErrConfig) || n != nil {
@@ -85,8 +87,10 @@ func TestFromConfig(t *testing.T) {
 		t.Errorf("missing key: %v, want ErrConfig and ErrNotExist", err)
 	}
 	c.GossipKeyFile, c.Provider = "", config.ClusterProviderEtcd
-	if _, err := cluster.FromConfig(c, "n1", "prod"); !errors.Is(err, cluster.ErrConfig) {
-		t.Errorf("etcd: %v, want ErrConfig", err)
+	c.Etcd = config.ClusterEtcd{Endpoints: []string{"http://127.0.0.1:2379"}, LeaseTTL: config.Duration(5 * time.Second)}
+	if got, err := cluster.FromConfig(c, "n1", "prod"); err != nil || got.Provider != cluster.ProviderEtcd ||
+		got.Etcd.LeaseTTL != 5*time.Second || len(got.Etcd.Endpoints) != 1 {
+		t.Errorf("etcd: %+v, %v", got, err)
 	}
 }
 

@@ -14,11 +14,10 @@ import (
 // node.cluster), reading the gossip key and TLS files. c should have
 // passed config's Validate.
 func FromConfig(c config.Cluster, name, clusterName string) (Config, error) {
-	if c.Provider != "" && c.Provider != ProviderMemberlist {
-		return Config{}, fmt.Errorf("%w: provider %q is not available; use %q", ErrConfig, c.Provider, ProviderMemberlist)
-	}
 	out := Config{
-		Name: name, Cluster: clusterName, Host: c.Host, Port: c.Port, GossipPort: c.GossipPort,
+		Provider: c.Provider,
+		Etcd:     Etcd{Endpoints: append([]string(nil), c.Etcd.Endpoints...), LeaseTTL: c.Etcd.LeaseTTL.D()},
+		Name:     name, Cluster: clusterName, Host: c.Host, Port: c.Port, GossipPort: c.GossipPort,
 		Seeds: append([]string(nil), c.Seeds...),
 		Timings: Timings{
 			ProbeInterval: c.Timings.ProbeInterval.D(), ProbeTimeout: c.Timings.ProbeTimeout.D(),

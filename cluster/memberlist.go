@@ -51,7 +51,7 @@ type provider struct {
 	cfg  Config
 	log  *slog.Logger
 	self meta
-	ml   *memberlist.Memberlist
+	b    backend
 	now  func() time.Time
 
 	mu       sync.Mutex
@@ -94,6 +94,20 @@ func (s *snapshot) reachable(addr string) bool {
 	return ok && s.members[i].Status != StatusBlocked
 }
 
+// backend is where the members are found: memberlist's gossip or etcd.
+// It reports them with upsertPeer and removePeer.
+type backend interface {
+	// join is called when the cluster is attached, then every
+	// RejoinInterval while this member sees no other.
+	join()
+	// leave tells the others this member leaves (bounded by timeout).
+	leave(timeout time.Duration) error
+	// stop releases everything; called once, after leave if graceful.
+	stop() error
+	// addr is the member's gossip or registry address, "" if none.
+	addr() string
+}
+
 func newProvider(cfg Config, self meta, logger *slog.Logger) (*provider, error) {
 	p := &provider{
 		cfg:      cfg,
@@ -107,6 +121,27 @@ func newProvider(cfg Config, self meta, logger *slog.Logger) (*provider, error) 
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	p.snap.Store(newSnapshot(nil))
+	var err error
+	if cfg.Provider == ProviderEtcd {
+		p.b, err = newEtcdBackend(p)
+	} else {
+		p.b, err = newMemberlistBackend(p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// memberlistBackend finds members by SWIM gossip.
+type memberlistBackend struct {
+	p  *provider
+	ml *memberlist.Memberlist
+}
+
+func newMemberlistBackend(p *provider) (*memberlistBackend, error) {
+	cfg := p.cfg
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = cfg.Name
 	mc.Label = cfg.Cluster
@@ -131,20 +166,42 @@ func newProvider(cfg Config, self meta, logger *slog.Logger) (*provider, error) 
 	mc.Events = (*eventDelegate)(p)
 	mc.Ping = (*pingDelegate)(p)
 	mc.Conflict = (*conflictDelegate)(p)
-	mc.Logger = log.New(slogWriter{logger}, "", 0)
+	mc.Logger = log.New(slogWriter{p.log}, "", 0)
 	ml, err := memberlist.Create(mc)
 	if err != nil {
 		return nil, fmt.Errorf("%w: gossip on %s: %w", ErrStart, net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.GossipPort)), err)
 	}
-	p.ml = ml
-	p.snap.Store(newSnapshot(nil))
-	return p, nil
+	return &memberlistBackend{p: p, ml: ml}, nil
 }
 
-// gossipAddr is where this member gossips (the real port when 0 was asked).
-func (p *provider) gossipAddr() string {
-	return net.JoinHostPort(p.cfg.Host, strconv.Itoa(int(p.ml.LocalNode().Port)))
+// addr is where this member gossips (the real port when 0 was asked).
+func (b *memberlistBackend) addr() string {
+	return net.JoinHostPort(b.p.cfg.Host, strconv.Itoa(int(b.ml.LocalNode().Port)))
 }
+
+// join contacts the seeds (not ourselves); failure is normal for the first
+// member up, and run retries while we are alone.
+func (b *memberlistBackend) join() {
+	own := b.addr()
+	var seeds []string
+	for _, s := range b.p.cfg.Seeds {
+		if s != own {
+			seeds = append(seeds, s)
+		}
+	}
+	if len(seeds) == 0 {
+		return
+	}
+	if n, err := b.ml.Join(seeds); err != nil {
+		b.p.log.Debug("cluster: join", slog.Int("contacted", n), slog.Any("error", err))
+	}
+}
+
+func (b *memberlistBackend) leave(timeout time.Duration) error { return b.ml.Leave(timeout) }
+func (b *memberlistBackend) stop() error                       { return b.ml.Shutdown() }
+
+// gossipAddr is the member's gossip or registry address.
+func (p *provider) gossipAddr() string { return p.b.addr() }
 
 // StartMember implements cluster.ClusterProvider.
 func (p *provider) StartMember(c *cluster.Cluster) error {
@@ -153,12 +210,12 @@ func (p *provider) StartMember(c *cluster.Cluster) error {
 	p.mu.Unlock()
 	go p.run()
 	p.signal()
-	p.join()
+	p.b.join()
 	return nil
 }
 
-// StartClient implements cluster.ClusterProvider: a client would gossip
-// without being a member, which memberlist cannot do.
+// StartClient implements cluster.ClusterProvider: a client would watch
+// the members without being one, which this provider does not offer.
 func (p *provider) StartClient(*cluster.Cluster) error {
 	return fmt.Errorf("%w: the memberlist provider has no client mode", ErrStart)
 }
@@ -170,11 +227,11 @@ func (p *provider) Shutdown(graceful bool) error {
 	var err error
 	p.stopOnce.Do(func() {
 		if graceful {
-			if lerr := p.ml.Leave(p.cfg.Timings.LeaveTimeout); lerr != nil {
+			if lerr := p.b.leave(p.cfg.Timings.LeaveTimeout); lerr != nil {
 				p.log.Warn("cluster: leave not confirmed", slog.Any("error", lerr))
 			}
 		}
-		err = p.ml.Shutdown()
+		err = p.b.stop()
 		close(p.quit)
 		p.mu.Lock()
 		started := p.cl != nil
@@ -193,24 +250,6 @@ func (p *provider) signal() {
 	}
 }
 
-// join contacts the seeds (not ourselves); failure is normal for the first
-// member up, and run retries while we are alone.
-func (p *provider) join() {
-	own := p.gossipAddr()
-	var seeds []string
-	for _, s := range p.cfg.Seeds {
-		if s != own {
-			seeds = append(seeds, s)
-		}
-	}
-	if len(seeds) == 0 {
-		return
-	}
-	if n, err := p.ml.Join(seeds); err != nil {
-		p.log.Debug("cluster: join", slog.Int("contacted", n), slog.Any("error", err))
-	}
-}
-
 func (p *provider) run() {
 	defer close(p.done)
 	tick := time.NewTicker(p.cfg.Timings.RejoinInterval)
@@ -226,7 +265,7 @@ func (p *provider) run() {
 			alone := len(p.peers) <= 1
 			p.mu.Unlock()
 			if alone {
-				p.join()
+				p.b.join()
 			}
 			// Refresh so LastSeen-based statuses in Members stay current.
 			p.refresh()
@@ -268,7 +307,7 @@ func (p *provider) refresh() {
 				p.log.Error("cluster: member is alive but refused by protoactor's block list after being declared dead; restart it to rejoin",
 					slog.String("member", m.Name), slog.String("instance_id", m.InstanceID))
 			}
-		} else if now.Sub(m.LastSeen) > p.unresponsiveAfter(len(p.peers)) {
+		} else if p.cfg.Provider != ProviderEtcd && now.Sub(m.LastSeen) > p.unresponsiveAfter(len(p.peers)) {
 			m.Status = StatusUnresponsive
 		}
 		view = append(view, m)
@@ -349,14 +388,7 @@ type eventDelegate provider
 
 func (d *eventDelegate) NotifyJoin(n *memberlist.Node)   { d.upsert(n) }
 func (d *eventDelegate) NotifyUpdate(n *memberlist.Node) { d.upsert(n) }
-func (d *eventDelegate) NotifyLeave(n *memberlist.Node) {
-	p := (*provider)(d)
-	p.mu.Lock()
-	delete(p.peers, n.Name)
-	delete(p.lastSeen, n.Name)
-	p.mu.Unlock()
-	p.signal()
-}
+func (d *eventDelegate) NotifyLeave(n *memberlist.Node)  { (*provider)(d).removePeer(n.Name, "") }
 
 func (d *eventDelegate) upsert(n *memberlist.Node) {
 	p := (*provider)(d)
@@ -365,9 +397,38 @@ func (d *eventDelegate) upsert(n *memberlist.Node) {
 		p.log.Warn("cluster: member with unreadable metadata ignored", slog.String("member", n.Name), slog.Any("error", err))
 		pr.meta = meta{}
 	}
+	p.upsertPeer(pr)
+}
+
+// upsertPeer records a member (by name: a newer instance replaces an older).
+func (p *provider) upsertPeer(pr peer) {
 	p.mu.Lock()
-	p.peers[n.Name] = pr
-	p.lastSeen[n.Name] = p.now()
+	p.peers[pr.name] = pr
+	p.lastSeen[pr.name] = p.now()
+	p.mu.Unlock()
+	p.signal()
+}
+
+// peerList copies the peers.
+func (p *provider) peerList() []peer {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]peer, 0, len(p.peers))
+	for _, pr := range p.peers {
+		out = append(out, pr)
+	}
+	return out
+}
+
+// removePeer forgets a member; with an instance id, only if that is still
+// the instance known under the name (a late removal of an old instance
+// must not remove its replacement).
+func (p *provider) removePeer(name, instanceID string) {
+	p.mu.Lock()
+	if pr, ok := p.peers[name]; ok && (instanceID == "" || pr.meta.InstanceID == instanceID) {
+		delete(p.peers, name)
+		delete(p.lastSeen, name)
+	}
 	p.mu.Unlock()
 	p.signal()
 }

@@ -17,7 +17,8 @@ const (
 // joins one when any key of this section is set (Enabled).
 type Cluster struct {
 	// Provider finds the members: "memberlist" (default; SWIM gossip,
-	// nothing to install) or "etcd" (not wired yet: Validate reports it).
+	// nothing to install) or "etcd" (registrations under a lease; needs
+	// etcd.endpoints).
 	Provider string `yaml:"provider,omitempty"`
 	// Host is the one IP address remote messages and gossip bind and
 	// advertise. Default "127.0.0.1"; never all interfaces unless written.
@@ -64,12 +65,15 @@ type ClusterTimings struct {
 type ClusterEtcd struct {
 	// Endpoints are etcd client URLs.
 	Endpoints []string `yaml:"endpoints,omitempty"`
+	// LeaseTTL is how long a killed member stays listed. Default 3s; at
+	// least 1s.
+	LeaseTTL Duration `yaml:"lease_ttl,omitempty"`
 }
 
 // Enabled reports whether the section asks for a cluster: any key set.
 func (c Cluster) Enabled() bool {
 	return c.Provider != "" || c.Host != "" || c.Port != 0 || c.GossipPort != 0 || len(c.Seeds) > 0 ||
-		c.GossipKeyFile != "" || c.Timings != (ClusterTimings{}) || c.TLS != (TLS{}) || len(c.Etcd.Endpoints) > 0
+		c.GossipKeyFile != "" || c.Timings != (ClusterTimings{}) || c.TLS != (TLS{}) || len(c.Etcd.Endpoints) > 0 || c.Etcd.LeaseTTL != 0
 }
 
 func (c Cluster) clone() Cluster {
@@ -82,9 +86,8 @@ func (v *validator) cluster(key string, c Cluster) {
 	if !c.Enabled() {
 		return
 	}
-	if c.Provider != "" && v.oneOf(key+".provider", c.Provider, ClusterProviderMemberlist, ClusterProviderEtcd) &&
-		c.Provider == ClusterProviderEtcd {
-		v.problem(key+".provider", "etcd is not available in this build yet; use memberlist")
+	if c.Provider != "" {
+		v.oneOf(key+".provider", c.Provider, ClusterProviderMemberlist, ClusterProviderEtcd)
 	}
 	if c.Host != "" && net.ParseIP(c.Host) == nil {
 		v.problem(key+".host", "want an IP address, got %s", quote(c.Host))
@@ -134,6 +137,9 @@ func (v *validator) cluster(key string, c Cluster) {
 	}
 	if c.Provider == ClusterProviderEtcd && len(c.Etcd.Endpoints) == 0 {
 		v.problem(key+".etcd.endpoints", "must not be empty with provider etcd")
+	}
+	if c.Etcd.LeaseTTL != 0 && c.Etcd.LeaseTTL < Duration(1e9) {
+		v.problem(key+".etcd.lease_ttl", "must be at least 1s, got %s", c.Etcd.LeaseTTL)
 	}
 	for i, e := range c.Etcd.Endpoints {
 		if strings.TrimSpace(e) == "" {

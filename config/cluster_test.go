@@ -61,7 +61,12 @@ func TestClusterEnabled(t *testing.T) {
 			t.Errorf("original invalid: %v", c.Validate())
 		}
 	}
-	if _, err := Parse("e.yaml", []byte("node:\n  name: n\ncluster:\n  provider: etcd\n")); err == nil {
-		t.Error("provider etcd accepted; it is not wired yet")
+	got := mustProblems(t, "node:\n  name: n\ncluster:\n  provider: etcd\n  etcd:\n    lease_ttl: 500ms\n")
+	want := []string{
+		"vsm.yaml:5: cluster.etcd.endpoints: must not be empty with provider etcd",
+		"vsm.yaml:6: cluster.etcd.lease_ttl: must be at least 1s, got 500ms",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("etcd problems %q, want %q", got, want)
 	}
 }

@@ -55,7 +55,7 @@ func main() {
 		cfg                    cluster.Config
 		seeds, keyFile         string
 		caFile, certFile, keyF string
-		attack, only           string
+		attack, only, etcd     string
 		logLevel               string
 	)
 	flag.StringVar(&cfg.Name, "name", "", "member name")
@@ -63,6 +63,9 @@ func main() {
 	flag.IntVar(&cfg.Port, "port", 0, "remote port")
 	flag.IntVar(&cfg.GossipPort, "gossip-port", 0, "gossip port")
 	flag.StringVar(&seeds, "seeds", "", "comma-separated gossip seeds")
+	flag.StringVar(&cfg.Provider, "provider", "", "memberlist or etcd")
+	flag.StringVar(&etcd, "etcd", "", "comma-separated etcd endpoints")
+	flag.DurationVar(&cfg.Etcd.LeaseTTL, "lease-ttl", 0, "etcd lease TTL")
 	flag.StringVar(&keyFile, "key-file", "", "gossip key file (raw bytes)")
 	flag.StringVar(&caFile, "tls-ca", "", "CA file")
 	flag.StringVar(&certFile, "tls-cert", "", "certificate file")
@@ -81,6 +84,9 @@ func main() {
 	}
 	if seeds != "" {
 		cfg.Seeds = strings.Split(seeds, ",")
+	}
+	if etcd != "" {
+		cfg.Etcd.Endpoints = strings.Split(etcd, ",")
 	}
 	if keyFile != "" {
 		k, err := os.ReadFile(keyFile)
