@@ -1,7 +1,9 @@
 // Package cluster makes a node's actor system a member of a cluster:
 // protoactor-go's remote and cluster packages, with membership from a
 // ClusterProvider built on hashicorp/memberlist (SWIM gossip, the library
-// under Consul, Serf and Nomad), so a cluster needs nothing installed.
+// under Consul, Serf and Nomad), so a cluster needs nothing installed, or
+// on etcd (Config.Provider = ProviderEtcd: registrations under a lease,
+// registered again when lost).
 //
 // # What it owns
 //
@@ -42,7 +44,6 @@
 //
 // # Not here (yet)
 //
-// The etcd provider (the config schema has the key, Validate and
-// FromConfig refuse it), protobuf definitions of the connection actors'
-// messages, cluster-wide alerts and breakers.
+// Protobuf definitions of the connection actors' messages, cluster-wide
+// alerts and breakers.
 package cluster
