@@ -26,7 +26,7 @@ const (
 	StatusAlive = "alive"
 	// StatusUnresponsive: still a member, but no direct probe of ours has
 	// been answered for three probe rounds; memberlist has not (yet)
-	// declared it dead.
+	// declared it dead. (memberlist only: etcd has no probes.)
 	StatusUnresponsive = "unresponsive"
 	// StatusBlocked: memberlist holds the member alive, but protoactor
 	// refuses it: it was declared dead (a false positive: it paused longer
@@ -43,11 +43,13 @@ type Member struct {
 	InstanceID string `json:"instance_id"` // new at every start of the process
 	// Address is the remote (actor) address, host:port: the Address of
 	// the member's PIDs.
-	Address       string    `json:"address"`
-	GossipAddress string    `json:"gossip_address"`
-	Status        string    `json:"status"`
-	LastSeen      time.Time `json:"last_seen"` // last direct ack (now for Self)
-	Self          bool      `json:"self,omitempty"`
+	Address       string `json:"address"`
+	GossipAddress string `json:"gossip_address"`
+	Status        string `json:"status"`
+	// LastSeen is the last direct probe ack (memberlist) or registration
+	// change (etcd); now for Self.
+	LastSeen time.Time `json:"last_seen"`
+	Self     bool      `json:"self,omitempty"`
 }
 
 // Node is this process's membership in a cluster: protoactor's remote and
