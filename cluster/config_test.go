@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -39,6 +40,26 @@ func TestStartRejectsBadConfig(t *testing.T) {
 	cancel()
 	if _, err := cluster.Start(ctx, sys, cluster.Config{Name: "n"}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Start with a cancelled ctx: %v", err)
+	}
+}
+
+// TestStartFailsCleanly: what cannot be bound or reached fails Start with
+// ErrStart before protoactor's remote starts, leaving nothing running.
+func TestStartFailsCleanly(t *testing.T) {
+	sys := actor.NewActorSystem()
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := busy.Addr().(*net.TCPAddr).Port
+	if _, err := cluster.Start(context.Background(), sys, cluster.Config{Name: "n", GossipPort: port}); !errors.Is(err, cluster.ErrStart) {
+		t.Errorf("gossip port in use: %v, want ErrStart", err)
+	}
+	cfg := cluster.Config{Name: "n", Provider: cluster.ProviderEtcd,
+		Etcd: cluster.Etcd{Endpoints: []string{"http://127.0.0.1:1"}, DialTimeout: 200 * time.Millisecond}}
+	if _, err := cluster.Start(context.Background(), sys, cfg); !errors.Is(err, cluster.ErrStart) {
+		t.Errorf("etcd unreachable: %v, want ErrStart", err)
 	}
 }
 

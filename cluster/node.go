@@ -28,9 +28,10 @@ const (
 	// been answered for three probe rounds; memberlist has not (yet)
 	// declared it dead. (memberlist only: etcd has no probes.)
 	StatusUnresponsive = "unresponsive"
-	// StatusBlocked: memberlist holds the member alive, but protoactor
+	// StatusBlocked: the provider holds the member alive, but protoactor
 	// refuses it: it was declared dead (a false positive: it paused longer
-	// than the failure detector allows) and came back with the same
+	// than the failure detector allows, or lost its etcd lease) and came
+	// back with the same
 	// instance id, which protoactor's block list never forgets (upstream
 	// #1083). It gets no events, PID refuses it, and it stays so until its
 	// process restarts (a new instance id).
@@ -53,7 +54,7 @@ type Member struct {
 }
 
 // Node is this process's membership in a cluster: protoactor's remote and
-// cluster on top of the memberlist provider. Start it once per process
+// cluster on top of the memberlist or etcd provider. Start it once per process
 // (protoactor's remote replaces gRPC's global logger) and Stop it before
 // the actor system goes.
 type Node struct {
@@ -69,7 +70,7 @@ type Node struct {
 
 // Start makes sys a member of the cluster cfg describes: it binds the
 // remote port and the gossip port on cfg.Host only, joins the seeds (in the
-// background while none answers) and starts publishing event.MemberJoined
+// background while none answers; with etcd: registers there) and starts publishing event.MemberJoined
 // and event.MemberLeft on sys's event stream for the other members.
 //
 // It takes about a second (protoactor's StartMember waits that long) and
