@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/viable-systems/vsm-connections/cluster"
+	"github.com/viable-systems/vsm-connections/internal/redistest"
 )
 
 // etcdServer is a real etcd (Debian's etcd-server) on loopback ports, in a
@@ -32,7 +33,7 @@ func startEtcd(t *testing.T) *etcdServer {
 		t.Skip("starts etcd")
 	}
 	if _, err := exec.LookPath("etcd"); err != nil {
-		t.Skip("etcd not installed (apt-get install etcd-server)")
+		redistest.SkipOrFail(t, "etcd is not installed (apt-get install etcd-server; scripts/test installs it)")
 	}
 	p := freePorts(t, 2)
 	e := &etcdServer{t: t, dir: t.TempDir(),
