@@ -12,7 +12,7 @@ import (
 // are logged; the design targets (≤ 1.5 s to form, ~1 s to notice a kill)
 // are in the package docs.
 const (
-	formBound   = 6 * time.Second
+	formBound   = 10 * time.Second
 	detectBound = 3 * time.Second
 )
 

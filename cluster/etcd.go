@@ -13,6 +13,8 @@ import (
 	"go.etcd.io/etcd/api/v3/mvccpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 )
 
 // etcdBackend registers this member in etcd under a lease and watches the
@@ -48,6 +50,14 @@ func newEtcdBackend(p *provider) (*etcdBackend, error) {
 	e := p.cfg.Etcd
 	cli, err := clientv3.New(clientv3.Config{
 		Endpoints: e.Endpoints, DialTimeout: e.DialTimeout, Logger: zap.NewNop(),
+		// gRPC's default reconnect backoff grows to 2 minutes: after an
+		// etcd outage the member would stay cut off (its watch silent, a
+		// clean leave unable to revoke its lease) long after etcd is back.
+		DialOptions: []grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2,
+				MaxDelay: max(p.cfg.Timings.RejoinInterval, 200*time.Millisecond)},
+			MinConnectTimeout: e.DialTimeout,
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: etcd: %w", ErrStart, err)
@@ -128,10 +138,29 @@ func (b *etcdBackend) session() error {
 	}
 	b.resync(resp.Kvs)
 	wch := b.client.Watch(kctx, b.prefix, clientv3.WithPrefix(), clientv3.WithRev(resp.Header.Revision+1))
+	// The watch is the fast path; a full listing every RejoinInterval is
+	// the safety net for what a watch can miss across an etcd restart
+	// (seen: a watch that resumed without delivering the deletion of our
+	// own key, so we never registered again).
+	tick := time.NewTicker(b.p.cfg.Timings.RejoinInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-tick.C:
+			resp, err := b.client.Get(ctx, b.prefix, clientv3.WithPrefix())
+			if err != nil {
+				continue // etcd unreachable: keep the view, try again
+			}
+			own := false
+			for _, kv := range resp.Kvs {
+				own = own || string(kv.Key) == b.key()
+			}
+			if !own {
+				return fmt.Errorf("%w: key %s missing", errRegistrationLost, b.key())
+			}
+			b.resync(resp.Kvs)
 		case r, ok := <-ka:
 			// The channel closes when the lease is gone (expired while etcd
 			// was unreachable) or keepalives failed for good.
