@@ -17,6 +17,7 @@ type Config struct {
 	Redis           Redis                  `yaml:"redis,omitempty"`
 	FaultTolerance  FaultTolerance         `yaml:"fault_tolerance,omitempty"`
 	Control         Control                `yaml:"control,omitempty"`
+	Cluster         Cluster                `yaml:"cluster,omitempty"`
 
 	// src is where a parsed Config came from (nil when built in code); it
 	// is never modified, so copies share it.

@@ -99,6 +99,7 @@ func (c *Config) WithDefaults() *Config {
 		c = &Config{}
 	}
 	out := *c
+	out.Cluster = c.Cluster.clone()
 	if out.Node.Name == "" {
 		if h, err := os.Hostname(); err == nil {
 			out.Node.Name = h

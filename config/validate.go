@@ -61,6 +61,7 @@ func (c *Config) Validate() error {
 		v.healthCheck("health_checks."+name, name, c.HealthChecks[name], d.HealthChecks[name])
 	}
 	v.redis("redis", c.Redis, d.Redis)
+	v.cluster("cluster", c.Cluster)
 
 	f := d.FaultTolerance
 	v.atLeast1("fault_tolerance.default_max_attempts", c.FaultTolerance.DefaultMaxAttempts)

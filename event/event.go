@@ -196,16 +196,22 @@ type ControlAction struct {
 
 // MemberJoined: a node joined the cluster.
 type MemberJoined struct {
-	Node    string    `json:"node"`
-	Address string    `json:"address"`
-	At      time.Time `json:"at"`
+	Node string `json:"node"` // the member's stable name
+	// InstanceID is new at every start of the member's process, so a
+	// member that restarts is a MemberLeft then a MemberJoined.
+	InstanceID string    `json:"instance_id,omitempty"`
+	Address    string    `json:"address"` // its remote (actor) address, host:port
+	At         time.Time `json:"at"`
 }
 
 // MemberLeft: a node left the cluster.
 type MemberLeft struct {
-	Node    string    `json:"node"`
-	Address string    `json:"address"`
-	At      time.Time `json:"at"`
+	Node string `json:"node"` // the member's stable name
+	// InstanceID is new at every start of the member's process, so a
+	// member that restarts is a MemberLeft then a MemberJoined.
+	InstanceID string    `json:"instance_id,omitempty"`
+	Address    string    `json:"address"` // its remote (actor) address, host:port
+	At         time.Time `json:"at"`
 }
 
 func (*ActorStarted) Kind() string         { return "actor.started" }

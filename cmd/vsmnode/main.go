@@ -224,7 +224,14 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started 
 		return err
 	}
 	c := node.Config()
-	api := admin.New(node, adminRoutes(node)...)
+	member, err := startCluster(ctx, node, c)
+	if err != nil {
+		_ = ln.Close()
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		return errors.Join(err, node.Stop(sctx))
+	}
+	api := admin.New(node, append(adminRoutes(node), admin.WithRoutes(clusterRoutes(member)...))...)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
@@ -251,6 +258,12 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started 
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	api.Close() // ends the event streams, which would hold Shutdown up
+	if member != nil {
+		// Leave first: the other members drop this one at once.
+		if err := member.Stop(sctx); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+	}
 	if err := node.Stop(sctx); err != nil {
 		runErr = errors.Join(runErr, err)
 	}
