@@ -476,3 +476,17 @@ func TestLogPolicyBySeverity(t *testing.T) {
 		t.Fatalf("logged %v, want only the critical alert", logged)
 	}
 }
+
+// A node that starts and stops cleanly logs no warning: in particular the
+// supervisors' start acknowledgements (*actor.Touch) are not "unknown
+// messages" to S5 or to a supervisor.
+func TestCleanStartLogsNoWarning(t *testing.T) {
+	core, logs := observer.New(zap.WarnLevel)
+	n := startWith(t, nil, vsm.WithLogger(zap.New(core)))
+	if err := n.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range logs.All() {
+		t.Errorf("warning logged: %s %v", e.Message, e.ContextMap())
+	}
+}

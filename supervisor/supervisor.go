@@ -285,7 +285,9 @@ func (s *supervisor) Receive(ctx actor.Context) {
 			}
 		}
 		s.shared.reset()
-	case *actor.ReceiveTimeout:
+	case *actor.ReceiveTimeout, actor.AutoRespond:
+		// AutoRespond (*actor.Touch): our parent's start acknowledgement,
+		// answered by protoactor after Receive.
 	default:
 		s.log.Warn("supervisor: ignoring unknown message", slog.String("type", fmt.Sprintf("%T", m)))
 	}

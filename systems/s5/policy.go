@@ -166,7 +166,9 @@ func (p *policyActor) Receive(ctx actor.Context) {
 		old := *p.env.Stats.reactions.Load()
 		rs := append(append(make([]namedReaction, 0, len(old)+1), old...), namedReaction{m.Name, m.Fn})
 		p.env.Stats.reactions.Store(&rs)
-	case actor.SystemMessage, actor.AutoReceiveMessage:
+	case actor.SystemMessage, actor.AutoReceiveMessage, actor.AutoRespond:
+		// AutoRespond: a supervisor's start acknowledgement (*actor.Touch),
+		// answered by protoactor itself after Receive.
 	default:
 		p.env.Logger.Warn("s5/policy: dropped a message of unknown type",
 			zap.String("type", typeName(m)))
