@@ -44,9 +44,10 @@ const (
 // so that a short demo (the tests') trips and recovers as a long one does.
 type demoTimings struct {
 	Up, Down time.Duration
-	// Recovery is the breakers' recovery_timeout: a quarter of the failing
-	// phase (at most 5s), so that the breakers fail a few half-open probes
-	// (three make a Critical) before the service recovers.
+	// Recovery is the breakers' recovery_timeout: a sixth of the failing
+	// phase (at most 3s), so that a breaker fails three half-open probes in
+	// a row (a Critical, which S5's breaker-stuck rule acts on) before its
+	// service recovers.
 	Recovery time.Duration
 	// Timeout is each pool call's; Slow, how long a slow HTTP answer takes
 	// (twice Timeout, so it is a timeout).
@@ -55,8 +56,8 @@ type demoTimings struct {
 
 func newDemoTimings(up, down time.Duration) demoTimings {
 	t := demoTimings{Up: up, Down: down}
-	t.Recovery = min(max(down/4, 100*time.Millisecond), 5*time.Second)
-	t.Timeout = min(max(down/2, 200*time.Millisecond), time.Second)
+	t.Recovery = min(max(down/6, 100*time.Millisecond), 3*time.Second)
+	t.Timeout = min(max(down/4, 200*time.Millisecond), time.Second)
 	t.Slow = 2 * t.Timeout
 	return t
 }
