@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/viable-systems/vsm-connections/event"
 )
 
@@ -211,6 +213,17 @@ func TestDemo(t *testing.T) {
 				if e.Forced {
 					t.Fatalf("the HTTP breaker was forced: %+v", e)
 				}
+				// One chain of legal transitions, from closed: each
+				// starts where the last ended.
+				from := "closed"
+				if n := len(httpStates); n > 0 {
+					from = httpStates[n-1]
+				}
+				legal := map[string]string{"closed": "open", "open": "half_open"}[e.From] == e.To ||
+					(e.From == "half_open" && (e.To == "open" || e.To == "closed"))
+				if e.From != from || !legal {
+					t.Fatalf("HTTP breaker %s -> %s after %v", e.From, e.To, httpStates)
+				}
 				httpStates = append(httpStates, e.To)
 			}
 		case "alert.raised":
@@ -254,6 +267,9 @@ func TestDemo(t *testing.T) {
 	}
 	for range events { // ends with the admin API's streams
 	}
+	tr.CloseIdleConnections()
+	// Services, traffic, node and admin API have all returned.
+	goleak.VerifyNone(t)
 	errMu.Lock()
 	logs := stderr.String()
 	errMu.Unlock()
