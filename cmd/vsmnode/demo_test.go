@@ -7,8 +7,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -312,3 +315,67 @@ func mustJSON(t *testing.T, b []byte, v any) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestDemoProcessStopsOnSIGINT runs the demo as a real process, as a
+// newcomer would, and stops it with Ctrl-C's signal: the URL is printed,
+// the dashboard answers, and the process exits 0.
+func TestDemoProcessStopsOnSIGINT(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "run", "--demo", "--demo-up", "1s", "--demo-down", "2s", "--admin-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "VSMNODE_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	urls := make(chan string, 1)
+	go func() {
+		defer close(urls)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == "dashboard" {
+				urls <- f[1]
+			}
+		}
+	}()
+	var url string
+	select {
+	case url = <-urls:
+	case <-ctx.Done():
+	}
+	if url == "" {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("no dashboard URL: %s", stderr.String())
+	}
+	tr := &http.Transport{}
+	resp, err := (&http.Client{Transport: tr}).Get(url + "api/v1/pools/" + demoHTTPPool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pool struct {
+		Protocol string `json:"protocol"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&pool)
+	resp.Body.Close()
+	tr.CloseIdleConnections()
+	if err != nil || resp.StatusCode != 200 || pool.Protocol != "http" {
+		t.Fatalf("GET pool %s: %d %+v %v", demoHTTPPool, resp.StatusCode, pool, err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	for range urls {
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo exit after SIGINT: %v (want 0): %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), `"msg":"node stopped"`) {
+		t.Fatalf("no 'node stopped' log line: %s", stderr.String())
+	}
+}
