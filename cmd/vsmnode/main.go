@@ -28,6 +28,7 @@ var version = "dev"
 
 const usage = `usage:
   vsmnode run [--config FILE] [--admin-addr ADDR] [--log-level L] [--dev]
+  vsmnode run --demo [--demo-up 20s] [--demo-down 15s] [--admin-addr ADDR]
   vsmnode config check [FILE]
   vsmnode version
 
@@ -51,7 +52,7 @@ func run(ctx context.Context, args, env []string, stdout, stderr io.Writer) int 
 	}
 	switch args[0] {
 	case "run":
-		return runNode(ctx, args[1:], env, stderr)
+		return runNode(ctx, args[1:], env, stdout, stderr)
 	case "config":
 		if len(args) < 2 || len(args) > 3 || args[1] != "check" {
 			fmt.Fprint(stderr, usage)
@@ -116,9 +117,11 @@ func checkConfig(path string, env []string, stdout, stderr io.Writer) int {
 type runFlags struct {
 	config, adminAddr, logLevel string
 	dev                         bool
+	demo                        bool
+	demoUp, demoDown            time.Duration
 }
 
-func runNode(ctx context.Context, args, env []string, stderr io.Writer) int {
+func runNode(ctx context.Context, args, env []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("vsmnode run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f runFlags
@@ -126,12 +129,18 @@ func runNode(ctx context.Context, args, env []string, stderr io.Writer) int {
 	fs.StringVar(&f.adminAddr, "admin-addr", "", "admin API `address`, overriding admin.addr (default 127.0.0.1:7070)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log `level`: debug, info, warn, error")
 	fs.BoolVar(&f.dev, "dev", false, "human-readable console logs")
+	fs.BoolVar(&f.demo, "demo", false, "run the demo: flaky HTTP, WebSocket and gRPC services on loopback, pooled and broken by the node")
+	fs.DurationVar(&f.demoUp, "demo-up", defaultDemoUp, "with --demo, how long each demo service stays healthy")
+	fs.DurationVar(&f.demoDown, "demo-down", defaultDemoDown, "with --demo, how long each demo service then fails")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "vsmnode run: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if f.demo {
+		return runDemoNode(ctx, f, env, stdout, stderr)
 	}
 	cfg, ignored, err := loadConfig(f.config, env)
 	if err != nil {
@@ -152,6 +161,33 @@ func runNode(ctx context.Context, args, env []string, stderr io.Writer) int {
 	}
 	if err := serve(ctx, cfg, logger); err != nil {
 		logger.Error("vsmnode failed", zap.Error(err))
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}
+
+// runDemoNode is runNode for --demo.
+func runDemoNode(ctx context.Context, f runFlags, env []string, stdout, stderr io.Writer) int {
+	if f.config != "" {
+		fmt.Fprintln(stderr, errDemoFlags)
+		return 2
+	}
+	if f.demoUp <= 0 || f.demoDown <= 0 {
+		fmt.Fprintf(stderr, "vsmnode run: --demo-up and --demo-down must be positive, got %s and %s\n", f.demoUp, f.demoDown)
+		return 2
+	}
+	logger, err := newLogger(f.logLevel, f.dev, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	defer func() { _ = logger.Sync() }()
+	if err := runDemo(ctx, f, env, stdout, logger); err != nil {
+		logger.Error("vsmnode demo failed", zap.Error(err))
 		var ce *config.Error
 		if errors.As(err, &ce) {
 			return 2
