@@ -186,13 +186,15 @@ func TestDemo(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.Contains(page, []byte("<html")) {
 		t.Fatalf("GET %s: %d, %d bytes", url, resp.StatusCode, len(page))
 	}
-	events := readEvents(ctx, t, client, url+"api/v1/events?kind=breaker.,alert.,policy.")
+	events := readEvents(ctx, t, client, url+"api/v1/events?kind=breaker.,alert.,policy.,health.changed,control.action")
 
-	opened := map[string]bool{}   // breakers seen opening
-	var httpStates []string       // the HTTP breaker's states, in order
-	var alerted, ruled, shed bool // the HTTP breaker's Warning reached S5; its rule logged it; a Critical shed the pool
+	opened := map[string]bool{}            // breakers seen opening
+	var httpStates []string                // the HTTP breaker's states, in order
+	var alerted, ruled, shed bool          // the HTTP breaker's Warning reached S5; its rule logged it; a Critical shed the pool
+	var unhealthy, s3opened, s3closed bool // S4 saw the HTTP service fail; S3 held the gRPC breaker open, then closed it
 	done := func() bool {
-		return len(opened) == 3 && alerted && ruled && shed && httpClosedAfterOpen(httpStates)
+		return len(opened) == 3 && alerted && ruled && shed && httpClosedAfterOpen(httpStates) &&
+			unhealthy && s3opened && s3closed
 	}
 	for !done() {
 		var ev sse
@@ -203,7 +205,8 @@ func TestDemo(t *testing.T) {
 			}
 			ev = e
 		case <-ctx.Done():
-			t.Fatalf("timed out: opened %v, http states %v, alert %v, rule %v, shed %v", opened, httpStates, alerted, ruled, shed)
+			t.Fatalf("timed out: opened %v, http states %v, alert %v, rule %v, shed %v, unhealthy %v, S3 opened %v closed %v",
+				opened, httpStates, alerted, ruled, shed, unhealthy, s3opened, s3closed)
 		}
 		switch ev.kind {
 		case "breaker.state_changed":
@@ -237,6 +240,23 @@ func TestDemo(t *testing.T) {
 					t.Fatalf("alert %+v: want node demo, received by S5 after it was raised", e)
 				}
 				alerted = true
+			}
+		case "health.changed":
+			var e event.HealthChanged
+			mustJSON(t, ev.data, &e)
+			if e.Check == demoHTTPPool && e.To == "unhealthy" {
+				unhealthy = true
+			}
+		case "control.action":
+			var e event.ControlAction
+			mustJSON(t, ev.data, &e)
+			if e.Target == "breaker/health-grpc" && e.Err == "" {
+				switch {
+				case e.Action == "open_breaker" && e.Reason != "":
+					s3opened = true
+				case e.Action == "close_breaker" && s3opened:
+					s3closed = true
+				}
 			}
 		case "policy.decided":
 			var e event.PolicyDecided
