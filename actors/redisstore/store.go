@@ -26,9 +26,10 @@ const DefaultTimeout = 5 * time.Second
 type Option interface{ apply(*options) }
 
 type options struct {
-	txAttempts  int
-	logger      *zap.Logger
-	replicaAcks int
+	txAttempts   int
+	logger       *zap.Logger
+	replicaAcks  int
+	autoPipeline bool
 }
 
 type optionFunc func(*options)
@@ -61,10 +62,18 @@ func WithReplicaAcks(n int) Option {
 	return optionFunc(func(o *options) { o.replicaAcks = max(n, 0) })
 }
 
+// WithAutoPipeline turns auto-pipelining of concurrent Get and Set calls on
+// or off (see config.Redis.DisableAutoPipeline, which sets it too; this
+// option wins). Default on.
+func WithAutoPipeline(on bool) Option {
+	return optionFunc(func(o *options) { o.autoPipeline = on })
+}
+
 // Store is the Redis backend of state.Store. Create it with New.
 type Store struct {
 	c       goredis.UniversalClient
 	cluster *goredis.ClusterClient // c, in Redis Cluster mode; nil otherwise
+	pipe    *autoPipe              // batches concurrent Get and Set; nil when off
 	timeout time.Duration
 	opts    options
 	red     redactor
@@ -82,7 +91,7 @@ var _ state.Store = (*Store)(nil)
 // New connects lazily (no I/O happens here; use Ping to check the server)
 // and returns a Store. cfg must be enabled (a URL or addresses).
 func New(cfg config.Redis, opts ...Option) (*Store, error) {
-	o := options{txAttempts: 64, logger: zap.NewNop(), replicaAcks: max(cfg.ReplicaAcks, 0)}
+	o := options{txAttempts: 64, logger: zap.NewNop(), replicaAcks: max(cfg.ReplicaAcks, 0), autoPipeline: !cfg.DisableAutoPipeline}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
@@ -106,6 +115,9 @@ func New(cfg config.Redis, opts ...Option) (*Store, error) {
 		s.c = s.cluster
 	} else {
 		s.c = goredis.NewUniversalClient(uo)
+	}
+	if o.autoPipeline {
+		s.pipe = newAutoPipe(s.c)
 	}
 	return s, nil
 }
@@ -316,6 +328,12 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	for _, sub := range subs {
 		_ = sub.Close()
+	}
+	if s.pipe != nil {
+		// Flushes what is queued (bounded by the timeouts) and stops the
+		// pipeliner's goroutines; closing the client would too, but this
+		// keeps the order explicit.
+		_ = s.pipe.close()
 	}
 	if c := s.deadline.Load(); c != nil {
 		c.cancel()
