@@ -42,6 +42,10 @@ const maxQueued = 64 * 1024
 // autoPipe is the batching path of a Store.
 type autoPipe struct {
 	ap *goredis.AutoPipeliner
+	// Test hooks (export_test.go): always batches even a lone call;
+	// onBatch, when set, runs as a call is handed to the pipeliner.
+	always  bool
+	onBatch func()
 	// inFlight counts the Get and Set calls under way, batched or not. It
 	// sits alone on its cache line: every call of every goroutine adds to it.
 	_        [64]byte
@@ -51,19 +55,19 @@ type autoPipe struct {
 
 // newAutoPipe returns the batching path over c, or nil (every call direct)
 // when go-redis refuses to build one.
-func newAutoPipe(c goredis.UniversalClient) *autoPipe {
-	o := goredis.DefaultAutoPipelineOptions()
-	o.MaxQueuedCommands = maxQueued
-	ap, err := c.AsyncAutoPipelineWithOptions(o)
+func newAutoPipe(c goredis.UniversalClient, o options) *autoPipe {
+	ao := goredis.DefaultAutoPipelineOptions()
+	ao.MaxQueuedCommands = maxQueued
+	ap, err := c.AsyncAutoPipelineWithOptions(ao)
 	if err != nil {
 		return nil
 	}
-	return &autoPipe{ap: ap}
+	return &autoPipe{ap: ap, always: o.testAlwaysBatch, onBatch: o.testOnBatch}
 }
 
 // begin registers a call and reports whether it should be batched: only
 // when another call is already in flight. Every begin needs its end.
-func (p *autoPipe) begin() bool { return p.inFlight.Add(1) > 1 }
+func (p *autoPipe) begin() bool { return p.inFlight.Add(1) > 1 || p.always }
 
 func (p *autoPipe) end() { p.inFlight.Add(-1) }
 
@@ -73,6 +77,9 @@ func (p *autoPipe) end() { p.inFlight.Add(-1) }
 func (p *autoPipe) run(ctx context.Context, cmd goredis.Cmder) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if p.onBatch != nil {
+		p.onBatch()
 	}
 	return p.ap.Submit(ctx, cmd).WaitContext(ctx)
 }

@@ -30,6 +30,10 @@ type options struct {
 	logger       *zap.Logger
 	replicaAcks  int
 	autoPipeline bool
+
+	// Test hooks, set by export_test.go only (see autoPipe).
+	testAlwaysBatch bool
+	testOnBatch     func()
 }
 
 type optionFunc func(*options)
@@ -117,7 +121,7 @@ func New(cfg config.Redis, opts ...Option) (*Store, error) {
 		s.c = goredis.NewUniversalClient(uo)
 	}
 	if o.autoPipeline {
-		s.pipe = newAutoPipe(s.c)
+		s.pipe = newAutoPipe(s.c, o)
 	}
 	return s, nil
 }

@@ -1,0 +1,282 @@
+package redisstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/viable-systems/vsm-connections/internal/redistest"
+
+	"github.com/viable-systems/vsm-connections/actors/redisstore"
+	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/state"
+	"github.com/viable-systems/vsm-connections/state/statetest"
+)
+
+// batchCounter counts the calls handed to the auto-pipeliner.
+type batchCounter struct{ n atomic.Int64 }
+
+func (c *batchCounter) option() redisstore.Option {
+	return redisstore.WithBatchHook(func() { c.n.Add(1) })
+}
+
+// The behaviour suite with every Get and Set going through the
+// auto-pipeliner.
+func TestSuiteAutoPipelined(t *testing.T) {
+	addr := redistest.Addr(t)
+	statetest.Run(t, func(t *testing.T) state.Store {
+		st := newStore(t, config.Redis{URL: "redis://" + addr + "/0", Timeout: config.Duration(5 * time.Second)},
+			redisstore.WithAlwaysBatch())
+		if err := st.Ping(context.Background()); err != nil {
+			t.Fatalf("Ping %s: %v", st, err)
+		}
+		return st
+	})
+}
+
+// result is what one call returned, sent on a channel so the test waits on
+// it with a bound.
+type result struct {
+	err error
+	val string
+}
+
+func awaitResult(t *testing.T, what string, ch <-chan result, within time.Duration) result {
+	t.Helper()
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	select {
+	case r := <-ch:
+		return r
+	case <-timer.C:
+		t.Fatalf("%s has not returned within %v: its own deadline was not honoured", what, within)
+		return result{}
+	}
+}
+
+// With the server frozen, a batch is in flight and never answered; calls
+// queued behind it or riding in it return at their own deadline (or
+// cancellation), long before the store's timeout. Once the server answers
+// again, the late replies to the abandoned commands reach nobody: every
+// caller then reads its own value.
+func TestAutoPipelineHonoursEachCallsDeadline(t *testing.T) {
+	srv := redistest.Start(t)
+	var batched batchCounter
+	// The store's timeout (go-redis's read timeout for the batch) is far
+	// beyond the test's bounded waits: only the callers' own contexts can
+	// end their calls in time.
+	st := newStore(t, config.Redis{URL: srv.URL(), Timeout: config.Duration(time.Minute)},
+		redisstore.WithAlwaysBatch(), batched.option())
+	ctx := context.Background()
+	if err := st.Set(ctx, "ap:slow", "before"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	resumed := false
+	resume := func() {
+		if !resumed {
+			resumed = true
+			srv.Resume()
+		}
+	}
+	defer resume() // before the store's Close (registered earlier), which flushes the batch
+
+	call := func(ctx context.Context, f func(context.Context) (string, error)) <-chan result {
+		ch := make(chan result, 1)
+		go func() {
+			v, err := f(ctx)
+			ch <- result{err: err, val: v}
+		}()
+		return ch
+	}
+	get := func(key string) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) {
+			var v string
+			err := st.Get(ctx, key, &v)
+			return v, err
+		}
+	}
+	set := func(key, val string) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) { return "", st.Set(ctx, key, val) }
+	}
+
+	// The slow one: no deadline of its own beyond the store's minute.
+	slow := call(ctx, get("ap:slow"))
+
+	// Behind it, each with its own end.
+	getCtx, cancelGet := context.WithTimeout(ctx, 150*time.Millisecond)
+	defer cancelGet()
+	setCtx, cancelSet := context.WithTimeout(ctx, 250*time.Millisecond)
+	defer cancelSet()
+	canCtx, cancel := context.WithCancel(ctx)
+	gotGet := call(getCtx, get("ap:slow"))
+	gotSet := call(setCtx, set("ap:late", "abandoned"))
+	gotCan := call(canCtx, get("ap:slow"))
+	cancel()
+
+	const bound = 5 * time.Second // far below the store's minute
+	r := awaitResult(t, "Get with a 150ms deadline", gotGet, bound)
+	if !errors.Is(r.err, context.DeadlineExceeded) || !errors.Is(r.err, state.ErrUnavailable) {
+		t.Errorf("Get past its deadline = %v; want context.DeadlineExceeded and state.ErrUnavailable", r.err)
+	}
+	r = awaitResult(t, "Set with a 250ms deadline", gotSet, bound)
+	if !errors.Is(r.err, context.DeadlineExceeded) || !errors.Is(r.err, state.ErrUnavailable) {
+		t.Errorf("Set past its deadline = %v; want context.DeadlineExceeded and state.ErrUnavailable", r.err)
+	}
+	r = awaitResult(t, "canceled Get", gotCan, bound)
+	if !errors.Is(r.err, context.Canceled) || errors.Is(r.err, state.ErrUnavailable) {
+		t.Errorf("canceled Get = %v; want context.Canceled, not state.ErrUnavailable", r.err)
+	}
+	select {
+	case r := <-slow:
+		t.Fatalf("the slow Get returned %+v while the server was frozen", r)
+	default:
+	}
+	if n := batched.n.Load(); n != 4 {
+		t.Fatalf("%d calls went through the auto-pipeliner; want 4", n)
+	}
+
+	resume()
+	r = awaitResult(t, "the slow Get after Resume", slow, bound)
+	if r.err != nil || r.val != "before" {
+		t.Fatalf("slow Get = %q, %v; want \"before\"", r.val, r.err)
+	}
+	// The abandoned replies were discarded: the store goes on answering
+	// each caller with its own value.
+	checkOwnValues(t, st, "ap:after", 64, 20)
+}
+
+// checkOwnValues runs callers goroutines, each setting and reading back its
+// own keys rounds times, and fails on any value that is not the caller's.
+func checkOwnValues(t *testing.T, st state.Store, prefix string, callers, rounds int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, callers)
+	for c := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range rounds {
+				key := fmt.Sprintf("%s:%d:%d", prefix, c, i%3)
+				want := fmt.Sprintf("caller %d round %d", c, i)
+				if err := st.Set(ctx, key, want); err != nil {
+					errs <- fmt.Errorf("caller %d: Set %s: %w", c, key, err)
+					return
+				}
+				var got string
+				if err := st.Get(ctx, key, &got); err != nil {
+					errs <- fmt.Errorf("caller %d: Get %s: %w", c, key, err)
+					return
+				}
+				if got != want {
+					errs <- fmt.Errorf("caller %d: Get %s = %q, want %q", c, key, got, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// 64 concurrent callers on the adaptive store (batching only because they
+// are concurrent) each get their own values back, while other callers
+// abandon commands in the same pipelines at deadlines of a few
+// microseconds, whose late replies must go nowhere.
+func TestAutoPipelineNoLostOrMisroutedReplies(t *testing.T) {
+	addr := redistest.Addr(t)
+	var batched batchCounter
+	st := newStore(t, config.Redis{URL: "redis://" + addr + "/0", Timeout: config.Duration(10 * time.Second)}, batched.option())
+
+	stop := make(chan struct{})
+	var abandoners sync.WaitGroup
+	var abandoned atomic.Int64
+	for a := range 8 {
+		abandoners.Add(1)
+		go func() {
+			defer abandoners.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%50)*time.Microsecond)
+				var v string
+				key := fmt.Sprintf("ap:abandon:%d", a)
+				var err error
+				if i%2 == 0 {
+					err = st.Set(ctx, key, "x")
+				} else {
+					err = st.Get(ctx, key, &v)
+				}
+				cancel()
+				if errors.Is(err, context.DeadlineExceeded) {
+					abandoned.Add(1)
+				} else if err != nil && !errors.Is(err, state.ErrNotFound) {
+					t.Errorf("abandoner %d: %v", a, err)
+					return
+				}
+			}
+		}()
+	}
+	checkOwnValues(t, st, "ap:own", 64, 50)
+	close(stop)
+	abandoners.Wait()
+	if batched.n.Load() == 0 {
+		t.Fatal("no call went through the auto-pipeliner under 64 concurrent callers")
+	}
+	if abandoned.Load() == 0 {
+		t.Fatal("no call was abandoned at its deadline: the test did not exercise late replies")
+	}
+	t.Logf("%d calls batched, %d abandoned", batched.n.Load(), abandoned.Load())
+}
+
+// A caller alone never pays the hand-off to the pipeliner.
+func TestAutoPipelineSerialCallsGoDirect(t *testing.T) {
+	addr := redistest.Addr(t)
+	var batched batchCounter
+	st := newStore(t, config.Redis{URL: "redis://" + addr + "/0"}, batched.option())
+	ctx := context.Background()
+	for i := range 100 {
+		if err := st.Set(ctx, "ap:serial", i); err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := st.Get(ctx, "ap:serial", &got); err != nil || got != i {
+			t.Fatalf("Get = %d, %v; want %d", got, err, i)
+		}
+	}
+	if n := batched.n.Load(); n != 0 {
+		t.Fatalf("%d serial calls went through the auto-pipeliner; want 0", n)
+	}
+}
+
+// redis.disable_auto_pipeline turns batching off; it is on by default.
+func TestAutoPipelineConfig(t *testing.T) {
+	addr := "redis://" + redistest.Addr(t) + "/0"
+	if st := newStore(t, config.Redis{URL: addr}); !redisstore.AutoPipelined(st) {
+		t.Error("auto-pipelining is off by default; want on")
+	}
+	if st := newStore(t, config.Redis{URL: addr, DisableAutoPipeline: true}); redisstore.AutoPipelined(st) {
+		t.Error("disable_auto_pipeline: true left auto-pipelining on")
+	}
+	if st := newStore(t, config.Redis{URL: addr, DisableAutoPipeline: true}, redisstore.WithAutoPipeline(true)); !redisstore.AutoPipelined(st) {
+		t.Error("WithAutoPipeline(true) did not win over the config")
+	}
+	var batched batchCounter
+	st := newStore(t, config.Redis{URL: addr, DisableAutoPipeline: true}, batched.option(), redisstore.WithAlwaysBatch())
+	checkOwnValues(t, st, "ap:off", 16, 5)
+	if n := batched.n.Load(); n != 0 {
+		t.Fatalf("%d calls batched with auto-pipelining off; want 0", n)
+	}
+}
