@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,7 +31,8 @@ import (
 // more, so it cannot reach another caller: every reply is matched to its
 // own command object by go-redis, never by position in our code. What an
 // abandoned write did is unknown to its caller, as with any timed-out
-// write. The batch is bounded by go-redis's read and write timeouts (the
+// write; but it can no longer be overtaken: until every abandoned command
+// has completed, even a lone call is batched behind it (see abandon). The batch is bounded by go-redis's read and write timeouts (the
 // store's timeout), and the queue by maxQueued, beyond which a call fails
 // with state.ErrUnavailable rather than grow the queue while Redis stalls.
 //
@@ -42,10 +44,22 @@ const maxQueued = 64 * 1024
 // autoPipe is the batching path of a Store.
 type autoPipe struct {
 	ap *goredis.AutoPipeliner
-	// Test hooks (export_test.go): always batches even a lone call;
-	// onBatch, when set, runs as a call is handed to the pipeliner.
-	always  bool
+	// onBatch, a test hook (export_test.go), runs as a call is handed to
+	// the pipeliner; always, another, batches even a lone call.
 	onBatch func()
+	always  atomic.Bool
+	// polled is canceled from the start: WaitContext with it asks, without
+	// waiting, whether an abandoned command has completed.
+	polled context.Context
+
+	// abandoned holds, oldest first, the futures of batched commands whose
+	// callers returned at their deadline before the reply came; pending is
+	// its length, read without the lock. While any is pending, every call
+	// is batched, even alone (see stillAbandoned).
+	mu        sync.Mutex
+	abandoned []goredis.AutoFuture
+	pending   atomic.Int64
+
 	// inFlight counts the Get and Set calls under way, batched or not. It
 	// sits alone on its cache line: every call of every goroutine adds to it.
 	_        [64]byte
@@ -62,12 +76,22 @@ func newAutoPipe(c goredis.UniversalClient, o options) *autoPipe {
 	if err != nil {
 		return nil
 	}
-	return &autoPipe{ap: ap, always: o.testAlwaysBatch, onBatch: o.testOnBatch}
+	polled, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := &autoPipe{ap: ap, onBatch: o.testOnBatch, polled: polled}
+	p.always.Store(o.testAlwaysBatch)
+	return p
 }
 
-// begin registers a call and reports whether it should be batched: only
-// when another call is already in flight. Every begin needs its end.
-func (p *autoPipe) begin() bool { return p.inFlight.Add(1) > 1 || p.always }
+// begin registers a call and reports whether it should be batched: when
+// another call is already in flight, or an abandoned command may still be
+// queued. Every begin needs its end.
+func (p *autoPipe) begin() bool {
+	if p.inFlight.Add(1) > 1 || p.always.Load() {
+		return true
+	}
+	return p.pending.Load() > 0 && p.stillAbandoned()
+}
 
 func (p *autoPipe) end() { p.inFlight.Add(-1) }
 
@@ -81,7 +105,59 @@ func (p *autoPipe) run(ctx context.Context, cmd goredis.Cmder) error {
 	if p.onBatch != nil {
 		p.onBatch()
 	}
-	return p.ap.Submit(ctx, cmd).WaitContext(ctx)
+	f := p.ap.Submit(ctx, cmd)
+	err := f.WaitContext(ctx)
+	if err != nil && err == ctx.Err() {
+		p.abandon(f)
+	}
+	return err
+}
+
+// abandon records a command its caller no longer waits for. A command left
+// in the pipeliner's queue is sent later, maybe after the Redis stall that
+// made its caller give up: a later call sent straight to the pool could
+// overtake it, and an abandoned SET would then overwrite a newer one. So
+// until it completes, calls keep to the pipeliner, whose stream is ordered
+// (per node in a cluster, hence per key).
+func (p *autoPipe) abandon(f goredis.AutoFuture) {
+	p.mu.Lock()
+	if len(p.abandoned) < maxQueued { // beyond, the pipeliner refuses commands anyway
+		p.abandoned = append(p.abandoned, f)
+		p.pending.Store(int64(len(p.abandoned)))
+	}
+	p.mu.Unlock()
+}
+
+// stillAbandoned drops the abandoned commands that have completed, oldest
+// first, stopping at the first that has not (the later ones may have, and
+// are dropped on a later call: this errs on the side of batching), and
+// reports whether any is left.
+func (p *autoPipe) stillAbandoned() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.abandoned) > 0 && p.abandoned[0].WaitContext(p.polled) != p.polled.Err() {
+		p.abandoned[0] = goredis.AutoFuture{}
+		p.abandoned = p.abandoned[1:]
+	}
+	if len(p.abandoned) == 0 {
+		p.abandoned = nil
+	}
+	p.pending.Store(int64(len(p.abandoned)))
+	return len(p.abandoned) > 0
+}
+
+// waitAbandoned waits, within ctx, until every abandoned command has
+// completed (for tests).
+func (p *autoPipe) waitAbandoned(ctx context.Context) error {
+	p.mu.Lock()
+	futures := append([]goredis.AutoFuture(nil), p.abandoned...)
+	p.mu.Unlock()
+	for _, f := range futures {
+		if err := f.WaitContext(ctx); err != nil && err == ctx.Err() {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *autoPipe) close() error { return p.ap.Close() }

@@ -280,3 +280,68 @@ func TestAutoPipelineConfig(t *testing.T) {
 		t.Fatalf("%d calls batched with auto-pipelining off; want 0", n)
 	}
 }
+
+// A Set abandoned at its deadline may still be queued in the pipeliner.
+// Until it has completed, a later call keeps to the pipeliner even alone,
+// so that it cannot overtake the abandoned write on another connection:
+// the newer value wins. Afterwards a lone call goes straight to the pool
+// again.
+func TestAutoPipelineAbandonedWriteIsNotOvertaken(t *testing.T) {
+	srv := redistest.Start(t)
+	hooks := make(chan struct{}, 16)
+	st := newStore(t, config.Redis{URL: srv.URL(), Timeout: config.Duration(time.Minute)},
+		redisstore.WithBatchHook(func() { hooks <- struct{}{} }))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := st.Set(ctx, "ap:order", "v0"); err != nil {
+		t.Fatal(err)
+	}
+	if len(hooks) != 0 {
+		t.Fatalf("a lone Set was batched")
+	}
+	srv.Pause()
+	resumed := false
+	defer func() {
+		if !resumed {
+			srv.Resume()
+		}
+	}()
+
+	redisstore.SetAlwaysBatch(st, true)
+	short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancelShort()
+	if err := st.Set(short, "ap:order", "v1"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Set on a frozen server past its deadline = %v; want context.DeadlineExceeded", err)
+	}
+	<-hooks
+	redisstore.SetAlwaysBatch(st, false)
+
+	// Alone, yet batched: v1 is still pending.
+	done := make(chan error, 1)
+	go func() { done <- st.Set(ctx, "ap:order", "v2") }()
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	select {
+	case <-hooks:
+	case err := <-done:
+		t.Fatalf("Set v2 returned %v on a frozen server", err)
+	case <-timer.C:
+		t.Fatal("a lone Set after an abandoned one went straight to the pool; want it batched behind the abandoned one")
+	}
+
+	resumed = true
+	srv.Resume()
+	if err := <-done; err != nil {
+		t.Fatalf("Set v2: %v", err)
+	}
+	if err := redisstore.WaitAbandoned(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	if err := st.Get(ctx, "ap:order", &got); err != nil || got != "v2" {
+		t.Fatalf("Get = %q, %v; want \"v2\" (the abandoned v1 must not overwrite it)", got, err)
+	}
+	if len(hooks) != 0 {
+		t.Fatal("a lone Get after the abandoned command completed was batched; want it direct")
+	}
+}
