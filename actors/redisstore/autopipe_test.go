@@ -345,3 +345,26 @@ func TestAutoPipelineAbandonedWriteIsNotOvertaken(t *testing.T) {
 		t.Fatal("a lone Get after the abandoned command completed was batched; want it direct")
 	}
 }
+
+// replica_acks: a write keeps its WAIT, so it is never batched (the
+// pipeliner would answer without the acknowledgement); reads still are.
+func TestAutoPipelineKeepsReplicaAcks(t *testing.T) {
+	srv := redistest.Start(t)
+	var batched batchCounter
+	st := newStore(t, config.Redis{URL: srv.URL(), Timeout: config.Duration(400 * time.Millisecond), ReplicaAcks: 1},
+		redisstore.WithAlwaysBatch(), batched.option())
+	ctx := context.Background()
+	if err := st.Set(ctx, "ap:acks", "v"); !errors.Is(err, redisstore.ErrNotReplicated) {
+		t.Fatalf("Set with replica_acks and no replica = %v; want ErrNotReplicated", err)
+	}
+	if n := batched.n.Load(); n != 0 {
+		t.Fatalf("%d writes with replica_acks were batched; want 0", n)
+	}
+	var v string
+	if err := st.Get(ctx, "ap:acks", &v); err != nil || v != "v" {
+		t.Fatalf("Get = %q, %v; want \"v\"", v, err)
+	}
+	if n := batched.n.Load(); n != 1 {
+		t.Fatalf("%d reads batched; want 1", n)
+	}
+}
