@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -366,5 +368,44 @@ func TestAutoPipelineKeepsReplicaAcks(t *testing.T) {
 	}
 	if n := batched.n.Load(); n != 1 {
 		t.Fatalf("%d reads batched; want 1", n)
+	}
+}
+
+// Through the pipeliner, failures map as they do on a direct call: a
+// refused connection fails fast with state.ErrUnavailable, and an
+// authentication error does not reveal the password.
+func TestAutoPipelineErrorMapping(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := l.Addr().String()
+	_ = l.Close()
+	const timeout = 2 * time.Second
+	st := newStore(t, config.Redis{URL: "redis://" + refused, Timeout: config.Duration(timeout)}, redisstore.WithAlwaysBatch())
+	ctx := context.Background()
+	for i := range 5 {
+		start := time.Now()
+		var v string
+		if err := st.Get(ctx, "k", &v); !errors.Is(err, state.ErrUnavailable) {
+			t.Fatalf("batched Get against a refused port = %v; want ErrUnavailable", err)
+		}
+		if err := st.Set(ctx, "k", "v"); !errors.Is(err, state.ErrUnavailable) {
+			t.Fatalf("batched Set against a refused port = %v; want ErrUnavailable", err)
+		}
+		if took := time.Since(start); took > timeout/2 {
+			t.Fatalf("round %d took %v against a refused port", i, took)
+		}
+	}
+
+	auth := newStore(t, config.Redis{URL: "redis://nosuchuser:" + secret + "@" + redistest.Addr(t), Timeout: config.Duration(timeout)},
+		redisstore.WithAlwaysBatch())
+	var v string
+	err = auth.Get(ctx, "k", &v)
+	if err == nil || errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("batched Get with a bad password = %v; want the AUTH failure", err)
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Fatalf("error reveals the password: %v", err)
 	}
 }
