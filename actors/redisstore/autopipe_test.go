@@ -409,3 +409,49 @@ func TestAutoPipelineErrorMapping(t *testing.T) {
 		t.Fatalf("error reveals the password: %v", err)
 	}
 }
+
+// Close does not wait for a batch stuck on a frozen server (go-redis's
+// pipeliner would flush it first, for up to the store's timeout per batch):
+// it returns at once, and the stuck calls fail.
+func TestAutoPipelineCloseDoesNotWaitForAHungServer(t *testing.T) {
+	srv := redistest.Start(t)
+	st, err := redisstore.New(config.Redis{URL: srv.URL(), Timeout: config.Duration(time.Minute)}, redisstore.WithAlwaysBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := st.Set(ctx, "ap:close", "v"); err != nil {
+		t.Fatal(err)
+	}
+	srv.Pause()
+	defer srv.Resume()
+	calls := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var v string
+			calls <- st.Get(ctx, "ap:close", &v)
+		}()
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- st.Close() }()
+	timer := time.NewTimer(10 * time.Second) // far below the minute of the store's timeout
+	defer timer.Stop()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close = %v; want nil", err)
+		}
+	case <-timer.C:
+		t.Fatal("Close waited for a batch stuck on a frozen server")
+	}
+	for range 8 {
+		select {
+		case err := <-calls:
+			if err == nil {
+				t.Error("a Get on a frozen server succeeded")
+			}
+		case <-timer.C:
+			t.Fatal("a Get stuck on a frozen server did not end with Close")
+		}
+	}
+}

@@ -22,6 +22,10 @@ import (
 // DefaultTimeout bounds every call when the configuration gives none.
 const DefaultTimeout = 5 * time.Second
 
+// closeGrace is how long Close lets the auto-pipeliner send and complete
+// the commands it holds before closing the connections under them.
+const closeGrace = 100 * time.Millisecond
+
 // Option configures New.
 type Option interface{ apply(*options) }
 
@@ -78,6 +82,7 @@ type Store struct {
 	c       goredis.UniversalClient
 	cluster *goredis.ClusterClient // c, in Redis Cluster mode; nil otherwise
 	pipe    *autoPipe              // batches concurrent Get and Set; nil when off
+	conns   *conns                 // every connection c dialled
 	timeout time.Duration
 	opts    options
 	red     redactor
@@ -104,13 +109,16 @@ func New(cfg config.Redis, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// go-redis's own dialer for these options, tracked (conns.go).
 	s := &Store{
+		conns:   newConns(goredis.NewDialer(&goredis.Options{DialTimeout: uo.DialTimeout, TLSConfig: uo.TLSConfig})),
 		timeout: uo.ReadTimeout,
 		opts:    o,
 		red:     red,
 		desc:    desc,
 		subs:    make(map[*subscription]struct{}),
 	}
+	uo.Dialer = s.conns.Dial
 	if uo.MasterName == "" && len(uo.Addrs) > 1 {
 		// What NewUniversalClient would build, with a fresher slot map.
 		co := uo.Cluster()
@@ -334,10 +342,25 @@ func (s *Store) Close() error {
 		_ = sub.Close()
 	}
 	if s.pipe != nil {
-		// Flushes what is queued (bounded by the timeouts) and stops the
-		// pipeliner's goroutines; closing the client would too, but this
-		// keeps the order explicit.
-		_ = s.pipe.close()
+		// The pipeliner's Close sends what is queued and waits for the
+		// replies: on a hung server, for the timeout per batch (and the
+		// client's Close waits for it too). So it gets closeGrace; then
+		// every connection is closed under it, which fails the stuck
+		// batches at once and ends the drain, waited for so that no
+		// goroutine outlives Close.
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			_ = s.pipe.close()
+		}()
+		grace := time.NewTimer(min(s.timeout, closeGrace))
+		select {
+		case <-drained:
+		case <-grace.C:
+			s.conns.closeAll()
+			<-drained
+		}
+		grace.Stop()
 	}
 	if c := s.deadline.Load(); c != nil {
 		c.cancel()
