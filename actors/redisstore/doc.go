@@ -62,7 +62,9 @@
 // abandoned has completed, every Get and Set is batched behind it, so a
 // newer write cannot be overtaken by an older abandoned one. Writes with
 // replica_acks, pipelines, transactions, pub/sub and the other commands
-// are not batched.
+// are not batched. Close gives the pipeliner 100ms to complete what it
+// holds, then closes the connections under it, so a hung server does not
+// hold Close for the timeout per batch.
 //
 // The actor: [Props] wraps any state.Store (this one or the in-process one)
 // in an actor for custom actors that talk by message. It owns the store's
