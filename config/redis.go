@@ -32,7 +32,13 @@ type Redis struct {
 	// master that dies can take its last acknowledged writes with it.
 	// Default 0.
 	ReplicaAcks int `yaml:"replica_acks,omitempty"`
-	TLS         TLS `yaml:"tls,omitempty"`
+	// DisableAutoPipeline sends every Get and Set on its own round trip.
+	// By default, a Get or Set made while another is in flight joins the
+	// concurrent callers' commands in one pipeline (each call still ends
+	// at its own deadline); a call alone goes straight to the pool.
+	// Default false.
+	DisableAutoPipeline bool `yaml:"disable_auto_pipeline,omitempty"`
+	TLS                 TLS  `yaml:"tls,omitempty"`
 }
 
 // Enabled reports whether a Redis server is configured.

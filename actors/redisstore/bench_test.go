@@ -20,7 +20,10 @@ import (
 )
 
 // Each benchmark measures bare go-redis and this package side by side on the
-// same server, in the same run (see BENCHMARKING.md): run with -count=10 and
+// same server, in the same run (see BENCHMARKING.md); BenchmarkRedisGet and
+// BenchmarkRedisSet also measure go-redis's own AutoPipeliner
+// (autopipeline-bare), since this package auto-pipelines concurrent Get and
+// Set. Run with -count=10 and
 // compare with benchstat. The server is VSM_REDIS_ADDR, or one the benchmark
 // starts itself.
 
@@ -49,6 +52,17 @@ func benchClients(b *testing.B) (*goredis.Client, *redisstore.Store) {
 	return bare, newStore(b, config.Redis{URL: "redis://" + addr})
 }
 
+// autoPipeliner is go-redis's own auto-pipeliner on bare (its blocking,
+// drop-in face), the peer that shows what auto-pipelining alone gives.
+func autoPipeliner(b *testing.B, bare *goredis.Client) *goredis.AutoPipeliner {
+	ap, err := bare.AutoPipeline()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = ap.Close() })
+	return ap
+}
+
 func BenchmarkRedisGet(b *testing.B) {
 	bare, vsm := benchClients(b)
 	ctx := context.Background()
@@ -64,11 +78,20 @@ func BenchmarkRedisGet(b *testing.B) {
 		var d benchDoc
 		return json.Unmarshal(data, &d)
 	}
+	ap := autoPipeliner(b, bare)
+	apGet := func() error {
+		data, err := ap.Get(ctx, key).Bytes()
+		if err != nil {
+			return err
+		}
+		var d benchDoc
+		return json.Unmarshal(data, &d)
+	}
 	vsmGet := func() error {
 		var d benchDoc
 		return vsm.Get(ctx, key, &d)
 	}
-	runPeers(b, map[string]func() error{"bare": bareGet, "vsm": vsmGet})
+	runPeers(b, map[string]func() error{"bare": bareGet, "autopipeline-bare": apGet, "vsm": vsmGet})
 }
 
 func BenchmarkRedisSet(b *testing.B) {
@@ -82,12 +105,20 @@ func BenchmarkRedisSet(b *testing.B) {
 		}
 		return bare.Set(ctx, key, data, 0).Err()
 	}
+	ap := autoPipeliner(b, bare)
+	apSet := func() error {
+		data, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		return ap.Set(ctx, key, data, 0).Err()
+	}
 	vsmSet := func() error { return vsm.Set(ctx, key, doc) }
-	runPeers(b, map[string]func() error{"bare": bareSet, "vsm": vsmSet})
+	runPeers(b, map[string]func() error{"bare": bareSet, "autopipeline-bare": apSet, "vsm": vsmSet})
 }
 
 func runPeers(b *testing.B, peers map[string]func() error) {
-	for _, name := range []string{"bare", "vsm"} {
+	for _, name := range []string{"bare", "autopipeline-bare", "vsm"} {
 		op := peers[name]
 		b.Run(name+"/serial", func(b *testing.B) {
 			b.ReportAllocs()

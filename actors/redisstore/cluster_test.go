@@ -40,6 +40,19 @@ func TestCluster(t *testing.T) {
 	t.Run("Suite", func(t *testing.T) {
 		statetest.Run(t, func(t *testing.T) state.Store { return clusterStore(t, c) })
 	})
+	t.Run("SuiteAutoPipelined", func(t *testing.T) {
+		statetest.Run(t, func(t *testing.T) state.Store { return clusterStore(t, c, redisstore.WithAlwaysBatch()) })
+	})
+	t.Run("AutoPipelineOwnValues", func(t *testing.T) {
+		// Batches go to the node serving each key: 64 callers over keys of
+		// every master each read back their own values.
+		var batched batchCounter
+		checkOwnValues(t, clusterStore(t, c, batched.option()), "ap:cluster", 64, 30)
+		if batched.n.Load() == 0 {
+			t.Fatal("no call went through the auto-pipeliner")
+		}
+	})
+	t.Run("AutoPipelineAfterMove", func(t *testing.T) { testClusterAutoPipelineMove(t, c) })
 	t.Run("MultiKey", func(t *testing.T) { testClusterMultiKey(t, c) })
 	t.Run("ShardedPubSub", func(t *testing.T) { testClusterShardedPubSub(t, c) })
 }
@@ -510,5 +523,25 @@ func killMidRun(t *testing.T, st *redisstore.Store, tag string, kill func(), lim
 			t.Fatal("the subscription receives nothing after the failover")
 		case <-retry.C:
 		}
+	}
+}
+
+// A batched call whose slot moved since the client loaded the slot map
+// follows the MOVED redirect, as a direct call does.
+func testClusterAutoPipelineMove(t *testing.T, c *redistest.Cluster) {
+	st := clusterStore(t, c, redisstore.WithAlwaysBatch())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const key = "apmove:{m1}"
+	var v string
+	if err := st.Get(ctx, key, &v); !errors.Is(err, state.ErrNotFound) {
+		t.Fatalf("Get before the move = %v; want ErrNotFound", err)
+	}
+	c.MoveSlot(ctx, key, otherThan(masters(t, c), c.MasterOf(key)))
+	if err := st.Set(ctx, key, "moved"); err != nil {
+		t.Fatalf("batched Set after the move: %v", err)
+	}
+	if err := st.Get(ctx, key, &v); err != nil || v != "moved" {
+		t.Fatalf("batched Get after the move = %q, %v; want \"moved\"", v, err)
 	}
 }

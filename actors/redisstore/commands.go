@@ -31,6 +31,9 @@ func (s *Store) Set(ctx context.Context, key string, value any, opts ...state.Se
 	ttl := state.ResolveSetOptions(opts).TTL
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	if s.opts.replicaAcks == 0 {
+		return s.wrapKey("set", key, s.set(ctx, key, b, ttl))
+	}
 	var cmd *goredis.StatusCmd
 	ackErr := s.write(ctx, "set "+key, key, func(c goredis.Cmdable) { cmd = c.Set(ctx, key, b, ttl) })
 	if err := cmd.Err(); err != nil {
@@ -45,7 +48,7 @@ func (s *Store) Get(ctx context.Context, key string, dst any) error {
 		return err
 	}
 	ctx, cancel := s.bound(ctx)
-	b, err := s.c.Get(ctx, key).Bytes()
+	b, err := s.get(ctx, key)
 	cancel()
 	if err != nil {
 		return s.wrapKey("get", key, err)

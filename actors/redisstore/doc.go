@@ -15,7 +15,9 @@
 //     in a quarter of the timeout (acks.go);
 //   - timeout (default 5s) bounds every call: it is the deadline of the
 //     call's context (whichever of it and the caller's is earlier) and
-//     go-redis's dial, read, write and pool-wait timeouts.
+//     go-redis's dial, read, write and pool-wait timeouts;
+//   - disable_auto_pipeline (default false) sends every Get and Set on its
+//     own round trip (see auto-pipelining below).
 //
 // Credentials are never shown: String, every returned error and every log
 // line go through a redactor that knows the configured password.
@@ -48,6 +50,21 @@
 //
 // Store is safe for concurrent use: commands go straight to go-redis's
 // connection pool from the caller's goroutine, with no actor hop.
+//
+// Auto-pipelining (autopipe.go): a Get or Set made while another is in
+// flight is handed to go-redis's AutoPipeliner, which sends the concurrent
+// callers' commands as one pipeline per round trip (per node on a Redis
+// Cluster); a call alone goes straight to the pool. Each call still ends at
+// its own deadline or cancellation, even while its command is queued or in
+// flight (go-redis's pipeliner ignores the caller's context once a command
+// is queued: the caller waits on its context and the reply, whichever comes
+// first, and a late reply is dropped with its command). Until a command so
+// abandoned has completed, every Get and Set is batched behind it, so a
+// newer write cannot be overtaken by an older abandoned one. Writes with
+// replica_acks, pipelines, transactions, pub/sub and the other commands
+// are not batched. Close gives the pipeliner 100ms to complete what it
+// holds, then closes the connections under it, so a hung server does not
+// hold Close for the timeout per batch.
 //
 // The actor: [Props] wraps any state.Store (this one or the in-process one)
 // in an actor for custom actors that talk by message. It owns the store's

@@ -35,6 +35,16 @@ func sentinelStore(t testing.TB, s *redistest.Sentinel, opts ...redisstore.Optio
 func TestSentinelSuite(t *testing.T) {
 	s := redistest.StartSentinel(t)
 	statetest.Run(t, func(t *testing.T) state.Store { return sentinelStore(t, s) })
+	t.Run("AutoPipelined", func(t *testing.T) {
+		statetest.Run(t, func(t *testing.T) state.Store { return sentinelStore(t, s, redisstore.WithAlwaysBatch()) })
+	})
+	t.Run("AutoPipelineOwnValues", func(t *testing.T) {
+		var batched batchCounter
+		checkOwnValues(t, sentinelStore(t, s, batched.option()), "ap:sentinel", 64, 30)
+		if batched.n.Load() == 0 {
+			t.Fatal("no call went through the auto-pipeliner")
+		}
+	})
 }
 
 // The master killed mid-run, with replica_acks 1: the sentinels promote

@@ -22,13 +22,22 @@ import (
 // DefaultTimeout bounds every call when the configuration gives none.
 const DefaultTimeout = 5 * time.Second
 
+// closeGrace is how long Close lets the auto-pipeliner send and complete
+// the commands it holds before closing the connections under them.
+const closeGrace = 100 * time.Millisecond
+
 // Option configures New.
 type Option interface{ apply(*options) }
 
 type options struct {
-	txAttempts  int
-	logger      *zap.Logger
-	replicaAcks int
+	txAttempts   int
+	logger       *zap.Logger
+	replicaAcks  int
+	autoPipeline bool
+
+	// Test hooks, set by export_test.go only (see autoPipe).
+	testAlwaysBatch bool
+	testOnBatch     func()
 }
 
 type optionFunc func(*options)
@@ -61,10 +70,19 @@ func WithReplicaAcks(n int) Option {
 	return optionFunc(func(o *options) { o.replicaAcks = max(n, 0) })
 }
 
+// WithAutoPipeline turns auto-pipelining of concurrent Get and Set calls on
+// or off (see config.Redis.DisableAutoPipeline, which sets it too; this
+// option wins). Default on.
+func WithAutoPipeline(on bool) Option {
+	return optionFunc(func(o *options) { o.autoPipeline = on })
+}
+
 // Store is the Redis backend of state.Store. Create it with New.
 type Store struct {
 	c       goredis.UniversalClient
 	cluster *goredis.ClusterClient // c, in Redis Cluster mode; nil otherwise
+	pipe    *autoPipe              // batches concurrent Get and Set; nil when off
+	conns   *conns                 // every connection c dialled
 	timeout time.Duration
 	opts    options
 	red     redactor
@@ -82,7 +100,7 @@ var _ state.Store = (*Store)(nil)
 // New connects lazily (no I/O happens here; use Ping to check the server)
 // and returns a Store. cfg must be enabled (a URL or addresses).
 func New(cfg config.Redis, opts ...Option) (*Store, error) {
-	o := options{txAttempts: 64, logger: zap.NewNop(), replicaAcks: max(cfg.ReplicaAcks, 0)}
+	o := options{txAttempts: 64, logger: zap.NewNop(), replicaAcks: max(cfg.ReplicaAcks, 0), autoPipeline: !cfg.DisableAutoPipeline}
 	for _, opt := range opts {
 		opt.apply(&o)
 	}
@@ -91,13 +109,16 @@ func New(cfg config.Redis, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	// go-redis's own dialer for these options, tracked (conns.go).
 	s := &Store{
+		conns:   newConns(goredis.NewDialer(&goredis.Options{DialTimeout: uo.DialTimeout, TLSConfig: uo.TLSConfig})),
 		timeout: uo.ReadTimeout,
 		opts:    o,
 		red:     red,
 		desc:    desc,
 		subs:    make(map[*subscription]struct{}),
 	}
+	uo.Dialer = s.conns.Dial
 	if uo.MasterName == "" && len(uo.Addrs) > 1 {
 		// What NewUniversalClient would build, with a fresher slot map.
 		co := uo.Cluster()
@@ -106,6 +127,9 @@ func New(cfg config.Redis, opts ...Option) (*Store, error) {
 		s.c = s.cluster
 	} else {
 		s.c = goredis.NewUniversalClient(uo)
+	}
+	if o.autoPipeline {
+		s.pipe = newAutoPipe(s.c, o)
 	}
 	return s, nil
 }
@@ -316,6 +340,27 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	for _, sub := range subs {
 		_ = sub.Close()
+	}
+	if s.pipe != nil {
+		// The pipeliner's Close sends what is queued and waits for the
+		// replies: on a hung server, for the timeout per batch (and the
+		// client's Close waits for it too). So it gets closeGrace; then
+		// every connection is closed under it, which fails the stuck
+		// batches at once and ends the drain, waited for so that no
+		// goroutine outlives Close.
+		drained := make(chan struct{})
+		go func() {
+			defer close(drained)
+			_ = s.pipe.close()
+		}()
+		grace := time.NewTimer(min(s.timeout, closeGrace))
+		select {
+		case <-drained:
+		case <-grace.C:
+			s.conns.closeAll()
+			<-drained
+		}
+		grace.Stop()
 	}
 	if c := s.deadline.Load(); c != nil {
 		c.cancel()
