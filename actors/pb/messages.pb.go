@@ -1498,8 +1498,9 @@ type HealthResult struct {
 	Healthy       bool                   `protobuf:"varint,2,opt,name=healthy,proto3" json:"healthy,omitempty"`
 	LatencyNanos  int64                  `protobuf:"varint,3,opt,name=latency_nanos,json=latencyNanos,proto3" json:"latency_nanos,omitempty"`
 	AtUnixNano    int64                  `protobuf:"varint,4,opt,name=at_unix_nano,json=atUnixNano,proto3" json:"at_unix_nano,omitempty"`
-	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	Error         string                 `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"` // the probe's failure, "" on success
 	Status        string                 `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	Failure       *Error                 `protobuf:"bytes,7,opt,name=failure,proto3" json:"failure,omitempty"` // the same failure with its sentinel kinds
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1574,6 +1575,13 @@ func (x *HealthResult) GetStatus() string {
 		return x.Status
 	}
 	return ""
+}
+
+func (x *HealthResult) GetFailure() *Error {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
 }
 
 type HealthSnapshot struct {
@@ -2125,7 +2133,7 @@ const file_messages_proto_rawDesc = "" +
 	"\x01n\x18\x01 \x01(\x03R\x01n\x12*\n" +
 	"\x05error\x18\x02 \x01(\v2\x14.vsm.actors.v1.ErrorR\x05error\"\x11\n" +
 	"\x0fHealthGetStatus\"\x10\n" +
-	"\x0eHealthCheckNow\"\xb3\x01\n" +
+	"\x0eHealthCheckNow\"\xe3\x01\n" +
 	"\fHealthResult\x12\x14\n" +
 	"\x05check\x18\x01 \x01(\tR\x05check\x12\x18\n" +
 	"\ahealthy\x18\x02 \x01(\bR\ahealthy\x12#\n" +
@@ -2133,7 +2141,8 @@ const file_messages_proto_rawDesc = "" +
 	"\fat_unix_nano\x18\x04 \x01(\x03R\n" +
 	"atUnixNano\x12\x14\n" +
 	"\x05error\x18\x05 \x01(\tR\x05error\x12\x16\n" +
-	"\x06status\x18\x06 \x01(\tR\x06status\"\x83\x03\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12.\n" +
+	"\afailure\x18\a \x01(\v2\x14.vsm.actors.v1.ErrorR\afailure\"\x83\x03\n" +
 	"\x0eHealthSnapshot\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -2228,21 +2237,22 @@ var file_messages_proto_depIdxs = []int32{
 	0,  // 6: vsm.actors.v1.StateGetResult.error:type_name -> vsm.actors.v1.Error
 	0,  // 7: vsm.actors.v1.StateResult.error:type_name -> vsm.actors.v1.Error
 	0,  // 8: vsm.actors.v1.StateCountResult.error:type_name -> vsm.actors.v1.Error
-	25, // 9: vsm.actors.v1.HealthSnapshot.recent:type_name -> vsm.actors.v1.HealthResult
-	26, // 10: vsm.actors.v1.HealthStatusResult.snapshot:type_name -> vsm.actors.v1.HealthSnapshot
-	25, // 11: vsm.actors.v1.HealthCheckResult.result:type_name -> vsm.actors.v1.HealthResult
-	0,  // 12: vsm.actors.v1.HealthCheckResult.error:type_name -> vsm.actors.v1.Error
-	0,  // 13: vsm.actors.v1.WsSendResult.error:type_name -> vsm.actors.v1.Error
-	35, // 14: vsm.actors.v1.GrpcInvoke.request:type_name -> google.protobuf.Any
-	35, // 15: vsm.actors.v1.GrpcInvokeResult.reply:type_name -> google.protobuf.Any
-	0,  // 16: vsm.actors.v1.GrpcInvokeResult.error:type_name -> vsm.actors.v1.Error
-	1,  // 17: vsm.actors.v1.HttpDoRequest.HeaderEntry.value:type_name -> vsm.actors.v1.HeaderValues
-	1,  // 18: vsm.actors.v1.HttpResponse.HeaderEntry.value:type_name -> vsm.actors.v1.HeaderValues
-	19, // [19:19] is the sub-list for method output_type
-	19, // [19:19] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	0,  // 9: vsm.actors.v1.HealthResult.failure:type_name -> vsm.actors.v1.Error
+	25, // 10: vsm.actors.v1.HealthSnapshot.recent:type_name -> vsm.actors.v1.HealthResult
+	26, // 11: vsm.actors.v1.HealthStatusResult.snapshot:type_name -> vsm.actors.v1.HealthSnapshot
+	25, // 12: vsm.actors.v1.HealthCheckResult.result:type_name -> vsm.actors.v1.HealthResult
+	0,  // 13: vsm.actors.v1.HealthCheckResult.error:type_name -> vsm.actors.v1.Error
+	0,  // 14: vsm.actors.v1.WsSendResult.error:type_name -> vsm.actors.v1.Error
+	35, // 15: vsm.actors.v1.GrpcInvoke.request:type_name -> google.protobuf.Any
+	35, // 16: vsm.actors.v1.GrpcInvokeResult.reply:type_name -> google.protobuf.Any
+	0,  // 17: vsm.actors.v1.GrpcInvokeResult.error:type_name -> vsm.actors.v1.Error
+	1,  // 18: vsm.actors.v1.HttpDoRequest.HeaderEntry.value:type_name -> vsm.actors.v1.HeaderValues
+	1,  // 19: vsm.actors.v1.HttpResponse.HeaderEntry.value:type_name -> vsm.actors.v1.HeaderValues
+	20, // [20:20] is the sub-list for method output_type
+	20, // [20:20] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_messages_proto_init() }
