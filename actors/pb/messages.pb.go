@@ -30,9 +30,12 @@ const (
 // error matched with errors.Is ("httppool.timeout", "context.deadline_exceeded"...),
 // so the caller's typed helper rebuilds an error errors.Is still matches.
 type Error struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Message       string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
-	Kinds         []string               `protobuf:"bytes,2,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Message string                 `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	Kinds   []string               `protobuf:"bytes,2,rep,name=kinds,proto3" json:"kinds,omitempty"`
+	// grpc_code is the gRPC status code the error carried (grpcpool), 0 for
+	// none.
+	GrpcCode      uint32 `protobuf:"varint,3,opt,name=grpc_code,json=grpcCode,proto3" json:"grpc_code,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -79,6 +82,13 @@ func (x *Error) GetKinds() []string {
 		return x.Kinds
 	}
 	return nil
+}
+
+func (x *Error) GetGrpcCode() uint32 {
+	if x != nil {
+		return x.GrpcCode
+	}
+	return 0
 }
 
 // Header is one HTTP header's values.
@@ -2026,10 +2036,11 @@ var File_messages_proto protoreflect.FileDescriptor
 
 const file_messages_proto_rawDesc = "" +
 	"\n" +
-	"\x0emessages.proto\x12\rvsm.actors.v1\x1a\x19google/protobuf/any.proto\"7\n" +
+	"\x0emessages.proto\x12\rvsm.actors.v1\x1a\x19google/protobuf/any.proto\"T\n" +
 	"\x05Error\x12\x18\n" +
 	"\amessage\x18\x01 \x01(\tR\amessage\x12\x14\n" +
-	"\x05kinds\x18\x02 \x03(\tR\x05kinds\"&\n" +
+	"\x05kinds\x18\x02 \x03(\tR\x05kinds\x12\x1b\n" +
+	"\tgrpc_code\x18\x03 \x01(\rR\bgrpcCode\"&\n" +
 	"\fHeaderValues\x12\x16\n" +
 	"\x06values\x18\x01 \x03(\tR\x06values\"\x11\n" +
 	"\x0fBreakerGetStats\"\r\n" +
