@@ -1332,7 +1332,7 @@ func (x *StatePing) GetDeadlineUnixNano() int64 {
 	return 0
 }
 
-// StateResult answers Set and Ping.
+// StateResult answers Set, Publish and Ping.
 type StateResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -1377,7 +1377,7 @@ func (x *StateResult) GetError() *Error {
 	return nil
 }
 
-// StateCountResult answers Del, Incr and Publish.
+// StateCountResult answers Del and Incr.
 type StateCountResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	N             int64                  `protobuf:"varint,1,opt,name=n,proto3" json:"n,omitempty"`

@@ -7,23 +7,19 @@ import (
 	"net/http"
 	"time"
 
+	vsm "github.com/viable-systems/vsm-connections"
 	"github.com/viable-systems/vsm-connections/actors/breakeractor"
 	"github.com/viable-systems/vsm-connections/actors/httppool"
 	"github.com/viable-systems/vsm-connections/admin"
 	"github.com/viable-systems/vsm-connections/cluster"
 	"github.com/viable-systems/vsm-connections/internal/ask"
-	"github.com/viable-systems/vsm-connections/systems/s1"
 )
-
-// unitID is the process name of S1's unit prefix+name ("pool/api") on any
-// member: every vsmnode spawns its tree alike, under the root "vsm".
-func unitID(prefix, name string) string { return "vsm/" + s1.Name + "/" + prefix + name }
 
 // remotePools runs admin pool requests on other members (admin.RemotePools).
 type remotePools struct{ m *cluster.Node }
 
 func (r remotePools) PoolRequest(ctx context.Context, member, pool string, req *httppool.DoRequest) (*httppool.Response, error) {
-	pid, err := r.m.PID(member, unitID(s1.PoolPrefix, pool))
+	pid, err := r.m.PID(member, vsm.PoolActorID(pool))
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -63,7 +59,7 @@ func remoteRoutes(m *cluster.Node) []admin.Route {
 }
 
 func remoteBreakerStats(ctx context.Context, m *cluster.Node, member, name string) (any, error) {
-	pid, err := m.PID(member, unitID(s1.BreakerPrefix, name))
+	pid, err := m.PID(member, vsm.BreakerActorID(name))
 	if err != nil {
 		return nil, notFound(err)
 	}

@@ -14,39 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	vsm "github.com/viable-systems/vsm-connections"
-	"github.com/viable-systems/vsm-connections/config"
-	"github.com/viable-systems/vsm-connections/systems/s1"
 )
-
-// unitID names the actors as the node spawns them.
-func TestUnitID(t *testing.T) {
-	cfg, err := config.Parse("p.yaml", []byte("circuit_breakers:\n  b: {}\npools:\n  api: {host: 127.0.0.1, port: 1, circuit_breaker: b}\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	n, err := vsm.Start(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := n.Stop(ctx); err != nil {
-			t.Error(err)
-		}
-	}()
-	p, _ := n.Pool("api")
-	pid, ok := p.PID()
-	if !ok || pid.GetId() != unitID(s1.PoolPrefix, "api") {
-		t.Fatalf("pool pid %v, want id %s", pid, unitID(s1.PoolPrefix, "api"))
-	}
-	bpid, ok := n.BreakerPID("b")
-	if !ok || bpid.GetId() != unitID(s1.BreakerPrefix, "b") {
-		t.Fatalf("breaker pid %v, want id %s", bpid, unitID(s1.BreakerPrefix, "b"))
-	}
-}
 
 // buildVsmnode builds vsmnode into a test directory, without -race
 // (protoactor's cluster code races); the -race test binary drives the
