@@ -5,7 +5,11 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/viable-systems/vsm-connections/actors/pb"
 )
+
+var _ pb.Requester = (*Node)(nil)
 
 // Ask is Request from the actor system's root for a proto message and a
 // proto reply: the form the connection actors' Remote* helpers (e.g.

@@ -18,6 +18,8 @@ import (
 // remotePools runs admin pool requests on other members (admin.RemotePools).
 type remotePools struct{ m *cluster.Node }
 
+var _ admin.RemotePools = remotePools{}
+
 func (r remotePools) PoolRequest(ctx context.Context, member, pool string, req *httppool.DoRequest) (*httppool.Response, error) {
 	pid, err := r.m.PID(member, vsm.PoolActorID(pool))
 	if err != nil {
