@@ -182,7 +182,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		s1.Spec(sc, n.senv),
 		systems.Spec(User, sc, n.senv),
 	}
-	n.root, err = sys.Root.SpawnNamed(supervisor.Props("", rootCfg, n.senv, children...), "vsm")
+	n.root, err = sys.Root.SpawnNamed(supervisor.Props("", rootCfg, n.senv, children...), rootName)
 	if err != nil {
 		n.shutdown(context.Background())
 		return nil, fmt.Errorf("vsm: spawn root: %w", err)

@@ -31,6 +31,12 @@ type PoolCall struct {
 	Path   string            `json:"path"`   // relative: "/healthz?x=1"
 	Header map[string]string `json:"header,omitempty"`
 	Body   string            `json:"body,omitempty"`
+	// Member, when set, runs the call through that cluster member's pool
+	// actor instead of this node's (see WithRemotePools).
+	Member string `json:"member,omitempty"`
+	// Timeout bounds a call on another member ("2s"); default
+	// DefaultRemoteTimeout. A local call is bounded by the pool's timeout.
+	Timeout string `json:"timeout,omitempty"`
 }
 
 // PoolCallResult is the reply to a PoolCall that got a response.
@@ -41,6 +47,20 @@ type PoolCallResult struct {
 	Endpoint string            `json:"endpoint"`
 	Attempts int               `json:"attempts"`
 	Duration time.Duration     `json:"duration_ns"`
+}
+
+// errBadCall is matched by a PoolCall refused before it is sent.
+var errBadCall = errors.New("bad pool call")
+
+// remoteCall runs req through pool's actor on call.Member.
+func remoteCall(ctx context.Context, rp RemotePools, pool string, call PoolCall, req httppool.Request) (*httppool.Response, error) {
+	d, err := remoteTimeout(call.Timeout)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errBadCall, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return rp.PoolRequest(ctx, call.Member, pool, &httppool.DoRequest{Method: req.Method, URL: req.URL, Header: req.Header, Body: req.Body})
 }
 
 // MaxPoolSize bounds a resize through the API.
@@ -127,13 +147,21 @@ func poolStats(n *vsm.Node, name string) (any, string, bool) {
 //	                             ...}, or 502 with the error. Only paths relative to
 //	                             the pool's endpoints: the API cannot be used to
 //	                             reach anything the pool is not configured for.
+//	                             With "member": "n3" (WithRemotePools) the call runs
+//	                             through that member's pool actor over the cluster
+//	                             (404 for an unknown member or pool there, 504 when
+//	                             "timeout", default 10s, passes first).
 //
 // The two POSTs are for HTTP pools; on a WebSocket or gRPC pool they answer
 // 400 saying so.
 //
 // Reads use the pool's handle; a resize goes through System 3 and the pool
 // actor, which publishes event.PoolResized.
-func PoolRoutes(n *vsm.Node) []Route {
+func PoolRoutes(n *vsm.Node, opts ...PoolOption) []Route {
+	var pr poolRoutes
+	for _, o := range opts {
+		o.applyPool(&pr)
+	}
 	find := func(w http.ResponseWriter, r *http.Request) (*vsm.Pool, bool) {
 		name := r.PathValue("name")
 		p, ok := n.Pool(name)
@@ -148,13 +176,21 @@ func PoolRoutes(n *vsm.Node) []Route {
 	}
 	return []Route{
 		{"POST /api/v1/pools/{name}/request", func(w http.ResponseWriter, r *http.Request) {
-			p, ok := find(w, r)
-			if !ok {
-				return
-			}
 			var call PoolCall
 			if err := DecodeJSON(w, r, &call); err != nil {
 				WriteError(w, http.StatusBadRequest, err)
+				return
+			}
+			var p *vsm.Pool
+			if call.Member == "" {
+				// The pool may exist only on the member: look it up here
+				// only for a local call.
+				var ok bool
+				if p, ok = find(w, r); !ok {
+					return
+				}
+			} else if pr.remote == nil {
+				WriteError(w, http.StatusBadRequest, errors.New(`"member" needs a cluster: this node is in none`))
 				return
 			}
 			if !strings.HasPrefix(call.Path, "/") || strings.HasPrefix(call.Path, "//") {
@@ -172,12 +208,30 @@ func PoolRoutes(n *vsm.Node) []Route {
 				}
 			}
 			start := time.Now()
-			resp, err := p.Do(r.Context(), req)
+			var resp *httppool.Response
+			var err error
+			if call.Member == "" {
+				resp, err = p.Do(r.Context(), req)
+			} else {
+				if resp, err = remoteCall(r.Context(), pr.remote, r.PathValue("name"), call, req); errors.Is(err, errBadCall) {
+					WriteError(w, http.StatusBadRequest, err)
+					return
+				}
+			}
 			var se *httppool.StatusError
 			if errors.As(err, &se) {
 				resp, err = se.Response, nil
 			}
-			if err != nil {
+			switch {
+			case errors.Is(err, ErrNotFound):
+				WriteError(w, http.StatusNotFound, err)
+				return
+			case call.Member != "" && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, httppool.ErrTimeout):
+				// The member did not answer in time (it may have died):
+				// not the upstream's doing, unlike a pool timeout.
+				WriteError(w, http.StatusGatewayTimeout, err)
+				return
+			case err != nil:
 				WriteError(w, http.StatusBadGateway, err)
 				return
 			}

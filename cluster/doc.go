@@ -44,6 +44,7 @@
 //
 // # Not here (yet)
 //
-// Protobuf definitions of the connection actors' messages, cluster-wide
-// alerts and breakers.
+// Cluster-wide alerts and breakers. The connection actors' messages have
+// protobuf forms in package actors/pb; Node.Ask is the pb.Requester their
+// Remote* helpers take.
 package cluster

@@ -192,7 +192,7 @@ func (n *Node) Members() []Member { return n.prov.members() }
 func (n *Node) RemotePanics() uint64 { return n.panics.Load() }
 
 // PID resolves the actor registered under id (its process name, e.g.
-// "s1/pool/api") on the member named member to a PID. It does not check
+// "vsm/s1/pool/api", vsm.PoolActorID) on the member named member to a PID. It does not check
 // that the actor exists: a request to a missing one gets ask.ErrNoActor
 // back, one to a member that died times out at its deadline.
 func (n *Node) PID(member, id string) (*actor.PID, error) {

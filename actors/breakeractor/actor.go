@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
 
+	"github.com/viable-systems/vsm-connections/actors/pb"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	cb "github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/event"
@@ -136,6 +137,18 @@ func (a *breakerActor) Receive(ctx actor.Context) {
 		ctx.Respond(&StatsResult{Stats: a.b.Stats()})
 	case *Call:
 		a.call(ctx, m)
+	// The wire forms (package actors/pb), answered in proto: see remote.go.
+	case *pb.BreakerGetStats:
+		ctx.Respond(statsToProto(a.b.Stats()))
+	case *pb.BreakerOpen:
+		a.b.Open()
+		ctx.Respond(statsToProto(a.b.Stats()))
+	case *pb.BreakerClose:
+		a.b.Close()
+		ctx.Respond(statsToProto(a.b.Stats()))
+	case *pb.BreakerReset:
+		a.b.Reset()
+		ctx.Respond(statsToProto(a.b.Stats()))
 	}
 }
 

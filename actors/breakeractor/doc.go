@@ -43,4 +43,10 @@
 // given holds the state, the counters and the failed-probe streak, and the
 // subscription to its transitions is shared by every incarnation of the
 // actor. A panic costs a restart, which re-arms the timer; nothing is lost.
+//
+// The actor also answers the proto forms of package actors/pb
+// (*pb.BreakerGetStats, *pb.BreakerOpen, *pb.BreakerClose, *pb.BreakerReset)
+// with a *pb.BreakerStatsResult, for callers on another cluster member:
+// RemoteStats, RemoteOpen, RemoteClose and RemoteReset wrap them. Call
+// (a func) is local only.
 package breakeractor

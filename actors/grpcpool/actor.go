@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/viable-systems/vsm-connections/actors/pb"
 	"github.com/viable-systems/vsm-connections/internal/ask"
 	"github.com/viable-systems/vsm-connections/internal/offload"
 )
@@ -108,6 +109,9 @@ func (a *channelActor) Receive(ctx actor.Context) {
 		}
 	case *GetStats:
 		ctx.Respond(&StatsResult{Stats: a.ch.Stats()})
+	// The wire form (package actors/pb), answered in proto: see remote.go.
+	case *pb.GrpcInvoke:
+		a.invokeProto(ctx, m)
 	}
 }
 
@@ -232,22 +236,36 @@ func (a *channelActor) invoke(ctx actor.Context, m *Invoke) {
 	}
 	ch := a.ch
 	a.requests.Run(ctx, m.Deadline, func(rctx context.Context) any {
-		md, err := method(m.Method)
+		reply, err := invoke(rctx, ch, m.Method, m.Request)
 		if err != nil {
-			return &Failure{Err: withCode(codes.Unimplemented, err)}
-		}
-		mt, err := prepare(md, m.Request, false)
-		if err != nil {
-			return &Failure{Err: withCode(codes.InvalidArgument, err)}
-		}
-		reply := mt.New().Interface()
-		if err := ch.Invoke(rctx, m.Method, m.Request, reply); err != nil {
 			return &Failure{Err: err}
 		}
 		return &InvokeResult{Reply: reply}
 	}, func(err error) any {
-		return &Failure{Err: withCode(codes.ResourceExhausted, fmt.Errorf("grpcpool: channel actor: %w", err))}
+		return &Failure{Err: busy(err)}
 	})
+}
+
+// invoke makes one unary call of method with req on ch.
+func invoke(ctx context.Context, ch *Channel, full string, req proto.Message) (proto.Message, error) {
+	md, err := method(full)
+	if err != nil {
+		return nil, withCode(codes.Unimplemented, err)
+	}
+	mt, err := prepare(md, req, false)
+	if err != nil {
+		return nil, withCode(codes.InvalidArgument, err)
+	}
+	reply := mt.New().Interface()
+	if err := ch.Invoke(ctx, full, req, reply); err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// busy is the failure of a call the actor could not start.
+func busy(err error) error {
+	return withCode(codes.ResourceExhausted, fmt.Errorf("grpcpool: channel actor: %w", err))
 }
 
 func (a *channelActor) openStream(ctx actor.Context, m *OpenServerStream) {

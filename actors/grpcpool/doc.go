@@ -79,4 +79,8 @@
 // code is committed. Regenerate with go generate ./actors/grpcpool/...
 // (protoc 3.21 from Debian's protobuf-compiler, protoc-gen-go v1.36.12 and
 // protoc-gen-go-grpc v1.6.2 on PATH).
+//
+// A channel actor also answers *pb.GrpcInvoke (package actors/pb: the
+// request packed in an Any) with a *pb.GrpcInvokeResult, for callers on
+// another cluster member: RemoteCall. Server streams are local only.
 package grpcpool

@@ -11,6 +11,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/viable-systems/vsm-connections/actors/pb"
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/event"
 )
@@ -81,7 +82,7 @@ type checkState struct {
 	stopLife context.CancelFunc
 	inflight bool
 	seq      uint64
-	waiters  []*actor.PID
+	waiters  []waiter
 	started  bool // the first probe has been scheduled once
 	// gen numbers the timers; a tick of a replaced timer (also one queued
 	// by a previous incarnation) is dropped.
@@ -135,14 +136,37 @@ func (a *checkerActor) Receive(ctx actor.Context) {
 	case *probeDone:
 		a.done(ctx, m)
 	case *CheckNow:
-		if ctx.Sender() != nil {
-			a.waiters = append(a.waiters, ctx.Sender())
-		}
-		if !a.inflight {
-			a.probe()
-		}
+		a.checkNow(ctx, false)
 	case *GetStatus:
 		ctx.Respond(&StatusResult{Snapshot: a.snap.Load().clone()})
+	// The wire forms (package actors/pb), answered in proto: see remote.go.
+	case *pb.HealthCheckNow:
+		a.checkNow(ctx, true)
+	case *pb.HealthGetStatus:
+		ctx.Respond(&pb.HealthStatusResult{Snapshot: snapshotToProto(a.snap.Load().clone())})
+	}
+}
+
+// waiter is a sender of CheckNow waiting for the probe in flight; asProto
+// when it asked in proto form (it may be on another member).
+type waiter struct {
+	pid     *actor.PID
+	asProto bool
+}
+
+func (w waiter) reply(r *CheckResult) any {
+	if w.asProto {
+		return checkResultToProto(r)
+	}
+	return r
+}
+
+func (a *checkerActor) checkNow(ctx actor.Context, asProto bool) {
+	if ctx.Sender() != nil {
+		a.waiters = append(a.waiters, waiter{pid: ctx.Sender(), asProto: asProto})
+	}
+	if !a.inflight {
+		a.probe()
 	}
 }
 
@@ -180,7 +204,7 @@ func (a *checkerActor) halt() {
 	// Whoever waits for the probe in flight learns at once that no result
 	// will come.
 	for _, w := range a.waiters {
-		a.root.Send(w, &CheckResult{Err: fmt.Errorf("%w: %s stopped", ErrNotRunning, a.spec.Name)})
+		a.root.Send(w.pid, w.reply(&CheckResult{Err: fmt.Errorf("%w: %s stopped", ErrNotRunning, a.spec.Name)}))
 	}
 	a.inflight, a.waiters, a.started = false, nil, false
 	a.pid.CompareAndSwap(a.self, nil)
@@ -268,7 +292,7 @@ func (a *checkerActor) done(ctx actor.Context, m *probeDone) {
 	r := a.count(m)
 	a.publish()
 	for _, w := range a.waiters {
-		ctx.Send(w, &CheckResult{Result: r})
+		ctx.Send(w.pid, w.reply(&CheckResult{Result: r}))
 	}
 	a.waiters = nil
 	a.announce(r, from)

@@ -63,4 +63,8 @@
 // restart delivers its result to the new instance. Probers that hold
 // connections (HTTP idle connections, the gRPC connection and stream) are
 // closed when the actor stops for good.
+//
+// A checker also answers the proto forms of package actors/pb
+// (*pb.HealthCheckNow, *pb.HealthGetStatus) with proto replies, for callers
+// on another cluster member: RemoteRunCheck and RemoteStatusOf wrap them.
 package health

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
 
+	"github.com/viable-systems/vsm-connections/actors/pb"
 	"github.com/viable-systems/vsm-connections/balancer"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/internal/ask"
@@ -76,6 +77,13 @@ func (a *poolActor) Receive(ctx actor.Context) {
 		a.resize(ctx, m)
 	case *DoRequest:
 		a.do(ctx, m)
+	// The wire forms (package actors/pb), answered in proto: see remote.go.
+	case *pb.HttpDoRequest:
+		a.doProto(ctx, m)
+	case *pb.HttpGetStats:
+		ctx.Respond(statsToProto(a.c.Stats(), nil))
+	case *pb.HttpResizePool:
+		a.resizeProto(ctx, m)
 	}
 }
 
@@ -138,15 +146,23 @@ func (a *poolActor) announce(n balancer.Notification) {
 }
 
 func (a *poolActor) resize(ctx actor.Context, m *ResizePool) {
-	from, err := a.c.resize(m.Size)
+	st, err := a.doResize(m.Size)
 	if err != nil {
 		ctx.Respond(&Failure{Err: err})
 		return
 	}
-	if from != m.Size && a.env.Events != nil {
-		a.env.Events.Publish(&event.PoolResized{Pool: a.c.Name(), From: from, To: m.Size, At: time.Now()})
+	ctx.Respond(&StatsResult{Stats: st})
+}
+
+func (a *poolActor) doResize(size int) (Stats, error) {
+	from, err := a.c.resize(size)
+	if err != nil {
+		return Stats{}, err
 	}
-	ctx.Respond(&StatsResult{Stats: a.c.Stats()})
+	if from != size && a.env.Events != nil {
+		a.env.Events.Publish(&event.PoolResized{Pool: a.c.Name(), From: from, To: size, At: time.Now()})
+	}
+	return a.c.Stats(), nil
 }
 
 func (a *poolActor) do(ctx actor.Context, m *DoRequest) {

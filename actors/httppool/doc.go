@@ -100,4 +100,12 @@
 //
 // Send, PoolStats and Resize are typed, context-aware helpers over those
 // messages.
+//
+// # From another member
+//
+// The actor also answers the proto forms of package actors/pb
+// (*pb.HttpDoRequest, *pb.HttpGetStats, *pb.HttpResizePool) with proto
+// replies, so a caller on another cluster member gets the same answers:
+// RemoteSend, RemotePoolStats and RemoteResize wrap them, and rebuild errors
+// that errors.Is matches as locally (a *StatusError keeps its Response).
 package httppool

@@ -8,7 +8,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/viable-systems/vsm-connections/actors/pb"
 	"github.com/viable-systems/vsm-connections/algedonic"
+	"github.com/viable-systems/vsm-connections/internal/wire"
 )
 
 // connActor owns one incarnation of a connection's life: it starts each
@@ -71,6 +73,13 @@ func (a *connActor) Receive(ctx actor.Context) {
 	case *GetStats:
 		if ctx.Sender() != nil {
 			ctx.Respond(&StatsResult{Stats: a.c.Stats()})
+		}
+	// The wire form (package actors/pb), answered in proto: see remote.go.
+	case *pb.WsSend:
+		sm := sendFromProto(m)
+		err := a.c.TrySend(sm.Message, sm.Deadline)
+		if ctx.Sender() != nil {
+			ctx.Respond(&pb.WsSendResult{Error: wire.Encode(err, kinds)})
 		}
 	}
 }

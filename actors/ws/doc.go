@@ -101,4 +101,7 @@
 // incarnation redials at once, with the queue and subscriptions intact. An
 // incoming message over MaxMessageSize closes that connection (1009) with
 // a [TooLargeError] and it redials; nothing else is affected.
+//
+// A connection actor also answers *pb.WsSend (package actors/pb) with a
+// *pb.WsSendResult, for callers on another cluster member: RemoteSendVia.
 package ws
