@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/viable-systems/vsm-connections/internal/offload"
 	"github.com/viable-systems/vsm-connections/state"
@@ -151,6 +152,9 @@ func (a *stateActor) Receive(ctx actor.Context) {
 		a.dropSubscriber(pidKey(m.Who))
 	case *actor.Stopping:
 		a.stop()
+	case proto.Message:
+		// The protobuf forms, from a custom actor on another member.
+		a.receiveProto(ctx, m)
 	}
 }
 
