@@ -321,8 +321,11 @@ func (x *BreakerPublished) GetError() string {
 // BreakerRead asks the leader for a breaker's last Record. Reply:
 // BreakerState.
 type BreakerRead struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Breaker       string                 `protobuf:"bytes,1,opt,name=breaker,proto3" json:"breaker,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Breaker string                 `protobuf:"bytes,1,opt,name=breaker,proto3" json:"breaker,omitempty"`
+	// replica: the newest Record the member has seen, leader or not (a new
+	// leader gathers them).
+	Replica       bool `protobuf:"varint,2,opt,name=replica,proto3" json:"replica,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -362,6 +365,13 @@ func (x *BreakerRead) GetBreaker() string {
 		return x.Breaker
 	}
 	return ""
+}
+
+func (x *BreakerRead) GetReplica() bool {
+	if x != nil {
+		return x.Replica
+	}
+	return false
 }
 
 type BreakerState struct {
@@ -581,9 +591,10 @@ const file_signal_proto_rawDesc = "" +
 	"\x04seen\x18\x02 \x01(\x03R\x04seen\"^\n" +
 	"\x10BreakerPublished\x124\n" +
 	"\x06record\x18\x01 \x01(\v2\x1c.vsm.signal.v1.BreakerRecordR\x06record\x12\x14\n" +
-	"\x05error\x18\x02 \x01(\tR\x05error\"'\n" +
+	"\x05error\x18\x02 \x01(\tR\x05error\"A\n" +
 	"\vBreakerRead\x12\x18\n" +
-	"\abreaker\x18\x01 \x01(\tR\abreaker\"Z\n" +
+	"\abreaker\x18\x01 \x01(\tR\abreaker\x12\x18\n" +
+	"\areplica\x18\x02 \x01(\bR\areplica\"Z\n" +
 	"\fBreakerState\x124\n" +
 	"\x06record\x18\x01 \x01(\v2\x1c.vsm.signal.v1.BreakerRecordR\x06record\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\"\x87\x01\n" +
