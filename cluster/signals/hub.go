@@ -17,10 +17,11 @@ import (
 	"github.com/viable-systems/vsm-connections/state"
 )
 
-// ActorID is the process name of every member's signals actor: S2's child
-// "cluster" (vsmnode starts it there; every member uses the same layout, so
-// a peer's actor is this name at the peer's address).
-const ActorID = "s2/cluster"
+// ActorName is the stable name of every member's signals actor: S2's
+// child "cluster" (vsmnode starts it there). Every member uses the same
+// layout, so a peer's actor has this member's process id (Local.ActorID)
+// at the peer's address.
+const ActorName = "s2/cluster"
 
 // DefaultTimeout bounds a request to the leader when Config.Timeout is 0.
 const DefaultTimeout = 2 * time.Second
@@ -50,8 +51,8 @@ var _ Member = (*cluster.Node)(nil)
 type Config struct {
 	// Timeout bounds each request to the leader. Default 2s.
 	Timeout time.Duration
-	// PIDOf is a member's signals actor; default ActorID at its address.
-	// Tests with several hubs in one process give each its own.
+	// PIDOf is a member's signals actor; default Local.ActorID at its
+	// address. Tests with several hubs in one process give each its own.
 	PIDOf  func(cluster.Member) *actor.PID
 	Logger *zap.Logger
 	// now is the clock of lease expiries (tests).
@@ -62,6 +63,9 @@ type Config struct {
 type Local struct {
 	// Root sends from outside actors. Required.
 	Root *actor.RootContext
+	// ActorID is the process id of this member's signals actor (the Id of
+	// the PID it was spawned with), the same on every member.
+	ActorID string
 	// Name is node.name: alerts raised here carry it in Alert.Node.
 	Name string
 	// Instance is the node's instance id (vsm's Node.InstanceID). Alerts
@@ -107,7 +111,7 @@ type StatsView struct {
 // Hub carries a node's cluster-wide signals over the cluster's remote
 // messages: its alerts to every other member's S5, and its shared
 // breakers' protocol (Transport). Create it before the node starts (its
-// transports go to S2's coordinators), spawn its actor (Props) as ActorID,
+// transports go to S2's coordinators), spawn its actor (Props) as ActorName,
 // and Attach the cluster member once it runs.
 type Hub struct {
 	cfg   Config
@@ -138,17 +142,18 @@ func New(cfg Config) *Hub {
 	if cfg.Logger == nil {
 		cfg.Logger = zap.NewNop()
 	}
-	if cfg.PIDOf == nil {
-		cfg.PIDOf = func(m cluster.Member) *actor.PID { return actor.NewPID(m.Address, ActorID) }
-	}
 	if cfg.now == nil {
 		cfg.now = time.Now
 	}
-	return &Hub{
-		cfg: cfg, log: cfg.Logger.With(zap.String("actor", ActorID)),
+	h := &Hub{
+		cfg: cfg, log: cfg.Logger.With(zap.String("actor", ActorName)),
 		subs: map[string]map[int]func(recordMsg){}, replica: map[string]recordMsg{}, lead: map[string]*leaderState{},
 		wake: make(chan struct{}, 1),
 	}
+	if h.cfg.PIDOf == nil {
+		h.cfg.PIDOf = func(m cluster.Member) *actor.PID { return actor.NewPID(m.Address, h.loc().ActorID) }
+	}
+	return h
 }
 
 // Stats returns the hub's counters and the leader in this member's view.
@@ -259,7 +264,7 @@ func (h *Hub) others(m Member) []cluster.Member {
 	return out
 }
 
-// Props is the hub's actor, to spawn as ActorID (S2's child "cluster").
+// Props is the hub's actor, to spawn as ActorName (S2's child "cluster").
 // It receives the other members' alerts and Records and the requests to
 // the leader; its state lives in the hub, so a restart loses none. Its
 // mailbox is a priority one: a peer's alert (sent bare, priority 7)

@@ -55,16 +55,13 @@ func startCluster(ctx context.Context, node *vsm.Node, c *config.Config, hub *si
 	if err != nil {
 		return nil, fmt.Errorf("cluster signals: %w", err)
 	}
-	if pid.GetId() != signals.ActorID {
-		return nil, fmt.Errorf("cluster signals: actor is %q, want %q", pid.GetId(), signals.ActorID)
-	}
 	m, err := cluster.Start(ctx, node.ActorSystem(), cc)
 	if err != nil {
 		return nil, err
 	}
 	r := &clusterRun{member: m, hub: hub}
 	hub.Attach(m, signals.Local{
-		Root: node.Root(), Name: c.Node.Name, Instance: node.InstanceID(),
+		Root: node.Root(), ActorID: pid.GetId(), Name: c.Node.Name, Instance: node.InstanceID(),
 		Deliver: node.Alerts().Send, PublishMin: c.Algedonic.PublishMin,
 	})
 	r.unsub = node.Subscribe(func(ev vsm.Event) { hub.OnMembership(ev) })
