@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -60,58 +61,85 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
+// members are vsmnode processes n1..nN of one cluster on loopback.
+type members struct {
+	t       *testing.T
+	bin     string
+	config  string
+	admins  []string
+	envs    [][]string
+	kill    []func()
+	ctx     context.Context
+	names   []string
+	running []bool
+}
+
 // startMembers builds vsmnode (without -race: protoactor's cluster code
-// races) and runs n members n1..nN with config; it returns their admin
-// addresses once each lists all of them.
-func startMembers(t *testing.T, n int, config string) []string {
+// races) and runs n members n1..nN with config; it returns once each
+// lists all of them.
+func startMembers(t *testing.T, n int, config string) *members {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds vsmnode and starts several")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "vsmnode")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	ms := &members{t: t, bin: filepath.Join(dir, "vsmnode"), config: filepath.Join(dir, "vsm.yaml")}
+	if out, err := exec.Command("go", "build", "-o", ms.bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cfgPath := filepath.Join(dir, "vsm.yaml")
-	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
+	if err := os.WriteFile(ms.config, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ports := freePorts(t, 3*n)
-	var seeds, admins, names []string
+	var seeds []string
 	for i := range n {
 		seeds = append(seeds, fmt.Sprintf("127.0.0.1:%d", ports[2*n+i]))
-		names = append(names, fmt.Sprintf("n%d", i+1))
+		ms.names = append(ms.names, fmt.Sprintf("n%d", i+1))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	ms.ctx = ctx
 	for i := range n {
 		admin := fmt.Sprintf("127.0.0.1:%d", ports[i])
-		admins = append(admins, admin)
-		cmd := exec.CommandContext(ctx, bin, "run", "--config", cfgPath)
-		cmd.Env = append(os.Environ(),
-			"VSM_NODE_NAME="+names[i], "VSM_ADMIN_ADDR="+admin,
+		ms.admins = append(ms.admins, admin)
+		ms.envs = append(ms.envs, append(os.Environ(),
+			"VSM_NODE_NAME="+ms.names[i], "VSM_ADMIN_ADDR="+admin,
 			fmt.Sprintf("VSM_CLUSTER_PORT=%d", ports[n+i]), fmt.Sprintf("VSM_CLUSTER_GOSSIP_PORT=%d", ports[2*n+i]),
-			"VSM_CLUSTER_SEEDS="+strings.Join(seeds, ","))
-		var logs bytes.Buffer
-		cmd.Stderr = &logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
+			"VSM_CLUSTER_SEEDS="+strings.Join(seeds, ",")))
+		ms.kill = append(ms.kill, func() {})
+		ms.running = append(ms.running, false)
+		ms.start(i)
+	}
+	for _, a := range ms.admins {
+		waitMembers(t, a, ms.names, 30*time.Second)
+	}
+	return ms
+}
+
+// start runs member i (again, after stop).
+func (ms *members) start(i int) {
+	t := ms.t
+	t.Helper()
+	cmd := exec.CommandContext(ms.ctx, ms.bin, "run", "--config", ms.config)
+	cmd.Env = ms.envs[i]
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	var once sync.Once
+	ms.kill[i] = func() {
+		once.Do(func() {
+			_ = cmd.Process.Kill() // kill -9
 			<-exited
 			if t.Failed() {
-				t.Logf("%s log:\n%s", names[i], lastLines(logs.String(), 30))
+				t.Logf("%s log:\n%s", ms.names[i], lastLines(logs.String(), 30))
 			}
 		})
 	}
-	for _, a := range admins {
-		waitMembers(t, a, names, 30*time.Second)
-	}
-	return admins
+	t.Cleanup(ms.kill[i])
 }
 
 func lastLines(s string, n int) string {
@@ -243,7 +271,8 @@ func alertStream(t *testing.T, ctx context.Context, admin string) <-chan alertEv
 // raise-to-S5 time across nodes over N alerts (p50, p99).
 func TestClusterSignals(t *testing.T) {
 	dead := freePorts(t, 1)[0]
-	admins := startMembers(t, 3, fmt.Sprintf(signalsConfig, dead))
+	ms := startMembers(t, 3, fmt.Sprintf(signalsConfig, dead))
+	admins := ms.admins
 	n1, n3 := admins[0], admins[2]
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -328,4 +357,32 @@ func TestClusterSignals(t *testing.T) {
 		t.Fatalf("leader n1's signals %+v, want leader n1 and a lease granted", s)
 	}
 	t.Logf("n%d probes; the others hold the breaker open", prober+1)
+
+	// The leader n1 is killed while the breaker is open by hand, and
+	// restarted: it leads again and takes the cluster's state over (its
+	// own is empty), rather than the others following its closed breaker.
+	if code := post(t, "http://"+n3+"/api/v1/breakers/shared/open", ""); code != 200 {
+		t.Fatalf("open on n3: %d", code)
+	}
+	waitBreaker(t, n1, "shared", "open by hand", func(b breakerBody) bool { return b.Forced })
+	ms.kill[0]()
+	waitMembers(t, admins[1], ms.names[1:], 10*time.Second)
+	if l := getSignals(t, admins[1]).Signals.Leader; l != "n2" {
+		t.Fatalf("leader without n1: %q, want n2", l)
+	}
+	ms.start(0)
+	for _, a := range admins {
+		waitMembers(t, a, ms.names, 30*time.Second)
+	}
+	waitBreaker(t, n1, "shared", "the cluster's manual open after the restart", func(b breakerBody) bool {
+		return b.State == "open" && b.Forced
+	})
+	// And its next decision is numbered past the old ones: a close on n1
+	// closes the others.
+	if code := post(t, "http://"+n1+"/api/v1/breakers/shared/close", ""); code != 200 {
+		t.Fatalf("close on n1: %d", code)
+	}
+	for _, a := range admins[1:] {
+		waitBreaker(t, a, "shared", "closed by n1", func(b breakerBody) bool { return b.State == "closed" })
+	}
 }
