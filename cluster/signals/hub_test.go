@@ -334,3 +334,59 @@ func TestAlertsFanOut(t *testing.T) {
 		}
 	}
 }
+
+// A peer's alert overtakes the breaker traffic queued in the signals
+// actor's mailbox (it arrives bare, and the mailbox is a priority one),
+// and goes on to Deliver at once.
+func TestAlertOvertakesQueuedRecords(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	c := &fakeCluster{sys: sys}
+	c.set("n1", "n2")
+	n := start(t, c, "n1", nil, 0)
+	pid := pidOf(cluster.Member{Name: "n1", Address: sys.Address()})
+	// A coordinator stand-in that blocks on the first Record until the
+	// queue behind it is full, then counts the rest.
+	release := make(chan struct{})
+	var mu sync.Mutex
+	handled, atAlert := 0, -1
+	delivered := make(chan struct{})
+	// Counted in Deliver itself, on the actor: the test goroutine wakes
+	// too late to tell.
+	l := *n.hub.loc()
+	l.Deliver = func(*algedonic.Alert) {
+		mu.Lock()
+		atAlert = handled
+		mu.Unlock()
+		close(delivered)
+	}
+	n.hub.local.Store(&l)
+	closeSub, _ := n.hub.Transport("api").Subscribe(context.Background(), func(coord.Record) {
+		mu.Lock()
+		first := handled == 0
+		handled++
+		mu.Unlock()
+		if first {
+			<-release
+		}
+	})
+	defer closeSub.Close()
+	const queued = 1000
+	for i := range queued {
+		sys.Root.Send(pid, toPB("api", coord.Record{State: cb.Open, Node: "n2", Version: int64(i + 1)}))
+	}
+	sys.Root.Send(pid, &signalpb.Alert{Severity: 4, Source: "s", Reason: "r", Node: "n2", Instance: "i-n2"})
+	close(release)
+	select {
+	case <-delivered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no alert delivered")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	// 0: the alert came before the actor took the first record; 1 or 2:
+	// after the blocked one (and one the mailbox already held). Without
+	// the priority mailbox it is 1000.
+	if atAlert > 2 {
+		t.Fatalf("the alert was delivered after %d of %d queued records, want it ahead of them", atAlert, queued)
+	}
+}
