@@ -2,7 +2,6 @@ package signals
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -85,9 +84,9 @@ func (t *transport) Subscribe(_ context.Context, fn func(coord.Record)) (io.Clos
 	}), nil
 }
 
-// ask2 sends req to the leader and waits for its reply; on the leader it
+// askLeader sends req to the leader and waits for its reply; on the leader it
 // runs local instead, without the network.
-func ask2[T any](ctx context.Context, h *Hub, req any, local func() (T, error)) (T, error) {
+func askLeader[T any](ctx context.Context, h *Hub, req any, local func() (T, error)) (T, error) {
 	var zero T
 	m, ok := h.attached()
 	if !ok {
@@ -105,7 +104,7 @@ func ask2[T any](ctx context.Context, h *Hub, req any, local func() (T, error)) 
 
 func (t *transport) Read(ctx context.Context) (*coord.Record, error) {
 	h := t.h
-	r, err := ask2(ctx, h, &signalpb.BreakerRead{Breaker: t.name}, func() (*signalpb.BreakerState, error) {
+	r, err := askLeader(ctx, h, &signalpb.BreakerRead{Breaker: t.name}, func() (*signalpb.BreakerState, error) {
 		return h.leadRead(t.name)
 	})
 	if err != nil {
@@ -124,7 +123,7 @@ func (t *transport) Read(ctx context.Context) (*coord.Record, error) {
 func (t *transport) Publish(ctx context.Context, rec coord.Record, seen int64) (coord.Record, error) {
 	h := t.h
 	req := &signalpb.BreakerPublish{Record: toPB(t.name, rec), Seen: seen}
-	r, err := ask2(ctx, h, req, func() (*signalpb.BreakerPublished, error) { return h.leadPublish(req) })
+	r, err := askLeader(ctx, h, req, func() (*signalpb.BreakerPublished, error) { return h.leadPublish(req) })
 	if err != nil {
 		return rec, err
 	}
@@ -137,7 +136,7 @@ func (t *transport) Publish(ctx context.Context, rec coord.Record, seen int64) (
 func (t *transport) AcquireLease(ctx context.Context, node string, ttl time.Duration, seen int64) (bool, *coord.Record, error) {
 	h := t.h
 	req := &signalpb.BreakerLease{Breaker: t.name, Node: node, TtlNanos: int64(ttl), Seen: seen}
-	r, err := ask2(ctx, h, req, func() (*signalpb.BreakerLeased, error) { return h.leadLease(req) })
+	r, err := askLeader(ctx, h, req, func() (*signalpb.BreakerLeased, error) { return h.leadLease(req) })
 	if err != nil {
 		return false, nil, err
 	}
@@ -154,7 +153,7 @@ func (t *transport) AcquireLease(ctx context.Context, node string, ttl time.Dura
 func (t *transport) ReleaseLease(ctx context.Context, node string) error {
 	h := t.h
 	req := &signalpb.BreakerLease{Breaker: t.name, Node: node, Release: true}
-	r, err := ask2(ctx, h, req, func() (*signalpb.BreakerLeased, error) { return h.leadLease(req) })
+	r, err := askLeader(ctx, h, req, func() (*signalpb.BreakerLeased, error) { return h.leadLease(req) })
 	if err != nil {
 		return err
 	}
@@ -402,5 +401,3 @@ func (h *Hub) replicaRead(name string) *signalpb.BreakerState {
 	}
 	return &signalpb.BreakerState{Record: toPB(name, r.rec)}
 }
-
-func (h *Hub) String() string { return fmt.Sprintf("signals hub of %s", h.loc().Name) }

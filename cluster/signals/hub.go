@@ -175,6 +175,7 @@ func (h *Hub) Stats() StatsView {
 // so that a joining node learns the breakers' state and a new leader
 // takes it over. It starts the hub's sync goroutine, which Detach ends.
 func (h *Hub) Attach(m Member, l Local) {
+	h.Detach() // a second Attach replaces the first
 	if !l.PublishMin.Valid() {
 		l.PublishMin = algedonic.Info
 	}
