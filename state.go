@@ -38,6 +38,7 @@ type stateOptions struct {
 	remoteAlerts bool
 	healthEvery  time.Duration
 	leaseTTL     time.Duration
+	transport    func(breaker string) coord.Transport
 	// Receiver middleware of the state actor and of its unit, set only by
 	// tests (export_test.go) to crash them on demand.
 	storeMW, unitMW []actor.ReceiverMiddleware
@@ -66,6 +67,14 @@ func WithHealthInterval(d time.Duration) Option {
 			o.state.healthEvery = d
 		}
 	})
+}
+
+// WithBreakerTransport makes the shared breakers' coordinators carry their
+// protocol over tr(name) instead of the state store: vsmnode gives the
+// cluster's (package cluster/signals) when it runs in a cluster without
+// Redis, so the members agree over the cluster itself.
+func WithBreakerTransport(tr func(breaker string) coord.Transport) Option {
+	return optionFunc(func(o *options) { o.state.transport = tr })
 }
 
 // WithProbeLease sets the shared breakers' probe lease TTL (default: each
@@ -156,7 +165,7 @@ func (n *Node) startCoordination(ctx context.Context) error {
 	n.s2, err = s2.Start(ctx, s2.Env{
 		Root: n.sys.Root, Directory: n.dir, Store: n.state.Store(),
 		Cluster: n.cfg.Node.Cluster, Name: n.cfg.Node.Name, Instance: n.instance,
-		Node: n.cfg.Node.Name + "-" + n.instance, LeaseTTL: n.stateOpts.leaseTTL,
+		Node: n.cfg.Node.Name + "-" + n.instance, LeaseTTL: n.stateOpts.leaseTTL, Transport: n.stateOpts.transport,
 		RemoteAlerts: n.stateOpts.remoteAlerts || n.cfg.Algedonic.Remote,
 		Deliver:      n.alerts.Send, Breaker: n.s1.Breaker, Logger: n.logger,
 	}, n.cfg.CircuitBreakers)

@@ -122,7 +122,7 @@ func TestParseErrors(t *testing.T) {
 		{"coordination", "circuit_breakers:\n  a:\n    coordination: global\n",
 			[]string{`vsm.yaml:3: circuit_breakers.a.coordination: must be one of local, shared; got "global"`}},
 		{"shared needs redis", "circuit_breakers:\n  a:\n    coordination: shared\n",
-			[]string{`vsm.yaml:3: circuit_breakers.a.coordination: shared coordination needs Redis: set redis.url or redis.addrs`}},
+			[]string{`vsm.yaml:3: circuit_breakers.a.coordination: shared coordination needs Redis or a cluster: set redis.url or redis.addrs, or a cluster: section`}},
 		{"bad map name", "circuit_breakers:\n  \"my breaker\": {}\n",
 			[]string{`vsm.yaml:2: circuit_breakers.my breaker: name "my breaker" must be non-empty and use only letters, digits, '_', '.' and '-'`}},
 		{"empty map name", "health_checks:\n  \"\": {type: tcp, target: \"h:1\"}\n",

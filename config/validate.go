@@ -52,7 +52,7 @@ func (c *Config) Validate() error {
 	}
 
 	for _, name := range sortedKeys(c.CircuitBreakers) {
-		v.breaker("circuit_breakers."+name, name, c.CircuitBreakers[name], d.CircuitBreakers[name], d.Redis.Enabled())
+		v.breaker("circuit_breakers."+name, name, c.CircuitBreakers[name], d.CircuitBreakers[name], d.Redis.Enabled() || d.Cluster.Enabled())
 	}
 	for _, name := range sortedKeys(c.Pools) {
 		v.pool("pools."+name, name, c.Pools[name], d.Pools[name], c.CircuitBreakers)
@@ -183,7 +183,7 @@ func (v *validator) tls(key string, t TLS) {
 	}
 }
 
-func (v *validator) breaker(key, name string, raw, b Breaker, redis bool) {
+func (v *validator) breaker(key, name string, raw, b Breaker, shareable bool) {
 	v.name(key, name)
 	v.oneOf(key+".mode", b.Mode, ModeConsecutive, ModeRate)
 	v.oneOf(key+".window_type", b.WindowType, WindowCount, WindowTime)
@@ -203,8 +203,10 @@ func (v *validator) breaker(key, name string, raw, b Breaker, redis bool) {
 	v.nonNegative(key+".slow_call_threshold", b.SlowCallThreshold)
 	v.nonNegative(key+".probe_timeout", b.ProbeTimeout)
 	if v.oneOf(key+".coordination", b.Coordination, CoordinationLocal, CoordinationShared) &&
-		b.Coordination == CoordinationShared && !redis {
-		v.problem(key+".coordination", "shared coordination needs Redis: set redis.url or redis.addrs")
+		b.Coordination == CoordinationShared && !shareable {
+		// Without Redis the members of a cluster coordinate over the
+		// cluster itself (package cluster/signals).
+		v.problem(key+".coordination", "shared coordination needs Redis or a cluster: set redis.url or redis.addrs, or a cluster: section")
 	}
 }
 

@@ -254,13 +254,14 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started 
 		return fmt.Errorf("admin API: %w", err)
 	}
 	followAdmin(cfg, ln.Addr())
-	node, err := vsm.Start(ctx, cfg, vsm.WithLogger(logger))
+	hub, hubOpts := newHub(cfg, logger)
+	node, err := vsm.Start(ctx, cfg, append([]vsm.Option{vsm.WithLogger(logger)}, hubOpts...)...)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	c := node.Config()
-	member, err := startCluster(ctx, node, c)
+	member, err := startCluster(ctx, node, c, hub)
 	if err != nil {
 		_ = ln.Close()
 		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -297,7 +298,7 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started 
 	api.Close() // ends the event streams, which would hold Shutdown up
 	if member != nil {
 		// Leave first: the other members drop this one at once.
-		if err := member.Stop(sctx); err != nil {
+		if err := member.stop(sctx); err != nil {
 			runErr = errors.Join(runErr, err)
 		}
 	}

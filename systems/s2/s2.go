@@ -58,6 +58,9 @@ type Env struct {
 	// LeaseTTL is the shared breakers' probe lease (0: each breaker's
 	// recovery_timeout).
 	LeaseTTL time.Duration
+	// Transport, when set, carries each shared breaker's protocol instead
+	// of Store (coord.Env.Transport).
+	Transport func(breaker string) coord.Transport
 	// RemoteAlerts makes the bridge deliver other nodes' alerts.
 	RemoteAlerts bool
 	// Deliver hands a remote alert to this node's S5.
@@ -97,10 +100,14 @@ func Start(ctx context.Context, env Env, breakers map[string]config.Breaker) (*S
 		}
 		stats := &coord.Stats{}
 		s.coords[name] = stats
+		var tr coord.Transport
+		if env.Transport != nil {
+			tr = env.Transport(name)
+		}
 		pid, err := supervisor.Start(ctx, env.Root, sup, supervisor.ChildSpec{
 			Name: BreakerPrefix + name,
 			Props: coord.Props(b, coord.Env{
-				Store: env.Store, Cluster: env.Cluster, Node: env.Node, LeaseTTL: env.LeaseTTL,
+				Store: env.Store, Transport: tr, Cluster: env.Cluster, Node: env.Node, LeaseTTL: env.LeaseTTL,
 				Logger: env.Logger.With(zap.String("actor", Name+"/"+BreakerPrefix+name)), Stats: stats,
 			}),
 		})

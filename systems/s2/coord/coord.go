@@ -3,6 +3,7 @@ package coord
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,8 +26,13 @@ const (
 
 // Env is what a coordinator needs from the node.
 type Env struct {
-	// Store carries the bus, the state key and the lease. Required.
+	// Store carries the bus, the state key and the lease. Required unless
+	// Transport is set.
 	Store state.Store
+	// Transport, when set, carries the protocol instead of Store (package
+	// cluster/signals: over the cluster's remote messages). Its Records
+	// are counted in Stats.Published here.
+	Transport Transport
 	// Cluster is node.cluster: nodes with the same cluster share.
 	Cluster string
 	// Node identifies this node instance in Records and the lease; it must
@@ -105,6 +111,10 @@ func Props(b *cb.Breaker, env Env) *actor.Props {
 			leaseKey: LeaseKey(env.Cluster, name),
 		},
 	}
+	sh.tr = env.Transport
+	if sh.tr == nil {
+		sh.tr = &storeTransport{st: env.Store, k: sh.keys, own: env.Node, log: sh.log, stats: env.Stats}
+	}
 	sh.unsubB = b.Subscribe(sh.listen)
 	return actor.PropsFromProducer(func() actor.Actor { return &coordinator{shared: sh} })
 }
@@ -127,9 +137,10 @@ type shared struct {
 	backlog []cb.Transition
 	unsubB  func()
 
-	io *ioQueue // store operations, off the mailbox
+	io *ioQueue  // store operations, off the mailbox
+	tr Transport // carries them
 
-	sub        state.Subscription
+	sub        io.Closer
 	connecting bool // a connect operation is queued
 	joined     bool
 	answered   bool         // the first connect finished: Pings are answered at once
@@ -183,7 +194,7 @@ type (
 	}
 	// Results of store operations.
 	connected struct {
-		sub            state.Subscription
+		sub            io.Closer
 		subErr, getErr error
 		rec            *Record
 		joined         bool
@@ -302,33 +313,23 @@ func (c *coordinator) connect() {
 	c.connecting = true
 	c.busy++
 	needSub, needJoin := c.sub == nil, !c.joined
-	st, k, own := c.env.Store, c.keys, c.env.Node
+	tr, own := c.tr, c.env.Node
 	root, self := c.root, c.self
 	c.io.do(func(ctx context.Context) any {
 		r := &connected{}
 		if needSub {
-			r.sub, r.subErr = st.Subscribe(ctx, k.channel, func(m state.Message) {
-				var rec Record
-				if err := m.Decode(&rec); err != nil || rec.Node == own {
-					return
+			r.sub, r.subErr = tr.Subscribe(ctx, func(rec Record) {
+				if rec.Node != own {
+					root.Send(self, &remoteRecord{rec: rec})
 				}
-				root.Send(self, &remoteRecord{rec: rec})
 			})
 			if r.subErr != nil {
 				return r
 			}
 		}
 		if needJoin {
-			var rec Record
-			err := st.Get(ctx, k.stateKey, &rec)
-			switch {
-			case err == nil:
-				r.rec, r.joined = &rec, true
-			case errors.Is(err, state.ErrNotFound):
-				r.joined = true
-			default:
-				r.getErr = err
-			}
+			r.rec, r.getErr = tr.Read(ctx)
+			r.joined = r.getErr == nil
 		}
 		return r
 	})
@@ -581,9 +582,9 @@ func (c *coordinator) tryProbe() {
 	}
 	c.leasing = true
 	c.busy++
-	st, k, node, ttl, seen := c.env.Store, c.keys, c.env.Node, c.env.LeaseTTL, c.seen
+	tr, node, ttl, seen := c.tr, c.env.Node, c.env.LeaseTTL, c.seen
 	c.io.do(func(ctx context.Context) any {
-		ok, newer, err := acquireLease(ctx, st, k, node, ttl, seen)
+		ok, newer, err := tr.AcquireLease(ctx, node, ttl, seen)
 		return &leased{ok: ok, newer: newer, err: err}
 	})
 }
@@ -674,16 +675,9 @@ func (c *coordinator) releaseIfHeld() {
 
 // releaseOp deletes the lease if this node still holds it.
 func (c *coordinator) releaseOp() func(context.Context) any {
-	st, k, node, log := c.env.Store, c.keys, c.env.Node, c.log
+	tr, node, log := c.tr, c.env.Node, c.log
 	return func(ctx context.Context) any {
-		err := st.Transaction(ctx, []string{k.leaseKey}, func(tx state.Tx) error {
-			var holder string
-			if tx.Get(ctx, k.leaseKey, &holder) == nil && holder == node {
-				tx.Del(k.leaseKey)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := tr.ReleaseLease(ctx, node); err != nil {
 			log.Debug("s2: cannot release the probe lease; it expires by itself", zap.Error(err))
 		}
 		return nil
@@ -700,9 +694,12 @@ func (c *coordinator) publish(rec Record) {
 	c.pending = nil
 	c.publishing++
 	c.busy++
-	st, k, seen, log, stats := c.env.Store, c.keys, c.seen, c.log, c.env.Stats
+	tr, seen, stats, count := c.tr, c.seen, c.env.Stats, c.env.Transport != nil
 	c.io.do(func(ctx context.Context) any {
-		rec, err := publishRecord(ctx, st, k, rec, seen, log, stats)
+		rec, err := tr.Publish(ctx, rec, seen)
+		if err == nil && count {
+			stats.Published.Add(1) // the store transport counts its own
+		}
 		return &published{rec: rec, err: err}
 	})
 }
@@ -814,13 +811,13 @@ func (c *coordinator) resync() {
 	}
 	c.syncing = true
 	c.busy++
-	st, key := c.env.Store, c.stateKey
+	tr := c.tr
 	c.io.do(func(ctx context.Context) any {
-		var rec Record
-		if err := st.Get(ctx, key, &rec); err != nil {
+		rec, err := tr.Read(ctx)
+		if err != nil {
 			return &synced{}
 		}
-		return &synced{rec: &rec}
+		return &synced{rec: rec}
 	})
 }
 

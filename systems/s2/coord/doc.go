@@ -8,6 +8,14 @@
 // owns the breaker's side of the protocol. Calls never come here: they
 // decide on the *breaker.Breaker handle, lock-free, as for local breakers.
 //
+// # Transports
+//
+// The protocol below runs over a Transport: by default the state.Store
+// (Env.Store: the keys and channel listed next); with Env.Transport set,
+// whatever that carries (package cluster/signals: the cluster's own
+// remote messages, with a leader member in Redis's part, for clusters
+// without Redis). The coordinator is the same state machine either way.
+//
 // # Keys and channels
 //
 //	vsm:{<cluster>:breaker:<name>}          bus channel: every Record
