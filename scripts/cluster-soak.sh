@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Leak check of an idle 3-node cluster (protoactor upstream #1110): starts
-# three vsmnode processes on loopback, samples each one's RSS (/proc) and
-# goroutines (go_goroutines on /metrics) every INTERVAL seconds for
+# three vsmnode processes on loopback, samples each one's RSS (/proc), Go
+# heap in use (go_memstats_heap_inuse_bytes) and goroutines (go_goroutines
+# on /metrics) every INTERVAL seconds for
 # DURATION seconds, prints a table and the first/last figures, then stops
 # them. Not part of CI (it takes DURATION seconds):
 #
@@ -27,21 +28,22 @@ done
 for i in 1 2 3; do
 	until curl -sf "http://127.0.0.1:$((BASE + i))/livez" >/dev/null; do sleep 0.2; done
 done
-sample() { # prints "rss_kib goroutines" of node i
+sample() { # prints "rss_KiB heap_KiB goroutines" of node i
 	local i=$1
 	local pid=${pids[$((i - 1))]}
-	local rss gor
+	local rss m
 	rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
-	gor=$(curl -sf "http://127.0.0.1:$((BASE + i))/metrics" | awk '/^go_goroutines / {print $2}')
-	echo "$rss $gor"
+	m=$(curl -sf "http://127.0.0.1:$((BASE + i))/metrics" |
+		awk '/^go_memstats_heap_inuse_bytes / {h=$2} /^go_goroutines / {g=$2} END {printf "%d %d", h/1024, g}')
+	echo "$rss $m"
 }
-printf '%6s  %-22s %-22s %-22s\n' "t(s)" "n1 rss_KiB goroutines" "n2 rss_KiB goroutines" "n3 rss_KiB goroutines"
+printf '%6s  %-20s %-20s %-20s\n' "t(s)" "n1 rss heap gor" "n2 rss heap gor" "n3 rss heap gor"
 start=$(date +%s)
 while :; do
 	t=$(($(date +%s) - start))
-	printf '%6d  %-22s %-22s %-22s\n' "$t" "$(sample 1)" "$(sample 2)" "$(sample 3)"
+	printf '%6d  %-20s %-20s %-20s\n' "$t" "$(sample 1)" "$(sample 2)" "$(sample 3)"
 	[ "$t" -ge "$DURATION" ] && break
 	sleep "$INTERVAL"
 done
-members=$(curl -sf "http://127.0.0.1:$((BASE + 1))/api/v1/cluster" | grep -o '"status"' | wc -l)
-echo "members seen by n1 at the end: $members"
+alive=$(curl -sf "http://127.0.0.1:$((BASE + 1))/api/v1/cluster" | grep -o '"status": *"alive"' | wc -l)
+echo "members alive as n1 sees them at the end: $alive"

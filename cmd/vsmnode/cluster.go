@@ -23,6 +23,14 @@ type clusterRun struct {
 	unsub  func()
 }
 
+// node is the membership, nil when the node is in no cluster.
+func (r *clusterRun) node() *cluster.Node {
+	if r == nil {
+		return nil
+	}
+	return r.member
+}
+
 // newHub is the signals hub of a node that joins a cluster (nil without a
 // cluster: section), and the Start options it needs: without Redis, the
 // shared breakers agree over the cluster itself.

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -78,10 +77,7 @@ func TestThreeNodeCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds vsmnode and starts three")
 	}
-	bin := filepath.Join(t.TempDir(), "vsmnode")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildVsmnode(t)
 	// Held until all are picked, so that they differ, then freed for the
 	// nodes.
 	ports := make([]int, 9)

@@ -268,8 +268,8 @@ func serve(ctx context.Context, cfg *config.Config, logger *zap.Logger, started 
 		defer cancel()
 		return errors.Join(err, node.Stop(sctx))
 	}
-	api := admin.New(node, append(adminRoutes(node, member), admin.WithRoutes(clusterRoutes(member)...),
-		admin.WithRoutes(remoteRoutes(member)...))...)
+	api := admin.New(node, append(adminRoutes(node, member.node()), admin.WithRoutes(clusterRoutes(member)...),
+		admin.WithRoutes(remoteRoutes(member.node())...))...)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,7 +28,43 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	goleak.VerifyTestMain(m)
+	dir, err := os.MkdirTemp("", "vsmnode-test-")
+	if err != nil {
+		panic(err)
+	}
+	build.bin = filepath.Join(dir, "vsmnode")
+	// goleak.VerifyTestMain exits; remove the build first.
+	goleak.VerifyTestMain(exitHook{m, func() { os.RemoveAll(dir) }})
+}
+
+// exitHook runs done after the tests, before goleak's verdict.
+type exitHook struct {
+	m    *testing.M
+	done func()
+}
+
+func (h exitHook) Run() int { code := h.m.Run(); h.done(); return code }
+
+// build is one vsmnode binary for every multi-process test, built once,
+// without -race (protoactor's cluster code races; the -race test binary
+// drives the processes).
+var build struct {
+	once sync.Once
+	bin  string
+	err  error
+	out  []byte
+}
+
+// buildVsmnode returns the path of that binary, building it on first use.
+func buildVsmnode(t *testing.T) string {
+	t.Helper()
+	build.once.Do(func() {
+		build.out, build.err = exec.Command("go", "build", "-o", build.bin, ".").CombinedOutput()
+	})
+	if build.err != nil {
+		t.Fatalf("go build: %v\n%s", build.err, build.out)
+	}
+	return build.bin
 }
 
 func TestVersionAndUsage(t *testing.T) {

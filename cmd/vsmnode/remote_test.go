@@ -10,23 +10,10 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
-
-// buildVsmnode builds vsmnode into a test directory, without -race
-// (protoactor's cluster code races); the -race test binary drives the
-// processes.
-func buildVsmnode(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "vsmnode")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()

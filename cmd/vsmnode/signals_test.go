@@ -6,8 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,26 +39,6 @@ pools:
     circuit_breaker: shared
 `
 
-// freePorts picks n distinct loopback ports (held until all are picked,
-// then freed for the nodes).
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	ports := make([]int, n)
-	var held []net.Listener
-	for i := range ports {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, l)
-		ports[i] = l.Addr().(*net.TCPAddr).Port
-	}
-	for _, l := range held {
-		l.Close()
-	}
-	return ports
-}
-
 // members are vsmnode processes n1..nN of one cluster on loopback.
 type members struct {
 	t       *testing.T
@@ -83,10 +61,7 @@ func startMembers(t *testing.T, n int, config string) *members {
 		t.Skip("builds vsmnode and starts several")
 	}
 	dir := t.TempDir()
-	ms := &members{t: t, bin: filepath.Join(dir, "vsmnode"), config: filepath.Join(dir, "vsm.yaml")}
-	if out, err := exec.Command("go", "build", "-o", ms.bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	ms := &members{t: t, bin: buildVsmnode(t), config: filepath.Join(dir, "vsm.yaml")}
 	if err := os.WriteFile(ms.config, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -145,17 +120,6 @@ func (ms *members) start(i int) {
 func lastLines(s string, n int) string {
 	l := strings.Split(strings.TrimSpace(s), "\n")
 	return strings.Join(l[max(0, len(l)-n):], "\n")
-}
-
-func post(t *testing.T, url, body string) int {
-	t.Helper()
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode
 }
 
 type breakerBody struct {
@@ -279,7 +243,7 @@ func TestClusterSignals(t *testing.T) {
 
 	// Alerts: n3 -> n1's S5.
 	events := alertStream(t, ctx, n1)
-	if code := post(t, "http://"+n3+"/api/v1/alerts", `{"severity":"critical","source":"ops","reason":"from n3"}`); code != http.StatusAccepted {
+	if code, _ := post(t, "http://"+n3+"/api/v1/alerts", `{"severity":"critical","source":"ops","reason":"from n3"}`); code != http.StatusAccepted {
 		t.Fatalf("POST /api/v1/alerts on n3: %d", code)
 	}
 	select {
@@ -316,13 +280,13 @@ func TestClusterSignals(t *testing.T) {
 
 	// Breakers: manual open on n1 is a manual open on n3; close on n3
 	// closes n1.
-	if code := post(t, "http://"+n1+"/api/v1/breakers/shared/open", ""); code != 200 {
+	if code, _ := post(t, "http://"+n1+"/api/v1/breakers/shared/open", ""); code != 200 {
 		t.Fatalf("open on n1: %d", code)
 	}
 	waitBreaker(t, n3, "shared", "open by hand", func(b breakerBody) bool {
 		return b.State == "open" && b.Forced && b.LastReason == "manual_open"
 	})
-	if code := post(t, "http://"+n3+"/api/v1/breakers/shared/close", ""); code != 200 {
+	if code, _ := post(t, "http://"+n3+"/api/v1/breakers/shared/close", ""); code != 200 {
 		t.Fatalf("close on n3: %d", code)
 	}
 	waitBreaker(t, n1, "shared", "closed", func(b breakerBody) bool { return b.State == "closed" })
@@ -361,7 +325,7 @@ func TestClusterSignals(t *testing.T) {
 	// The leader n1 is killed while the breaker is open by hand, and
 	// restarted: it leads again and takes the cluster's state over (its
 	// own is empty), rather than the others following its closed breaker.
-	if code := post(t, "http://"+n3+"/api/v1/breakers/shared/open", ""); code != 200 {
+	if code, _ := post(t, "http://"+n3+"/api/v1/breakers/shared/open", ""); code != 200 {
 		t.Fatalf("open on n3: %d", code)
 	}
 	waitBreaker(t, n1, "shared", "open by hand", func(b breakerBody) bool { return b.Forced })
@@ -379,7 +343,7 @@ func TestClusterSignals(t *testing.T) {
 	})
 	// And its next decision is numbered past the old ones: a close on n1
 	// closes the others.
-	if code := post(t, "http://"+n1+"/api/v1/breakers/shared/close", ""); code != 200 {
+	if code, _ := post(t, "http://"+n1+"/api/v1/breakers/shared/close", ""); code != 200 {
 		t.Fatalf("close on n1: %d", code)
 	}
 	for _, a := range admins[1:] {
