@@ -42,9 +42,11 @@
 // a small member (internal/clustertest/member) without -race and drive
 // several as OS processes from the -race test binary.
 //
-// # Not here (yet)
+// # Built on it
 //
-// Cluster-wide alerts and breakers. The connection actors' messages have
-// protobuf forms in package actors/pb; Node.Ask is the pb.Requester their
-// Remote* helpers take.
+// Package cluster/signals carries alerts (re-injected bare into each
+// member's S5 priority mailbox) and shared breakers across the members
+// without Redis. The connection actors' messages have protobuf forms in
+// package actors/pb; Node.Ask is the pb.Requester their Remote* helpers
+// take.
 package cluster
