@@ -122,31 +122,17 @@ func (s *S1) AddWebSocketPool(ctx context.Context, cfg ws.PoolConfig, env ws.Env
 	name := cfg.Name
 	path := Name + "/" + PoolPrefix + name
 	cfg.Path = path
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.taken(name) {
-		return nil, fmt.Errorf("s1: pool %q: %w", name, ErrExists)
-	}
-	p, err := ws.NewPool(cfg, env)
-	if err != nil {
-		return nil, err
-	}
-	pid, err := s.startChild(ctx, Name, supervisor.ChildSpec{
-		Name:  PoolPrefix + name,
-		Kind:  supervisor.KindSupervisor,
-		Props: supervisor.Props(path, s.env.Supervision, s.env.Supervisor, p.ChildSpecs()...),
-	})
-	if err == nil {
-		// The pool's supervisor spawns the connections when it starts: a
-		// reply to List comes after that, so they are in the tree on return.
-		_, err = supervisor.List(ctx, s.env.Root, pid)
-	}
-	if err != nil {
-		_ = p.Close(context.WithoutCancel(ctx))
-		return nil, fmt.Errorf("s1: pool %q: %w", name, err)
-	}
-	store(&s.wsPools, name, p)
-	return p, nil
+	return addUnit(ctx, s, name, func() (*ws.Pool, supervisor.ChildSpec, error) {
+		p, err := ws.NewPool(cfg, env)
+		if err != nil {
+			return nil, supervisor.ChildSpec{}, err
+		}
+		return p, supervisor.ChildSpec{
+			Name:  PoolPrefix + name,
+			Kind:  supervisor.KindSupervisor,
+			Props: supervisor.Props(path, s.env.Supervision, s.env.Supervisor, p.ChildSpecs()...),
+		}, nil
+	}, func(p *ws.Pool) { _ = p.Close(context.WithoutCancel(ctx)) }, func(p *ws.Pool) { store(&s.wsPools, name, p) })
 }
 
 // WebSocket returns the WebSocket pool called name, with no lock taken.
@@ -227,28 +213,16 @@ func grpcCodes(names []string) ([]codes.Code, error) {
 // HTTP pools).
 func (s *S1) AddGRPCPool(ctx context.Context, cfg grpcpool.Config) (*grpcpool.Channel, error) {
 	if cfg.Events == nil && s.env.Events != nil {
-		s.quiet.CompareAndSwap(-1, s.env.Events.Length())
-		cfg.Events, cfg.QuietSubscribers = s.env.Events, s.quiet.Load()
+		cfg.Events, cfg.QuietSubscribers = s.quietEvents()
 	}
 	name := cfg.Name
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.taken(name) {
-		return nil, fmt.Errorf("s1: pool %q: %w", name, ErrExists)
-	}
-	ch, err := grpcpool.New(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.startChild(ctx, Name, supervisor.ChildSpec{
-		Name:  PoolPrefix + name,
-		Props: grpcpool.Props(ch, grpcpool.Env{Events: s.env.Events}),
-	}); err != nil {
-		_ = ch.Close()
-		return nil, fmt.Errorf("s1: pool %q: %w", name, err)
-	}
-	store(&s.grpcPools, name, ch)
-	return ch, nil
+	return addUnit(ctx, s, name, func() (*grpcpool.Channel, supervisor.ChildSpec, error) {
+		ch, err := grpcpool.New(cfg)
+		if err != nil {
+			return nil, supervisor.ChildSpec{}, err
+		}
+		return ch, supervisor.ChildSpec{Name: PoolPrefix + name, Props: grpcpool.Props(ch, grpcpool.Env{Events: s.env.Events})}, nil
+	}, func(ch *grpcpool.Channel) { _ = ch.Close() }, func(ch *grpcpool.Channel) { store(&s.grpcPools, name, ch) })
 }
 
 // GRPC returns the gRPC pool called name, with no lock taken. The channel

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
 
 	"github.com/viable-systems/vsm-connections/actors/httppool"
 	"github.com/viable-systems/vsm-connections/config"
@@ -49,7 +50,7 @@ func (p *Pool) Do(ctx context.Context, req httppool.Request) (*httppool.Response
 func (s *S1) StartPools(ctx context.Context, cfg map[string]config.Pool) error {
 	if s.env.Events != nil {
 		// The subscribers there now are the node's own.
-		s.quiet.CompareAndSwap(-1, s.env.Events.Length())
+		s.quietEvents()
 	}
 	for _, name := range sortedKeys(cfg) {
 		p := cfg[name]
@@ -95,29 +96,53 @@ func (s *S1) AddPool(ctx context.Context, cfg httppool.Config) (*Pool, error) {
 		cfg.Retry = s.env.Retry
 	}
 	if cfg.Events == nil && s.env.Events != nil {
-		s.quiet.CompareAndSwap(-1, s.env.Events.Length())
-		cfg.Events, cfg.QuietSubscribers = s.env.Events, s.quiet.Load()
+		cfg.Events, cfg.QuietSubscribers = s.quietEvents()
 	}
-	name := cfg.Name
+	return addUnit(ctx, s, cfg.Name, func() (*Pool, supervisor.ChildSpec, error) {
+		c, err := httppool.New(cfg)
+		if err != nil {
+			return nil, supervisor.ChildSpec{}, err
+		}
+		return &Pool{c: c, s1: s}, supervisor.ChildSpec{Name: PoolPrefix + cfg.Name, Props: httppool.Props(c, httppool.Env{Events: s.env.Events})}, nil
+	}, func(p *Pool) { _ = p.c.Close() }, func(p *Pool) { store(&s.pools, cfg.Name, p) })
+}
+
+// quietEvents is the node's event stream for an adapter, and how many of
+// its subscribers are the node's own: per-call events are published only
+// while someone beyond them watches.
+func (s *S1) quietEvents() (*eventstream.EventStream, int32) {
+	s.quiet.CompareAndSwap(-1, s.env.Events.Length())
+	return s.env.Events, s.quiet.Load()
+}
+
+// addUnit starts the pool unit name, of any protocol, holding s.mu so that
+// names stay unique across protocols: open makes the handle and the spec
+// of its actor; keep publishes the handle once the actor runs; a handle
+// whose actor does not start is closed.
+func addUnit[H any](ctx context.Context, s *S1, name string, open func() (H, supervisor.ChildSpec, error), closeH, keep func(H)) (H, error) {
+	var zero H
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.taken(name) {
-		return nil, fmt.Errorf("s1: pool %q: %w", name, ErrExists)
+		return zero, fmt.Errorf("s1: pool %q: %w", name, ErrExists)
 	}
-	c, err := httppool.New(cfg)
+	h, spec, err := open()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	if _, err := s.startChild(ctx, Name, supervisor.ChildSpec{
-		Name:  PoolPrefix + name,
-		Props: httppool.Props(c, httppool.Env{Events: s.env.Events}),
-	}); err != nil {
-		_ = c.Close()
-		return nil, fmt.Errorf("s1: pool %q: %w", name, err)
+	pid, err := s.startChild(ctx, Name, spec)
+	if err == nil && spec.Kind == supervisor.KindSupervisor {
+		// A pool's own supervisor spawns its connections when it starts:
+		// a reply to List comes after that, so they are in the tree on
+		// return.
+		_, err = supervisor.List(ctx, s.env.Root, pid)
 	}
-	p := &Pool{c: c, s1: s}
-	store(&s.pools, name, p)
-	return p, nil
+	if err != nil {
+		closeH(h)
+		return zero, fmt.Errorf("s1: pool %q: %w", name, err)
+	}
+	keep(h)
+	return h, nil
 }
 
 // Pool returns the pool called name, with no lock taken.
