@@ -161,6 +161,16 @@ func (n *Node) Stop(ctx context.Context) error {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
+			defer func() {
+				// protoactor's endpoint manager can send, while stopping, on
+				// a channel an endpoint reader has already closed
+				// (remote/endpoint_manager.go, stop): a panic that would
+				// take the process down on its way out. This member has
+				// left already; the stop carries on.
+				if v := recover(); v != nil {
+					n.sys.Logger().Warn("cluster: protoactor's remote panicked while stopping; ignored", slog.Any("panic", v))
+				}
+			}()
 			n.cl.IdentityLookup.Shutdown()
 			n.cl.Gossip.Shutdown()
 			n.cl.Remote.Shutdown(true)
