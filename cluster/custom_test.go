@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // upstream is a loopback HTTP server answering "<tag> <method> <uri>".
@@ -45,6 +46,11 @@ func TestCustomActorCallsRemotePool(t *testing.T) {
 	// URL that does not parse.
 	if r := a.do("custom c ::bad", "custom"); r.Kind != "httppool.bad_request" || !strings.Contains(r.Err, "missing protocol scheme") || r.Status != 0 {
 		t.Fatalf("bad URL through c's pool: %+v", r)
+	}
+	// b runs no pool: the dead letter protoactor sends back reaches the
+	// custom actor at once (no wait for its receive timeout).
+	if r := a.do("custom b /x", "custom"); r.Kind != "ask.no_actor" || r.Status != 0 || time.Duration(r.Took) > 2*time.Second {
+		t.Fatalf("b's missing pool: %+v", r)
 	}
 	if r := a.do("custom z /x", "custom"); r.Kind != "cluster.unknown_member" || r.Status != 0 {
 		t.Fatalf("unknown member: %+v", r)

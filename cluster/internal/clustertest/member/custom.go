@@ -14,6 +14,7 @@ import (
 	"github.com/viable-systems/vsm-connections/actors/pb"
 	cb "github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/cluster"
+	"github.com/viable-systems/vsm-connections/internal/ask"
 )
 
 // Names of the connection actors every member runs ("pool" only with
@@ -61,6 +62,10 @@ func (a *customActor) Receive(ctx actor.Context) {
 	case *pb.HttpResponse, *pb.HttpFailure:
 		r, err := httppool.ReplyFromProto(m)
 		a.finish(ctx, r, err)
+	case *actor.DeadLetterResponse:
+		// The member has no such actor: protoactor answers a request with
+		// a dead letter, which a custom actor must handle or time out.
+		a.finish(ctx, nil, fmt.Errorf("custom actor: %s: %w", a.pool.GetId(), ask.ErrNoActor))
 	case *actor.ReceiveTimeout:
 		a.finish(ctx, nil, errors.New("custom actor: no reply from the pool"))
 	}
@@ -82,8 +87,10 @@ func runCustom(sys *actor.ActorSystem, node *cluster.Node, member, url string) {
 		emit("custom", fields)
 		return
 	}
+	start := time.Now()
 	props := actor.PropsFromProducer(func() actor.Actor {
 		return &customActor{pool: pid, url: url, done: func(r *httppool.Response, err error) {
+			fields["took"] = time.Since(start).Nanoseconds()
 			if err != nil {
 				fields["err"], fields["kind"] = err.Error(), errKind(err)
 			} else {
@@ -161,6 +168,8 @@ func errKind(err error) string {
 	switch {
 	case errors.Is(err, httppool.ErrBadRequest):
 		return "httppool.bad_request"
+	case errors.Is(err, ask.ErrNoActor):
+		return "ask.no_actor"
 	case errors.Is(err, cluster.ErrUnknownMember):
 		return "cluster.unknown_member"
 	case errors.Is(err, context.DeadlineExceeded):
