@@ -30,7 +30,7 @@ var (
 // member builds the test member binary once per test run, without -race:
 // protoactor's cluster code races under -race even with one member per
 // process; our own code is race-checked in this test binary.
-func member(t *testing.T) string {
+func member(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts OS processes")
@@ -67,6 +67,8 @@ type line struct {
 	To         string           `json:"to"`
 	N          uint64           `json:"n"`
 	Took       int64            `json:"took"`
+	Status     int              `json:"status"`
+	Endpoint   string           `json:"endpoint"`
 	Members    []cluster.Member `json:"members"`
 	T          int64            `json:"t"`
 }
@@ -75,7 +77,7 @@ func (l line) at() time.Time { return time.Unix(0, l.T) }
 
 // proc is one member process.
 type proc struct {
-	t     *testing.T
+	t     testing.TB
 	name  string
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
@@ -95,7 +97,7 @@ func (p ports) gossipAddr() string { return "127.0.0.1:" + strconv.Itoa(p.gossip
 // freePorts reserves nothing: it asks the kernel for n free TCP ports on
 // loopback and closes them, for members that must come back on the same
 // ports.
-func freePorts(t *testing.T, n int) []int {
+func freePorts(t testing.TB, n int) []int {
 	t.Helper()
 	var out []int
 	var ls []net.Listener
@@ -113,7 +115,7 @@ func freePorts(t *testing.T, n int) []int {
 	return out
 }
 
-func newPorts(t *testing.T, n int) []ports {
+func newPorts(t testing.TB, n int) []ports {
 	p := freePorts(t, 2*n)
 	out := make([]ports, n)
 	for i := range out {
@@ -123,14 +125,14 @@ func newPorts(t *testing.T, n int) []ports {
 }
 
 // launch starts a member process; it is killed in t.Cleanup.
-func launch(t *testing.T, name string, pt ports, seeds []string, extra ...string) *proc {
+func launch(t testing.TB, name string, pt ports, seeds []string, extra ...string) *proc {
 	t.Helper()
 	args := append([]string{"-name", name, "-port", strconv.Itoa(pt.remote), "-gossip-port", strconv.Itoa(pt.gossip),
 		"-seeds", strings.Join(seeds, ",")}, extra...)
 	return run(t, name, member(t), args...)
 }
 
-func run(t *testing.T, name, bin string, args ...string) *proc {
+func run(t testing.TB, name, bin string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	p := &proc{t: t, name: name, cmd: cmd, change: make(chan struct{})}
@@ -256,11 +258,17 @@ func (p *proc) waitReady() {
 // do sends a command and waits for the answer event.
 func (p *proc) do(cmd, answer string) line {
 	p.t.Helper()
+	return p.doWithin(10*time.Second, cmd, answer)
+}
+
+// doWithin is do waiting at most d for the answer.
+func (p *proc) doWithin(d time.Duration, cmd, answer string) line {
+	p.t.Helper()
 	m := p.mark()
 	if _, err := io.WriteString(p.stdin, cmd+"\n"); err != nil {
 		p.t.Fatalf("%s: %s: %v", p.name, cmd, err)
 	}
-	return p.waitFrom(m, 10*time.Second, answer, func(l line) bool { return l.Event == answer })
+	return p.waitFrom(m, d, answer, func(l line) bool { return l.Event == answer })
 }
 
 func (p *proc) kill() {
@@ -300,4 +308,32 @@ func names(ms []cluster.Member) []string {
 		out = append(out, m.Name)
 	}
 	return out
+}
+
+// formed launches one member per name, with extra[i] as member i's extra
+// flags, and waits until each has seen every other join.
+func formed(t testing.TB, all []string, extra [][]string) []*proc {
+	t.Helper()
+	pt := newPorts(t, len(all))
+	var seeds []string
+	for _, p := range pt {
+		seeds = append(seeds, p.gossipAddr())
+	}
+	procs := make([]*proc, len(all))
+	for i, n := range all {
+		var ex []string
+		if i < len(extra) {
+			ex = extra[i]
+		}
+		procs[i] = launch(t, n, pt[i], seeds, ex...)
+	}
+	for _, p := range procs {
+		p.waitReady()
+		for _, n := range all {
+			if n != p.name {
+				p.waitFrom(0, formBound, "joined "+n, isEvent("member.joined", n))
+			}
+		}
+	}
+	return procs
 }

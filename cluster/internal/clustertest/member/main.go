@@ -8,7 +8,14 @@
 //	requestpid <addr> <text> the same to echo at a remote address (no lookup)
 //	sendplain <member>       send a non-proto value to its echo; print the error
 //	panics                   print how many remote streams panicked
+//	custom <member> <url>    a custom actor requests url from the member's
+//	                         "pool" actor with ctx.Request; print the reply
+//	bench <mode> <member> <n> n requests (local, remote or bare-remote: see
+//	                         runBench); print the total time
 //	leave                    stop cleanly, print "stopped", exit
+//
+// Every member runs a breaker actor named "breaker"; with -pool host:port
+// also an HTTP pool actor named "pool" with that only endpoint.
 //
 // With -attack host:port it starts no member: it sends each kind of
 // malformed remote frame to that address and prints what happened.
@@ -23,6 +30,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -56,7 +64,7 @@ func main() {
 		seeds, keyFile         string
 		caFile, certFile, keyF string
 		attack, only, etcd     string
-		logLevel               string
+		logLevel, upstream     string
 	)
 	flag.StringVar(&cfg.Name, "name", "", "member name")
 	flag.StringVar(&cfg.Host, "host", "127.0.0.1", "bind host")
@@ -76,6 +84,7 @@ func main() {
 	flag.StringVar(&attack, "attack", "", "send malformed frames to this remote address and exit")
 	flag.StringVar(&only, "only", "", "with -attack: send only this kind")
 	flag.StringVar(&logLevel, "log", "warn", "log level")
+	flag.StringVar(&upstream, "pool", "", "run a pool actor with this only endpoint (host:port)")
 	flag.Parse()
 
 	if attack != "" {
@@ -132,6 +141,9 @@ func main() {
 	}), "echo"); err != nil {
 		fatal(err)
 	}
+	if err := spawnConnections(sys, upstream); err != nil {
+		fatal(err)
+	}
 	node, err := cluster.Start(ctx, sys, cfg)
 	if err != nil {
 		fatal(err)
@@ -182,6 +194,19 @@ func main() {
 				fields["err"] = err.Error()
 			}
 			emit("sent", fields)
+		case "custom":
+			if len(f) != 3 {
+				emit("error", map[string]any{"err": "usage: custom <member> <url>"})
+				continue
+			}
+			runCustom(sys, node, f[1], f[2])
+		case "bench":
+			n, err := strconv.Atoi(f[len(f)-1])
+			if len(f) != 4 || err != nil {
+				emit("error", map[string]any{"err": "usage: bench <mode> <member> <n>"})
+				continue
+			}
+			runBench(ctx, sys, node, f[1], f[2], n)
 		case "panics":
 			emit("panics", map[string]any{"n": node.RemotePanics()})
 		case "leave":
