@@ -1,6 +1,9 @@
 package cluster_test
 
 import (
+	"bytes"
+	"fmt"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -29,6 +32,9 @@ func TestPausedMember(t *testing.T) {
 	if err := y.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	// SIGSTOP is asynchronous: a request sent at once could still be
+	// answered. Wait until the kernel shows the process stopped.
+	waitStopped(t, y.cmd.Process.Pid)
 	resumed := false
 	resume := func() {
 		if !resumed {
@@ -61,5 +67,26 @@ func TestPausedMember(t *testing.T) {
 	}
 	if ev := x.events(); len(ev) != 2 || ev[0] != "joined y" || ev[1] != "left y" {
 		t.Errorf("x events %v, want [joined y left y]: no joined for a blocked member", ev)
+	}
+}
+
+// waitStopped waits until /proc shows pid in state T (stopped).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	tick := time.NewTicker(time.Millisecond) // the kernel gives no event to wait on
+	defer tick.Stop()
+	for ; ; <-tick.C {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The state follows the command name, which is in parentheses.
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 && i+2 < len(b) && b[i+2] == 'T' {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d not stopped after SIGSTOP: %s", pid, b)
+		}
 	}
 }
