@@ -2,8 +2,6 @@ package breakeractor
 
 import (
 	"context"
-	"errors"
-	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -44,16 +42,7 @@ func statsOf(ctx context.Context, sender actor.SenderContext, pid *actor.PID, ms
 // askError prefers ctx's own error: the request's timeout is ctx's
 // deadline, and whichever fires first the caller should see
 // context.DeadlineExceeded.
-func askError(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w (%v)", cerr, err)
-	}
-	if _, ok := ctx.Deadline(); ok && errors.Is(err, actor.ErrTimeout) {
-		// The future's timer, set to ctx's deadline, fired before ctx's own.
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
-	}
-	return err
-}
+func askError(ctx context.Context, err error) error { return ask.ContextError(ctx, err) }
 
 // Execute runs fn through the breaker actor at pid (local only) and returns
 // its outcome (see CallResult). fn's context carries ctx's deadline but not

@@ -369,11 +369,13 @@ func ChannelStats(ctx context.Context, sender actor.SenderContext, pid *actor.PI
 // context.DeadlineExceeded (and DeadlineExceeded for status.Code)
 // whichever timer fired first.
 func askError(ctx context.Context, err error) error {
+	named := ask.ContextError(ctx, err)
+	if named == err {
+		return err
+	}
+	code := codes.DeadlineExceeded
 	if cerr := ctx.Err(); cerr != nil {
-		return withCode(status.FromContextError(cerr).Code(), fmt.Errorf("%w (%v)", cerr, err))
+		code = status.FromContextError(cerr).Code()
 	}
-	if _, ok := ctx.Deadline(); ok && errors.Is(err, context.DeadlineExceeded) {
-		return withCode(codes.DeadlineExceeded, fmt.Errorf("%w (%v)", context.DeadlineExceeded, err))
-	}
-	return err
+	return withCode(code, named)
 }

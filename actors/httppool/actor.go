@@ -2,7 +2,6 @@ package httppool
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -229,12 +228,4 @@ func Resize(ctx context.Context, sender actor.SenderContext, pid *actor.PID, siz
 
 // askError prefers ctx's own error, so a deadline reads as
 // context.DeadlineExceeded whichever timer fired first.
-func askError(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w (%v)", cerr, err)
-	}
-	if _, ok := ctx.Deadline(); ok && errors.Is(err, actor.ErrTimeout) {
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
-	}
-	return err
-}
+func askError(ctx context.Context, err error) error { return ask.ContextError(ctx, err) }

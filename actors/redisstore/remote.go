@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/viable-systems/vsm-connections/actors/pb"
+	"github.com/viable-systems/vsm-connections/internal/ask"
 	"github.com/viable-systems/vsm-connections/internal/offload"
 	"github.com/viable-systems/vsm-connections/internal/wire"
 	"github.com/viable-systems/vsm-connections/state"
@@ -150,10 +150,7 @@ func remoteAsk[T proto.Message](ctx context.Context, n pb.Requester, pid *actor.
 	var zero T
 	v, err := n.Ask(ctx, pid, msg)
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-			return zero, err
-		}
-		return zero, fmt.Errorf("redisstore: remote %T: %w", msg, err)
+		return zero, fmt.Errorf("redisstore: remote %T: %w", msg, ask.ContextError(ctx, err))
 	}
 	r, ok := v.(T)
 	if !ok {

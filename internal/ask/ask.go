@@ -72,3 +72,17 @@ func Ask[T any](ctx context.Context, sender actor.SenderContext, pid *actor.PID,
 	}
 	return v, nil
 }
+
+// ContextError is err from a request made with ctx, named by ctx when ctx
+// is why it failed: ctx's own error if it has ended, and
+// context.DeadlineExceeded when a timer set to ctx's deadline (protoactor's
+// future, or a remote ask) fired before ctx's own. Otherwise err as it is.
+func ContextError(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	if _, ok := ctx.Deadline(); ok && (errors.Is(err, actor.ErrTimeout) || errors.Is(err, context.DeadlineExceeded)) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
+	return err
+}

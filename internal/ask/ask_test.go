@@ -57,3 +57,25 @@ func TestAsk(t *testing.T) {
 		t.Fatalf("stopped actor: %v, want ErrNoActor", err)
 	}
 }
+
+// ContextError names the context as the cause when it is one, and leaves
+// other errors alone.
+func TestContextError(t *testing.T) {
+	other := errors.New("other")
+	if err := ask.ContextError(context.Background(), other); err != other {
+		t.Fatalf("no deadline: %v", err)
+	}
+	dl, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	if err := ask.ContextError(dl, actor.ErrTimeout); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("future timeout at ctx's deadline: %v", err)
+	}
+	if err := ask.ContextError(dl, other); err != other {
+		t.Fatalf("with a deadline, another error: %v", err)
+	}
+	gone, stop := context.WithCancel(context.Background())
+	stop()
+	if err := ask.ContextError(gone, other); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled: %v", err)
+	}
+}
