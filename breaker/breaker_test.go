@@ -12,9 +12,32 @@ import (
 	"time"
 )
 
+// fakeClock is a TimerClock moved by hand: Advance runs, in order of their
+// instants and outside its lock, the AfterFunc calls that fall due. It
+// counts its Now calls, so a test can see that a path does not read it.
 type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []*fakeTimer
+	reads  atomic.Int64
+}
+
+type fakeTimer struct {
+	c  *fakeClock
+	at time.Time
+	f  func()
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	for i, x := range t.c.timers {
+		if x == t {
+			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 func newFakeClock() *fakeClock {
@@ -22,16 +45,56 @@ func newFakeClock() *fakeClock {
 }
 
 func (c *fakeClock) Now() time.Time {
+	c.reads.Add(1)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.t.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+// pending is how many timers have neither fired nor been stopped.
+func (c *fakeClock) pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
 func (c *fakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	now := c.t
 	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		var next *fakeTimer
+		for _, t := range c.timers {
+			if !t.at.After(now) && (next == nil || t.at.Before(next.at)) {
+				next = t
+			}
+		}
+		c.mu.Unlock()
+		if next == nil || !next.Stop() {
+			if next == nil {
+				return
+			}
+			continue // stopped meanwhile
+		}
+		next.f()
+	}
 }
+
+// nowClock is a Clock without timers: the breaker reads it to see whether
+// a timed phase is over (the path a user's own plain Clock takes).
+type nowClock struct{ c *fakeClock }
+
+func (c nowClock) Now() time.Time { return c.c.Now() }
 
 // recorder collects transitions as "from>to:reason".
 type recorder struct {

@@ -48,6 +48,14 @@
 // moment the timeout expires (the breaker actor) reads [Breaker.NextTransition]
 // and calls [Breaker.Tick] from a timer.
 //
+// The rejection path does not read the clock. Entering a timed phase (open
+// with a recovery timeout, half-open with its probe timeout) arms a timer on
+// the breaker's clock (time.AfterFunc, or the [TimerClock] given in
+// Settings.Clock) that marks the phase due, so a rejection is one atomic
+// load and a counter; the timer only marks, the next call makes the move,
+// and a phase that ends first stops its timer. With a Clock that has no
+// timers every rejection reads the clock instead.
+//
 // # Counting
 //
 // In consecutive mode FailureThreshold consecutive failures open the

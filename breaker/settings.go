@@ -73,9 +73,30 @@ func ParseWindowType(s string) (WindowType, error) {
 var ErrSettings = errors.New("breaker: invalid settings")
 
 // Clock tells the time. The default is the real clock (monotonic); tests
-// inject a fake one.
+// inject a fake one. A Clock that is also a [TimerClock] keeps the open
+// (rejection) path off the clock; one that is not makes every rejection
+// read it to see whether the open period is over.
 type Clock interface {
 	Now() time.Time
+}
+
+// TimerClock is a Clock that can also run a function once a duration has
+// passed on it. A breaker arms one such timer when it enters a timed phase
+// (open with a recovery timeout, half-open with a probe timeout) and the
+// timer marks the phase due, so rejecting a call is one atomic load instead
+// of a clock read. f must run once the clock reads at least the instant
+// AfterFunc was called plus d, never earlier (a fake clock runs it from the
+// call that moves its time there), on any goroutine; it only sets a flag.
+// The real clock uses time.AfterFunc.
+type TimerClock interface {
+	Clock
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+// Timer is a pending TimerClock.AfterFunc; *time.Timer is one.
+type Timer interface {
+	// Stop prevents the call if it has not happened yet.
+	Stop() bool
 }
 
 // Settings configure a breaker. The zero value of every field means its
@@ -130,7 +151,8 @@ type Settings struct {
 	// error is a failure. Either way, a context.Canceled returned while the
 	// caller's own context is cancelled is ignored (not the service's fault).
 	IsFailure func(error) bool
-	// Clock is the time source. Default: the real clock.
+	// Clock is the time source. Default: the real clock. Give a TimerClock
+	// to keep the rejection path off the clock with a clock of your own.
 	Clock Clock
 	// OnTransition, when set, is called after every transition, outside
 	// any lock, one transition at a time and in generation order: on the
