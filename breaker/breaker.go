@@ -23,6 +23,9 @@ type phase struct {
 	until  int64
 	reason Reason
 	streak int // recoveries in a row that ended with a failed probe
+	// simple: closed in consecutive mode, where a success only clears
+	// consec (Token.finish's short path).
+	simple bool
 
 	// prev is the phase this one replaced, until the transition between
 	// them is delivered to the listeners; only the deliverer reads it and
@@ -152,6 +155,7 @@ func (b *Breaker) newPhase(from *phase, to State, reason Reason, forced, held bo
 	switch to {
 	case Closed:
 		p.streak = 0
+		p.simple = b.s.Mode == Consecutive
 		if b.s.Mode == Rate {
 			if b.s.WindowType == TimeWindow {
 				p.timed = newTimeWindow(b.s.WindowDuration)
@@ -323,6 +327,18 @@ type Token struct {
 // *RejectedError matching ErrOpen (and ErrTooManyProbes in half-open), the
 // rejection is counted and the Token is zero. Allow does not allocate.
 func (b *Breaker) Allow() (Token, error) {
+	// Closed is the case to keep short enough to inline into Call.
+	if p := b.cur.Load(); p.state == Closed {
+		t := Token{b: b, p: p, start: -1}
+		if b.timeAll || b.tel != nil && b.tel.sample() {
+			t.start = b.now()
+		}
+		return t, nil
+	}
+	return b.allow()
+}
+
+func (b *Breaker) allow() (Token, error) {
 	p := b.cur.Load()
 	for {
 		switch p.state {
@@ -391,10 +407,29 @@ func (t Token) Done(ctx context.Context, err error) {
 }
 
 func (t Token) finish(ctx context.Context, err error, timedOut bool) {
-	b := t.b
+	b, p := t.b, t.p
 	if b == nil {
 		return
 	}
+	if err == nil && t.start < 0 && p.simple {
+		// The common case, kept short: an untimed success in a closed
+		// phase of consecutive mode only clears the failure streak (a
+		// dead phase's streak is never read, so there is no need to check
+		// that p is current).
+		if b.tel != nil {
+			b.tel.pick().successes.Add(1)
+		}
+		if p.consec.Load() != 0 {
+			p.consec.Store(0)
+		}
+		return
+	}
+	t.record(ctx, err, timedOut)
+}
+
+// record is finish for every other outcome.
+func (t Token) record(ctx context.Context, err error, timedOut bool) {
+	b := t.b
 	var end, elapsed int64
 	timed := t.start >= 0
 	if timed || b.needEnd {
