@@ -74,7 +74,7 @@
 // Totals (successes, failures, rejections, timeouts, slow calls) and a latency
 // histogram with fixed bounds ([LatencyBounds]) are kept on striped,
 // cache-line padded atomics so they are cheap enough to leave on. Reading
-// the clock is the dearest part, so by default 1 call in 8 is timed for the
+// the clock is the dearest part, so by default 1 call in 32 is timed for the
 // histogram (Settings.LatencySampling; every call when SlowCallThreshold is
 // set, since it needs the time anyway). Settings.DisableTelemetry turns it
 // all off: the state machine keeps working and Stats reports zero totals.

@@ -291,3 +291,34 @@ func TestExactTotalsUnderConcurrency(t *testing.T) {
 		t.Fatalf("after the probe: %v, calls %d", st.State, st.Calls)
 	}
 }
+
+// By default 1 call in 32 is timed (was 8: the clock reads were the largest
+// part of a Call with telemetry on); the histogram says so, and one
+// goroutine's serial calls are timed exactly every 32nd. SlowCallThreshold
+// still times every call.
+func TestLatencySamplingDefault(t *testing.T) {
+	clk := newFakeClock()
+	b := New("sampled", Settings{Clock: clk})
+	if got := b.Settings().LatencySampling; got != 32 {
+		t.Fatalf("default LatencySampling %d, want 32", got)
+	}
+	ctx := context.Background()
+	reads := clk.reads.Load()
+	for range 320 {
+		b.Call(ctx, ok)
+	}
+	st := b.Stats()
+	if st.Latency.SampleEvery != 32 || st.Latency.Count != 10 || st.Calls != 320 {
+		t.Fatalf("sample every %d, %d timed of %d calls; want 32, 10 of 320", st.Latency.SampleEvery, st.Latency.Count, st.Calls)
+	}
+	if n := clk.reads.Load() - reads; n != 20 {
+		t.Fatalf("320 calls read the clock %d times, want 20 (start and end of 10)", n)
+	}
+	slow := New("slow", Settings{SlowCallThreshold: time.Second})
+	for range 5 {
+		slow.Call(ctx, ok)
+	}
+	if st := slow.Stats(); st.Latency.SampleEvery != 1 || st.Latency.Count != 5 {
+		t.Fatalf("with SlowCallThreshold: sample every %d, %d timed of 5", st.Latency.SampleEvery, st.Latency.Count)
+	}
+}
