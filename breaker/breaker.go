@@ -222,10 +222,7 @@ func (p *phase) disarm() {
 // expired reports whether timed phase p has reached its until: its timer
 // fired, or, without timers, the clock says so.
 func (b *Breaker) expired(p *phase) bool {
-	if p.due.Load() {
-		return true
-	}
-	return b.afterFunc == nil && b.now() >= p.until
+	return p.due.Load() || b.afterFunc == nil && b.now() >= p.until
 }
 
 // deliver notifies the listeners of the transitions made since the last
@@ -327,13 +324,18 @@ type Token struct {
 // *RejectedError matching ErrOpen (and ErrTooManyProbes in half-open), the
 // rejection is counted and the Token is zero. Allow does not allocate.
 func (b *Breaker) Allow() (Token, error) {
-	// Closed is the case to keep short enough to inline into Call.
-	if p := b.cur.Load(); p.state == Closed {
+	// The two hot cases, admitted while closed and rejected while open,
+	// are answered here without another call; allow does the rest.
+	p := b.cur.Load()
+	switch {
+	case p.state == Closed:
 		t := Token{b: b, p: p, start: -1}
 		if b.timeAll || b.tel != nil && b.tel.sample() {
 			t.start = b.now()
 		}
 		return t, nil
+	case p.state == Open && (p.forced || p.held || !b.expired(p)):
+		return Token{}, b.reject(b.rejOpen)
 	}
 	return b.allow()
 }
