@@ -44,7 +44,7 @@
 // # Recovery
 //
 // Open moves to half-open lazily: the first [Breaker.Allow] after
-// RecoveryTimeout makes the move. An owner that wants the event at the
+// RecoveryTimeout (once the phase's timer fired, below) makes the move. An owner that wants the event at the
 // moment the timeout expires (the breaker actor) reads [Breaker.NextTransition]
 // and calls [Breaker.Tick] from a timer.
 //
