@@ -191,8 +191,9 @@ func BenchmarkHTTPStack(b *testing.B) {
 }
 
 // fullStack is a pool as the node builds it: a breaker, the
-// fault_tolerance retry defaults, stats on, and an event stream with only
-// the node's own subscribers.
+// fault_tolerance retry defaults, stats on, and an event stream with a
+// subscriber beyond the node's own (a dashboard open): the per-attempt
+// events are off, as by default (request_events).
 func fullStack(b *testing.B, addr string) *Client {
 	retry, err := faultconfig.Options(config.Default().FaultTolerance)
 	if err != nil {
@@ -200,10 +201,12 @@ func fullStack(b *testing.B, addr string) *Client {
 	}
 	sys := actortest.NewSystem(nil)
 	b.Cleanup(sys.Shutdown)
+	sub := sys.EventStream.Subscribe(func(any) {})
+	b.Cleanup(func() { sys.EventStream.Unsubscribe(sub) })
 	cl, err := New(Config{
 		Name: "bench", Endpoints: []string{addr}, Size: 64,
 		Breaker: breaker.New("bench", breaker.Settings{}), Retry: retry,
-		Events: sys.EventStream, QuietSubscribers: sys.EventStream.Length(),
+		Events: sys.EventStream,
 	})
 	if err != nil {
 		b.Fatal(err)

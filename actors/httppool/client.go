@@ -511,11 +511,10 @@ func (a *attempt) timedOut(ctx, actx context.Context, left time.Duration, err er
 	return err
 }
 
-// listened reports whether anyone beyond the node's own subscribers would
-// see an event.
-func (c *Client) listened() bool {
-	return c.cfg.Events != nil && c.cfg.Events.Length() > c.cfg.QuietSubscribers
-}
+// listened reports whether the per-attempt events are published: a field
+// read, so that a pool without them takes no lock for them (protoactor's
+// EventStream.Length takes a read lock).
+func (c *Client) listened() bool { return c.cfg.RequestEvents && c.cfg.Events != nil }
 
 // send makes one exchange and reads the whole body.
 func (c *Client) send(ctx context.Context, r *Request, u *url.URL) (*Response, error) {

@@ -382,9 +382,10 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// With only the quiet subscribers on the stream, no per-attempt event is
-// published; a breaker named by the request replaces the pool's.
-func TestQuietStreamAndBreakerOverride(t *testing.T) {
+// Per-attempt events are opt-in: with RequestEvents off, a subscriber on
+// the stream (the dashboard, say) gets none, though the stats count every
+// attempt; a breaker named by the request replaces the pool's.
+func TestRequestEventsOptInAndBreakerOverride(t *testing.T) {
 	sys := actortest.NewSystem(t)
 	got := make(chan any, 16)
 	sub := sys.EventStream.Subscribe(func(m any) { got <- m })
@@ -394,7 +395,7 @@ func TestQuietStreamAndBreakerOverride(t *testing.T) {
 	other := breaker.New("other", breaker.Settings{})
 	c := newClient(t, Config{Endpoints: []string{svc.Addr()}, Breaker: own,
 		Breakers: func(name string) (*breaker.Breaker, bool) { return other, name == "other" },
-		Events:   sys.EventStream, QuietSubscribers: sys.EventStream.Length()})
+		Events:   sys.EventStream})
 	if _, err := c.Do(bg(t), Request{URL: "/"}); err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +406,10 @@ func TestQuietStreamAndBreakerOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != 0 {
-		t.Fatalf("%d events published to a quiet stream", len(got))
+		t.Fatalf("%d events published with RequestEvents off", len(got))
+	}
+	if st := c.Stats(); st.Requests.Success != 2 || st.Calls.Total != 2 || st.Calls.Succeeded != 2 {
+		t.Fatalf("stats %+v %+v, want 2 successful attempts and calls", st.Requests, st.Calls)
 	}
 	if own.Stats().Successes != 1 || other.Stats().Successes != 1 {
 		t.Fatalf("own %+v other %+v", own.Stats(), other.Stats())
