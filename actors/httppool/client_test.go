@@ -3,7 +3,9 @@ package httppool
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -424,5 +426,43 @@ func TestClientHasNoExportedResize(t *testing.T) {
 		if name := typ.Method(i).Name; strings.Contains(strings.ToLower(name), "resize") {
 			t.Fatalf("*Client exports %s: resizes must go through the pool actor (*ResizePool)", name)
 		}
+	}
+}
+
+// The whole stack (slots, balancer, breaker, retry, stats, the pool's
+// timeout) allocates no more per request than a bare net/http client
+// against the same server: no context timer, URL copy, body-reader
+// wrapper or per-attempt event check of its own. Counts include the
+// server's, the same on both sides.
+func TestDoAllocatesNoMoreThanBareNetHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	t.Cleanup(srv.Close)
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr}
+	bare := func() {
+		resp, err := hc.Get(srv.URL + "/ping")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Breaker: breaker.New("b", breaker.Settings{})})
+	ctx := context.Background()
+	vsm := func() {
+		if _, err := c.Do(ctx, Request{URL: "/ping"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bare()
+	vsm() // connections open
+	b, v := testing.AllocsPerRun(200, bare), testing.AllocsPerRun(200, vsm)
+	t.Logf("allocations per request: bare net/http %.1f, the pool %.1f", b, v)
+	if v > b {
+		t.Fatalf("the pool allocates %.1f per request, bare net/http %.1f", v, b)
 	}
 }
