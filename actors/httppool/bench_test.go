@@ -107,7 +107,8 @@ func (r *requester) Receive(ctx actor.Context) {
 // BenchmarkHTTPStack compares, against one loopback server in the same
 // run: bare net/http (MaxIdleConnsPerHost raised), the same with a
 // per-request deadline, the full stack (slots,
-// balancer, breaker, retry, stats, the event check), and a custom actor
+// balancer, breaker, retry, stats, the pool's timeout, with a subscriber
+// on the event stream as when a dashboard is open), and a custom actor
 // sending *DoRequest messages to the pool actor.
 func BenchmarkHTTPStack(b *testing.B) {
 	addr, stop := benchServer(b)
