@@ -605,10 +605,16 @@ func (a *attempt) gotConn(info httptrace.GotConnInfo) {
 	if tc, ok := conn.(interface{ NetConn() net.Conn }); ok { // *tls.Conn
 		conn = tc.NetConn()
 	}
-	if cc, ok := conn.(*countedConn); ok {
-		cc.setDeadline(a, a.dl)
-		a.conn = cc
+	cc, ok := conn.(*countedConn)
+	if !ok {
+		// Every connection comes from the pool's dialer, so this does not
+		// happen; were it to, the limit would still hold, for this request
+		// and whichever takes the connection after it.
+		_ = info.Conn.SetDeadline(a.dl)
+		return
 	}
+	cc.setDeadline(a, a.dl)
+	a.conn = cc
 }
 
 // listened reports whether the per-attempt events are published: a field
