@@ -372,14 +372,12 @@ type attempt struct {
 	// rather than by a context timer (see run).
 	onConn bool
 
-	// The connection deadline of the current try (zero: none) and the
-	// connection it is set on; the trace that finds it, and the caller's
-	// context with the trace, made once per call.
-	dl     time.Time
-	conn   *countedConn
-	trace  httptrace.ClientTrace
-	parent context.Context
-	traced context.Context
+	// The connection deadline of the current try (zero: none), the
+	// connection it is set on, and the trace that finds it.
+	dl    time.Time
+	conn  *countedConn
+	trace httptrace.ClientTrace
+	hook  func(httptrace.GotConnInfo)
 }
 
 func (a *attempt) retryable(ctx context.Context) (*Response, error) {
@@ -584,13 +582,15 @@ func (a *attempt) ownTimeout(err error) error {
 }
 
 // withTrace is ctx with the trace that sets the try's deadline on its
-// connection, made once per call (the retries share the caller's ctx).
+// connection (one allocation; the hook is made once per call). The trace
+// is reset each try: WithClientTrace composes it with a trace of the
+// caller's, whose hooks must run once per try, not once more each retry.
 func (a *attempt) withTrace(ctx context.Context) context.Context {
-	if a.traced == nil || a.parent != ctx {
-		a.trace.GotConn = a.gotConn
-		a.parent, a.traced = ctx, httptrace.WithClientTrace(ctx, &a.trace)
+	if a.hook == nil {
+		a.hook = a.gotConn
 	}
-	return a.traced
+	a.trace = httptrace.ClientTrace{GotConn: a.hook}
+	return httptrace.WithClientTrace(ctx, &a.trace)
 }
 
 // gotConn runs on the try's goroutine when the transport hands it a
