@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"slices"
 	"sync"
 	"testing"
@@ -439,5 +440,22 @@ func TestCallerDeadlineSoonerEndsTheAttempt(t *testing.T) {
 		if took < 100*time.Millisecond || took > 5*time.Second {
 			t.Fatalf("%s: a 100ms deadline ended after %v", path, took)
 		}
+	}
+}
+
+// A trace of the caller's still sees every try once, beside the pool's
+// own hook that sets the connection deadline.
+func TestCallersTraceSeesEachTryOnce(t *testing.T) {
+	svc := vsmtest.NewMockService(t)
+	svc.FailNext(2, http.StatusServiceUnavailable)
+	c := newClient(t, Config{Endpoints: []string{svc.Addr()}, Timeout: time.Second, DialTimeout: time.Second})
+	var got int
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { got++ }})
+	resp, err := c.Do(ctx, Request{URL: "/"})
+	if err != nil || resp.Attempts != 3 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if got != 3 {
+		t.Fatalf("the caller's GotConn ran %d times for 3 tries", got)
 	}
 }
