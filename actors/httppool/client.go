@@ -656,6 +656,11 @@ func (c *Client) send(ctx context.Context, r *Request, u *url.URL) (*Response, e
 // gives it: one allocation for a body of known length, where
 // bytes.Buffer.ReadFrom would allocate at least 512 bytes again.
 func readBody(hresp *http.Response, limit int64) ([]byte, error) {
+	if hresp.Body == http.NoBody {
+		// A reply to HEAD, or a 204/304: nothing to read, whatever
+		// Content-Length says (for HEAD, the size of what GET would send).
+		return []byte{}, nil
+	}
 	cl := hresp.ContentLength
 	if cl > limit {
 		return nil, fmt.Errorf("%w: %d bytes announced, limit %d", ErrBodyTooLarge, cl, limit)

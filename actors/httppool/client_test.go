@@ -466,3 +466,19 @@ func TestDoAllocatesNoMoreThanBareNetHTTP(t *testing.T) {
 		t.Fatalf("the pool allocates %.1f per request, bare net/http %.1f", v, b)
 	}
 }
+
+// A reply with no body (HEAD, 204, 304) is read as empty whatever its
+// Content-Length announces: HEAD of a resource above max_response_body
+// succeeds, and no buffer of the announced size is made.
+func TestHeadReplyHasNoBodyToRead(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "20971520") // 20 MiB, as GET would send
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, MaxResponseBody: 1 << 20})
+	resp, err := c.Do(bg(t), Request{Method: http.MethodHead, URL: "/big"})
+	if err != nil || resp.Status != 200 || len(resp.Body) != 0 || cap(resp.Body) != 0 || resp.Header.Get("Content-Length") != "20971520" {
+		t.Fatalf("HEAD: %+v %v", resp, err)
+	}
+}
