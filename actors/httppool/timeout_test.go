@@ -299,7 +299,7 @@ func stallServer(t *testing.T) *httptest.Server {
 // connection and on a reused one, at the pool's timeout and named so.
 func TestPoolTimeoutKeptOnTheConnection(t *testing.T) {
 	srv := stallServer(t)
-	const limit = 100 * time.Millisecond
+	const limit = 250 * time.Millisecond // room for /ok on a loaded machine
 	// A dial cannot outlast the limit: the connection may keep it.
 	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Timeout: limit, DialTimeout: limit})
 	ctx := context.Background() // no deadline: the connection keeps the limit
@@ -347,14 +347,15 @@ func TestRequestTimeoutKeptOnTheConnection(t *testing.T) {
 // last used it.
 func TestConnectionDeadlineClearedAfterTheTry(t *testing.T) {
 	srv := stallServer(t)
-	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Timeout: 50 * time.Millisecond, DialTimeout: 50 * time.Millisecond})
+	const limit = 200 * time.Millisecond
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Timeout: limit, DialTimeout: limit})
 	if _, err := c.Do(context.Background(), Request{URL: "/ok", Retry: once}); err != nil {
 		t.Fatal(err)
 	}
 	// Let the first request's deadline pass while its connection is idle:
 	// were it left set, the transport's read of the idle connection would
 	// fail and close it.
-	<-time.After(200 * time.Millisecond)
+	<-time.After(2 * limit)
 	if _, err := c.Do(context.Background(), Request{URL: "/ok", Retry: once}); err != nil {
 		t.Fatal(err)
 	}

@@ -195,9 +195,9 @@ func TestPoolTimeoutKeptOnTheTLSConnection(t *testing.T) {
 	t.Cleanup(srv.Close)
 	roots := x509.NewCertPool()
 	roots.AddCert(srv.Certificate())
-	const limit = 300 * time.Millisecond
+	const limit = 500 * time.Millisecond
 	c := newClient(t, Config{Scheme: "https", Endpoints: []string{srv.Listener.Addr().String()}, TLS: &tls.Config{RootCAs: roots},
-		Timeout: limit, DialTimeout: limit / 3, TLSHandshakeTimeout: limit / 3})
+		Timeout: limit, DialTimeout: limit / 2, TLSHandshakeTimeout: limit / 2})
 	ctx := context.Background()
 	if resp, err := c.Do(ctx, Request{URL: "/ok", Retry: once}); err != nil || string(resp.Body) != "ok" {
 		t.Fatalf("%+v %v", resp, err)
