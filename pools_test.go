@@ -49,6 +49,7 @@ pools:
     port: %s
     size: 3
     circuit_breaker: api
+    request_events: true
 `, host, port)))
 	if !slices.Contains(names(n.Tree()), "s1/pool/api") {
 		t.Fatalf("tree %v lacks s1/pool/api", names(n.Tree()))

@@ -105,6 +105,7 @@
 //	    response_header_timeout: 5s   # default: timeout
 //	    idle_timeout: 90s
 //	    max_response_body: 10485760   # bytes
+//	    request_events: false         # per-attempt pool.checkout and adapter.request events
 //	    tls: {ca_file: , cert_file: , key_file: , server_name: }  # cert and key together
 //	    outlier:
 //	      consecutive_failures: 5     # negative disables ejection

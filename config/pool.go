@@ -48,6 +48,11 @@ type Pool struct {
 	MaxResponseBody int64   `yaml:"max_response_body,omitempty"`
 	TLS             TLS     `yaml:"tls,omitempty"`
 	Outlier         Outlier `yaml:"outlier,omitempty"`
+	// RequestEvents publishes a pool.checkout and an adapter.request event
+	// for every attempt of an HTTP pool's requests. Default off: the same
+	// counts are in the pool's stats and metrics, and per-request events
+	// cost every request of a node with a dashboard open.
+	RequestEvents bool `yaml:"request_events,omitempty"`
 
 	// The keys of protocol websocket pools. Zero values mean the defaults
 	// given, which WithDefaults fills in for WebSocket pools only; on

@@ -15,9 +15,9 @@
 //	alert.raised            *AlertRaised           S5, for every algedonic alert its policy publishes
 //	policy.decided          *PolicyDecided         S5, for each action of a matching policy rule (or no match)
 //	breaker.state_changed   *BreakerStateChanged   breaker actor, after a transition is stored
-//	pool.checkout           *PoolCheckout          pool actor, sampled checkouts (see the pool package)
+//	pool.checkout           *PoolCheckout          HTTP pools, one per attempt with request_events (off by default)
 //	pool.resized            *PoolResized           pool actor, after update_pool
-//	adapter.request         *AdapterRequest        protocol adapters, one per request when enabled
+//	adapter.request         *AdapterRequest        protocol adapters, one per request when enabled (HTTP: request_events)
 //	endpoint.ejected        *EndpointEjected       load balancer, outlier ejection
 //	endpoint.restored       *EndpointRestored      load balancer, ejection expired
 //	health.result           *HealthResult          health checkers (S4), one per probe

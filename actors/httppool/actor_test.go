@@ -52,7 +52,7 @@ func TestActorRequestResizeStats(t *testing.T) {
 	svc := vsmtest.NewMockService(t)
 	svc.Respond(200, "hi", nil)
 	c := newClient(t, Config{Name: "api", Endpoints: []string{svc.Addr()}, Size: 3,
-		Events: sys.EventStream, QuietSubscribers: sys.EventStream.Length() - 1})
+		Events: sys.EventStream, RequestEvents: true})
 	pid := spawn(t, sys, Props(c, Env{Events: sys.EventStream}))
 	ctx := bg(t)
 
@@ -60,7 +60,7 @@ func TestActorRequestResizeStats(t *testing.T) {
 	if err != nil || string(resp.Body) != "hi" {
 		t.Fatalf("%+v %v", resp, err)
 	}
-	// A listener beyond the quiet ones gets the per-attempt events.
+	// With RequestEvents on, a listener gets the per-attempt events.
 	if ev := await(t, evs, "pool.checkout").(*event.PoolCheckout); ev.Pool != "api" {
 		t.Fatalf("%+v", ev)
 	}

@@ -3,7 +3,9 @@ package httppool
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"strings"
@@ -382,9 +384,10 @@ func TestBadRequests(t *testing.T) {
 	}
 }
 
-// With only the quiet subscribers on the stream, no per-attempt event is
-// published; a breaker named by the request replaces the pool's.
-func TestQuietStreamAndBreakerOverride(t *testing.T) {
+// Per-attempt events are opt-in: with RequestEvents off, a subscriber on
+// the stream (the dashboard, say) gets none, though the stats count every
+// attempt; a breaker named by the request replaces the pool's.
+func TestRequestEventsOptInAndBreakerOverride(t *testing.T) {
 	sys := actortest.NewSystem(t)
 	got := make(chan any, 16)
 	sub := sys.EventStream.Subscribe(func(m any) { got <- m })
@@ -394,7 +397,7 @@ func TestQuietStreamAndBreakerOverride(t *testing.T) {
 	other := breaker.New("other", breaker.Settings{})
 	c := newClient(t, Config{Endpoints: []string{svc.Addr()}, Breaker: own,
 		Breakers: func(name string) (*breaker.Breaker, bool) { return other, name == "other" },
-		Events:   sys.EventStream, QuietSubscribers: sys.EventStream.Length()})
+		Events:   sys.EventStream})
 	if _, err := c.Do(bg(t), Request{URL: "/"}); err != nil {
 		t.Fatal(err)
 	}
@@ -405,7 +408,10 @@ func TestQuietStreamAndBreakerOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != 0 {
-		t.Fatalf("%d events published to a quiet stream", len(got))
+		t.Fatalf("%d events published with RequestEvents off", len(got))
+	}
+	if st := c.Stats(); st.Requests.Success != 2 || st.Calls.Total != 2 || st.Calls.Succeeded != 2 {
+		t.Fatalf("stats %+v %+v, want 2 successful attempts and calls", st.Requests, st.Calls)
 	}
 	if own.Stats().Successes != 1 || other.Stats().Successes != 1 {
 		t.Fatalf("own %+v other %+v", own.Stats(), other.Stats())
@@ -420,5 +426,59 @@ func TestClientHasNoExportedResize(t *testing.T) {
 		if name := typ.Method(i).Name; strings.Contains(strings.ToLower(name), "resize") {
 			t.Fatalf("*Client exports %s: resizes must go through the pool actor (*ResizePool)", name)
 		}
+	}
+}
+
+// The whole stack (slots, balancer, breaker, retry, stats, the pool's
+// timeout) allocates no more per request than a bare net/http client
+// against the same server: no context timer, URL copy, body-reader
+// wrapper or per-attempt event check of its own. Counts include the
+// server's, the same on both sides.
+func TestDoAllocatesNoMoreThanBareNetHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	t.Cleanup(srv.Close)
+	tr := &http.Transport{MaxIdleConnsPerHost: 16}
+	t.Cleanup(tr.CloseIdleConnections)
+	hc := &http.Client{Transport: tr}
+	bare := func() {
+		resp, err := hc.Get(srv.URL + "/ping")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Breaker: breaker.New("b", breaker.Settings{})})
+	ctx := context.Background()
+	vsm := func() {
+		if _, err := c.Do(ctx, Request{URL: "/ping"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bare()
+	vsm() // connections open
+	b, v := testing.AllocsPerRun(200, bare), testing.AllocsPerRun(200, vsm)
+	t.Logf("allocations per request: bare net/http %.1f, the pool %.1f", b, v)
+	if v > b {
+		t.Fatalf("the pool allocates %.1f per request, bare net/http %.1f", v, b)
+	}
+}
+
+// A reply with no body (HEAD, 204, 304) is read as empty whatever its
+// Content-Length announces: HEAD of a resource above max_response_body
+// succeeds, and no buffer of the announced size is made.
+func TestHeadReplyHasNoBodyToRead(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "20971520") // 20 MiB, as GET would send
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(srv.Close)
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, MaxResponseBody: 1 << 20})
+	resp, err := c.Do(bg(t), Request{Method: http.MethodHead, URL: "/big"})
+	if err != nil || resp.Status != 200 || len(resp.Body) != 0 || cap(resp.Body) != 0 || resp.Header.Get("Content-Length") != "20971520" {
+		t.Fatalf("HEAD: %+v %v", resp, err)
 	}
 }

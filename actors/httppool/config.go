@@ -76,12 +76,14 @@ type Config struct {
 	// Classify judges outcomes. Default DefaultClassifier.
 	Classify Classifier
 	// Events receives event.PoolCheckout and event.AdapterRequest, one per
-	// attempt, but only while it has more than QuietSubscribers
-	// subscribers: the node passes the count of its own (the metrics
-	// subscription, which needs none of these: metrics are read from Stats),
-	// so nobody pays for events nobody reads. nil publishes none.
-	Events           *eventstream.EventStream
-	QuietSubscribers int32
+	// attempt, when RequestEvents is set; nil publishes none. Publishing
+	// runs every subscriber on the request's goroutine and costs every
+	// request, so it is opt-in: the counts they carry are in Stats (and
+	// the metrics read from it) whether or not events are published.
+	Events *eventstream.EventStream
+	// RequestEvents turns the per-attempt events on (request_events in
+	// the config). Default off.
+	RequestEvents bool
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -162,6 +164,7 @@ func FromConfig(name string, p config.Pool) (Config, error) {
 		ResponseHeaderTimeout: p.ResponseHeaderTimeout.D(),
 		IdleTimeout:           p.IdleTimeout.D(),
 		MaxResponseBody:       p.MaxResponseBody,
+		RequestEvents:         p.RequestEvents,
 	}
 	if scheme == "https" {
 		if c.TLS, err = LoadTLS(p.TLS); err != nil {

@@ -70,6 +70,32 @@ type countedConn struct {
 	net.Conn
 	cc   *connCounts
 	once sync.Once
+
+	// owner is the try whose deadline the connection carries, nil when
+	// none: the transport may hand the connection to another request as
+	// soon as a body is read, before the try that read it clears its
+	// deadline, and that clear must not undo the next request's.
+	mu    sync.Mutex
+	owner *attempt
+}
+
+// setDeadline gives the connection to a's current try, with its deadline.
+func (c *countedConn) setDeadline(a *attempt, dl time.Time) {
+	c.mu.Lock()
+	c.owner = a
+	_ = c.Conn.SetDeadline(dl) // fails only on a closed connection, which the try will see
+	c.mu.Unlock()
+}
+
+// clearDeadline removes a's deadline, unless another request has taken
+// the connection since.
+func (c *countedConn) clearDeadline(a *attempt) {
+	c.mu.Lock()
+	if c.owner == a {
+		c.owner = nil
+		_ = c.Conn.SetDeadline(time.Time{})
+	}
+	c.mu.Unlock()
 }
 
 func (c *countedConn) Close() error {

@@ -6,12 +6,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/fault"
+	"github.com/viable-systems/vsm-connections/pool"
 	"github.com/viable-systems/vsm-connections/vsmtest"
 )
 
@@ -266,5 +269,194 @@ func TestResizeKeepsIdleConnections(t *testing.T) {
 	step("6 after shrinking to 2", 6, 2, 8, 2)
 	if st := c.Stats(); st.ConnsClosed != 0 || st.Size != 2 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// stallServer answers /ok at once, holds /hang before any header, and
+// sends the headers and half the body of /stall before holding it: each
+// held request ends when the client gives up.
+func stallServer(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/hang":
+			<-r.Context().Done()
+		case "/stall":
+			w.Header().Set("Content-Length", "10")
+			_, _ = w.Write([]byte("12345"))
+			w.(http.Flusher).Flush()
+			<-r.Context().Done()
+		default:
+			_, _ = w.Write([]byte("ok"))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// With no deadline of the caller's, the pool's timeout is kept by a
+// deadline on the request's connection, not a context timer: it still
+// ends a request that gets no header, and one whose body stalls, on a new
+// connection and on a reused one, at the pool's timeout and named so.
+func TestPoolTimeoutKeptOnTheConnection(t *testing.T) {
+	srv := stallServer(t)
+	const limit = 250 * time.Millisecond // room for /ok on a loaded machine
+	// A dial cannot outlast the limit: the connection may keep it.
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Timeout: limit, DialTimeout: limit})
+	ctx := context.Background() // no deadline: the connection keeps the limit
+	for _, path := range []string{"/hang", "/stall", "/ok", "/hang", "/ok", "/stall"} {
+		start := time.Now()
+		resp, err := c.Do(ctx, Request{URL: path, Retry: once})
+		took := time.Since(start)
+		if path == "/ok" {
+			if err != nil || string(resp.Body) != "ok" {
+				t.Fatalf("%s: %+v %v", path, resp, err)
+			}
+			continue
+		}
+		te := timeoutOf(t, err)
+		if te.Limit != LimitPool || te.Timeout != limit || !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: limit %v %v: %v", path, te.Limit, te.Timeout, err)
+		}
+		if took < limit || took > 5*time.Second {
+			t.Fatalf("%s: a %v limit ended after %v", path, limit, took)
+		}
+	}
+	st := c.Stats()
+	if st.Requests.Success != 2 || st.Requests.Errors != 4 || st.InUse != 0 {
+		t.Fatalf("stats %+v, slots %+v", st.Requests, st.Stats)
+	}
+}
+
+// A request's Timeout longer than the pool's is kept on the connection
+// too, and is the one named.
+func TestRequestTimeoutKeptOnTheConnection(t *testing.T) {
+	srv := stallServer(t)
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Timeout: 50 * time.Millisecond, DialTimeout: 50 * time.Millisecond})
+	start := time.Now()
+	_, err := c.Do(context.Background(), Request{URL: "/stall", Timeout: 150 * time.Millisecond, Retry: once})
+	if te := timeoutOf(t, err); te.Limit != LimitRequest || te.Timeout != 150*time.Millisecond || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("limit %v %v: %v", te.Limit, te.Timeout, err)
+	}
+	if took := time.Since(start); took < 150*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("a 150ms limit ended after %v", took)
+	}
+}
+
+// A try's connection deadline does not outlive it: the idle connection is
+// still there, and reused, well after the deadline of the request that
+// last used it.
+func TestConnectionDeadlineClearedAfterTheTry(t *testing.T) {
+	srv := stallServer(t)
+	const limit = 200 * time.Millisecond
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Timeout: limit, DialTimeout: limit})
+	if _, err := c.Do(context.Background(), Request{URL: "/ok", Retry: once}); err != nil {
+		t.Fatal(err)
+	}
+	// Let the first request's deadline pass while its connection is idle:
+	// were it left set, the transport's read of the idle connection would
+	// fail and close it.
+	<-time.After(2 * limit)
+	if _, err := c.Do(context.Background(), Request{URL: "/ok", Retry: once}); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.ConnsOpened != 1 || st.ConnsClosed != 0 {
+		t.Fatalf("%d connections opened, %d closed; want the first one reused", st.ConnsOpened, st.ConnsClosed)
+	}
+}
+
+// deadlineConn records the deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (d *deadlineConn) SetDeadline(t time.Time) error { d.set = append(d.set, t); return nil }
+
+// The try that read a body last clears its deadline only if no other
+// request has taken the connection since: the transport hands it on as the
+// body ends, before that try gets to clear it.
+func TestClearDeadlineLeavesTheNextRequestsDeadline(t *testing.T) {
+	dc := &deadlineConn{}
+	cc := &countedConn{Conn: dc, cc: &connCounts{}}
+	first, next := &attempt{}, &attempt{}
+	d1, d2 := time.Unix(1, 0), time.Unix(2, 0)
+	cc.setDeadline(first, d1)
+	cc.setDeadline(next, d2) // taken by the next request
+	cc.clearDeadline(first)  // late: must not undo d2
+	if want := []time.Time{d1, d2}; !slices.Equal(dc.set, want) {
+		t.Fatalf("deadlines %v, want %v", dc.set, want)
+	}
+	cc.clearDeadline(next)
+	if want := []time.Time{d1, d2, {}}; !slices.Equal(dc.set, want) {
+		t.Fatalf("deadlines %v, want %v", dc.set, want)
+	}
+}
+
+// With no deadline of the caller's, a checkout that waits past the pool's
+// timeout (the checkout's own timer) names the pool's limit and matches
+// pool.ErrTimeout.
+func TestCheckoutTimeoutNamesThePool(t *testing.T) {
+	cs := newConnServer(t)
+	c := newClient(t, Config{Endpoints: []string{cs.srv.Listener.Addr().String()}, Size: 1, Timeout: 100 * time.Millisecond, DialTimeout: 100 * time.Millisecond})
+	held := make(chan error, 1)
+	go func() {
+		_, err := c.Do(context.Background(), Request{URL: "/", Retry: once, Timeout: waitFor})
+		held <- err
+	}()
+	select {
+	case <-cs.arrived:
+	case <-bg(t).Done():
+		t.Fatal("the first request did not arrive")
+	}
+	_, err := c.Do(context.Background(), Request{URL: "/", Retry: once})
+	te := timeoutOf(t, err)
+	if te.Limit != LimitPool || te.Timeout != 100*time.Millisecond || !errors.Is(err, pool.ErrTimeout) || !errors.Is(err, ErrTimeout) {
+		t.Fatalf("limit %v %v: %v", te.Limit, te.Timeout, err)
+	}
+	close(cs.release)
+	if err := <-held; err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Stats(); st.Timeouts != 1 {
+		t.Fatalf("checkout timeouts %d, want 1", st.Timeouts)
+	}
+}
+
+// A caller's deadline sooner than the pool's timeout bounds the attempt
+// with no timer of the pool's: it ends at the caller's deadline, named as
+// the caller's, not as the pool's timeout.
+func TestCallerDeadlineSoonerEndsTheAttempt(t *testing.T) {
+	srv := stallServer(t)
+	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Timeout: 10 * time.Second})
+	for _, path := range []string{"/hang", "/stall"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		start := time.Now()
+		_, err := c.Do(ctx, Request{URL: path})
+		took := time.Since(start)
+		cancel()
+		te := timeoutOf(t, err)
+		if te.Limit != LimitCaller || errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) || te.Timeout <= 0 || te.Timeout > 100*time.Millisecond {
+			t.Fatalf("%s: limit %v %v: %v", path, te.Limit, te.Timeout, err)
+		}
+		if took < 100*time.Millisecond || took > 5*time.Second {
+			t.Fatalf("%s: a 100ms deadline ended after %v", path, took)
+		}
+	}
+}
+
+// A trace of the caller's still sees every try once, beside the pool's
+// own hook that sets the connection deadline.
+func TestCallersTraceSeesEachTryOnce(t *testing.T) {
+	svc := vsmtest.NewMockService(t)
+	svc.FailNext(2, http.StatusServiceUnavailable)
+	c := newClient(t, Config{Endpoints: []string{svc.Addr()}, Timeout: time.Second, DialTimeout: time.Second})
+	var got int
+	ctx := httptrace.WithClientTrace(context.Background(), &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { got++ }})
+	resp, err := c.Do(ctx, Request{URL: "/"})
+	if err != nil || resp.Attempts != 3 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	if got != 3 {
+		t.Fatalf("the caller's GotConn ran %d times for 3 tries", got)
 	}
 }

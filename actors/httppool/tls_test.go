@@ -1,6 +1,7 @@
 package httppool
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -183,4 +184,35 @@ func TestRoundTripper(t *testing.T) {
 		t.Fatalf("%v %v", resp, err)
 	}
 	resp.Body.Close()
+}
+
+// An https pool whose dial and handshake cannot outlast its timeout keeps
+// it on the connection under TLS too (the transport hands the attempt a
+// *tls.Conn over the pool's counted one), and clears it after the try.
+func TestPoolTimeoutKeptOnTheTLSConnection(t *testing.T) {
+	srv := httptest.NewUnstartedServer(stallServer(t).Config.Handler)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	const limit = 500 * time.Millisecond
+	c := newClient(t, Config{Scheme: "https", Endpoints: []string{srv.Listener.Addr().String()}, TLS: &tls.Config{RootCAs: roots},
+		Timeout: limit, DialTimeout: limit / 2, TLSHandshakeTimeout: limit / 2})
+	ctx := context.Background()
+	if resp, err := c.Do(ctx, Request{URL: "/ok", Retry: once}); err != nil || string(resp.Body) != "ok" {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	<-time.After(2 * limit) // past the first request's deadline, its connection idle
+	start := time.Now()
+	_, err := c.Do(ctx, Request{URL: "/stall", Retry: once})
+	if te := timeoutOf(t, err); te.Limit != LimitPool || te.Timeout != limit {
+		t.Fatalf("limit %v %v: %v", te.Limit, te.Timeout, err)
+	}
+	if took := time.Since(start); took < limit || took > 5*time.Second {
+		t.Fatalf("a %v limit ended after %v", limit, took)
+	}
+	// The stalled request reused the first one's connection (then broke it).
+	if st := c.Stats(); st.ConnsOpened != 1 {
+		t.Fatalf("%d connections opened, want the first one reused", st.ConnsOpened)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/eventstream"
@@ -95,8 +96,8 @@ func (s *S1) AddPool(ctx context.Context, cfg httppool.Config) (*Pool, error) {
 	if cfg.Retry == nil {
 		cfg.Retry = s.env.Retry
 	}
-	if cfg.Events == nil && s.env.Events != nil {
-		cfg.Events, cfg.QuietSubscribers = s.quietEvents()
+	if cfg.Events == nil {
+		cfg.Events = s.env.Events // per-attempt events only with cfg.RequestEvents
 	}
 	return addUnit(ctx, s, cfg.Name, func() (*Pool, supervisor.ChildSpec, error) {
 		c, err := httppool.New(cfg)
@@ -104,7 +105,31 @@ func (s *S1) AddPool(ctx context.Context, cfg httppool.Config) (*Pool, error) {
 			return nil, supervisor.ChildSpec{}, err
 		}
 		return &Pool{c: c, s1: s}, supervisor.ChildSpec{Name: PoolPrefix + cfg.Name, Props: httppool.Props(c, httppool.Env{Events: s.env.Events})}, nil
-	}, func(p *Pool) { _ = p.c.Close() }, func(p *Pool) { store(&s.pools, cfg.Name, p) })
+	}, func(p *Pool) { _ = p.c.Close() }, s.keepPool)
+}
+
+// keepPool publishes a started pool and the routing table with it; the
+// caller holds s.mu.
+func (s *S1) keepPool(p *Pool) {
+	store(&s.pools, p.Name(), p)
+	s.reroute()
+}
+
+// reroute rebuilds the routing table from the pools; the caller holds
+// s.mu. The pools are scanned in name order and the first to claim an
+// endpoint keeps it, so the table answers as a scan of the sorted pools
+// would, with one map read per request instead of a scan.
+func (s *S1) reroute() {
+	ps := s.pools.Load().sorted
+	m := make(map[string]*Pool, len(ps))
+	for _, p := range ps {
+		for _, ep := range p.c.Config().Endpoints {
+			if _, taken := m[ep]; !taken {
+				m[ep] = p
+			}
+		}
+	}
+	s.routes.Store(&m)
 }
 
 // quietEvents is the node's event stream for an adapter, and how many of
@@ -165,9 +190,28 @@ func (s *S1) Route(req httppool.Request) (*Pool, error) {
 		}
 		return p, nil
 	}
-	u, err := url.Parse(req.URL)
-	if err != nil || !u.IsAbs() {
+	addr, ok := routeAddr(req.URL)
+	if !ok {
 		return nil, fmt.Errorf("%w: no pool named and %q is not an absolute URL", httppool.ErrNoPool, req.URL)
+	}
+	if p, ok := (*s.routes.Load())[addr]; ok {
+		return p, nil
+	}
+	return nil, fmt.Errorf("%w: none has the endpoint %s", httppool.ErrNoPool, addr)
+}
+
+// routeAddr is the host:port of an absolute URL, the scheme's port filled
+// in, and false when raw is not absolute. The common form
+// (scheme://host:port/path) is read without url.Parse, which would
+// allocate on every request; anything unusual (user info, IPv6 literals,
+// escapes, no port) goes through url.Parse, so both agree.
+func routeAddr(raw string) (string, bool) {
+	if addr, ok := plainHostPort(raw); ok {
+		return addr, true
+	}
+	u, err := url.Parse(raw)
+	if err != nil || !u.IsAbs() {
+		return "", false
 	}
 	port := u.Port()
 	if port == "" {
@@ -176,13 +220,46 @@ func (s *S1) Route(req httppool.Request) (*Pool, error) {
 			port = "443"
 		}
 	}
-	addr := net.JoinHostPort(u.Hostname(), port)
-	for _, p := range s.pools.Load().sorted { // the first by name wins
-		if p.c.HasEndpoint(addr) {
-			return p, nil
+	return net.JoinHostPort(u.Hostname(), port), true
+}
+
+// plainHostPort reads "http(s)://host:port" followed by nothing or by a
+// path, query or fragment, with host made of letters, digits, '.', '-'
+// and '_' and port of digits; false for any other form.
+func plainHostPort(raw string) (string, bool) {
+	var rest string
+	switch {
+	case hasPrefixFold(raw, "http://"):
+		rest = raw[len("http://"):]
+	case hasPrefixFold(raw, "https://"):
+		rest = raw[len("https://"):]
+	default:
+		return "", false
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	hp := rest[:end]
+	colon := strings.LastIndexByte(hp, ':')
+	if colon <= 0 || colon == len(hp)-1 {
+		return "", false
+	}
+	for i := 0; i < len(hp); i++ {
+		ch := hp[i]
+		switch {
+		case i == colon:
+		case i > colon && ch >= '0' && ch <= '9':
+		case i < colon && (ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '-' || ch == '_'):
+		default:
+			return "", false
 		}
 	}
-	return nil, fmt.Errorf("%w: none has the endpoint %s", httppool.ErrNoPool, addr)
+	return hp, true
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
 }
 
 // Request routes req (see Route) and sends it through the pool's client.

@@ -79,6 +79,9 @@ type S1 struct {
 	mu       sync.Mutex // serialises the writers of breakers and pools
 	breakers atomic.Pointer[units[*breaker.Breaker]]
 	pools    atomic.Pointer[units[*Pool]]
+	// routes maps an endpoint (host:port) to the first pool by name that
+	// has it: Route's table for absolute URLs, rebuilt with pools.
+	routes atomic.Pointer[map[string]*Pool]
 	// The WebSocket and gRPC pools (conns.go), in the same name space as
 	// pools: each is the unit "s1/pool/<name>".
 	wsPools   atomic.Pointer[units[*ws.Pool]]
@@ -99,6 +102,7 @@ func New(env Env) *S1 {
 	s := &S1{env: env}
 	s.breakers.Store(&units[*breaker.Breaker]{})
 	s.pools.Store(&units[*Pool]{})
+	s.routes.Store(&map[string]*Pool{})
 	s.wsPools.Store(&units[*ws.Pool]{})
 	s.grpcPools.Store(&units[*grpcpool.Channel]{})
 	s.quiet.Store(-1)
