@@ -614,3 +614,28 @@ func TestEventsCarryGeneration(t *testing.T) {
 		}
 	}
 }
+
+// The actor's mailbox runs on a stack grown in advance (internal/dispatch):
+// a handler with a few KB of frames does not make the runtime copy the
+// stack mid-message, which cost a request/reply about 1 µs per hop.
+func TestMailboxRunsOnGrownStack(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	mw, moved := actortest.StackProber()
+	b := cb.New("api", cb.Settings{})
+	pid := spawn(t, sys, Props(b, Env{}).Configure(actor.WithReceiverMiddleware(mw)))
+	ctx := bg(t)
+	for i := range 3 { // one request in flight: every message on a new goroutine
+		if st, err := Stats(ctx, sys.Root, pid); err != nil || st.Name != "api" {
+			t.Fatalf("stats %+v, %v", st, err)
+		}
+		sys.Root.Send(pid, &actortest.StackProbe{})
+		select {
+		case m := <-moved:
+			if m {
+				t.Fatalf("probe %d: the stack was grown during the handler", i)
+			}
+		case <-ctx.Done():
+			t.Fatal("no answer from the probe")
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -43,6 +44,48 @@ func Crasher(buffer int) (mw actor.ReceiverMiddleware, starts <-chan int32) {
 				ch <- n.Add(1)
 			case *Crash:
 				panic("actortest: crash on demand")
+			}
+			next(c, env)
+		}
+	}, ch
+}
+
+// ProbeBytes is the stack StackMoved's call needs: more than a goroutine
+// starts with, less than what internal/dispatch gives a mailbox run.
+const ProbeBytes = 3 << 10
+
+// StackMoved reports whether a call needing ProbeBytes more stack made the
+// runtime grow the calling goroutine's stack. A grown stack is a copy at
+// another address, so the address of a local changes across the call.
+// Used from a handler, it tells whether the actor's mailbox runs on a
+// stack grown in advance (internal/dispatch).
+func StackMoved() bool {
+	var x byte
+	before := uintptr(unsafe.Pointer(&x))
+	deep(0)
+	return uintptr(unsafe.Pointer(&x)) != before
+}
+
+//go:noinline
+func deep(i int) byte {
+	var pad [ProbeBytes]byte
+	pad[i] = byte(i)
+	return pad[len(pad)-1-i]
+}
+
+// StackProbe is the message on which a StackProber's middleware answers
+// StackMoved on its channel.
+type StackProbe struct{}
+
+// StackProber returns a receiver middleware that, on a *StackProbe, sends
+// StackMoved() (on the mailbox's goroutine) to the returned channel.
+func StackProber() (mw actor.ReceiverMiddleware, moved <-chan bool) {
+	ch := make(chan bool, 16)
+	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			if _, ok := env.Message.(*StackProbe); ok {
+				ch <- StackMoved()
+				return
 			}
 			next(c, env)
 		}
