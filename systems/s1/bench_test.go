@@ -48,8 +48,8 @@ func startCPU() func(*testing.B) {
 }
 
 // benchS1 is an S1 supervisor under a root, as the node starts it, with
-// no unit yet.
-func benchS1(b *testing.B) (*actor.ActorSystem, *S1) {
+// no unit yet; it stops at cleanup.
+func benchS1(b testing.TB) (*actor.ActorSystem, *S1) {
 	sys := actortest.NewSystem(nil)
 	env := supervisor.Env{Directory: supervisor.NewDirectory(), Events: sys.EventStream}
 	spec := Spec(supervisor.Config{}, env)

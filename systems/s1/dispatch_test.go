@@ -1,0 +1,40 @@
+package s1
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/viable-systems/vsm-connections/internal/actortest"
+	"github.com/viable-systems/vsm-connections/supervisor"
+)
+
+// Every unit S1 starts, whatever actor it is, runs its mailbox on a stack
+// grown in advance (internal/dispatch): a handler a few KB deep does not
+// make the runtime copy the stack mid-message.
+func TestUnitsRunOnGrownStack(t *testing.T) {
+	sys, s := benchS1(t)
+	mw, moved := actortest.StackProber()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pid, err := s.startChild(ctx, Name, supervisor.ChildSpec{
+		Name:  "probe",
+		Props: actor.PropsFromFunc(func(actor.Context) {}, actor.WithReceiverMiddleware(mw)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		sys.Root.Send(pid, &actortest.StackProbe{})
+		select {
+		case m := <-moved:
+			if m {
+				t.Fatalf("probe %d: the stack was grown during the handler", i)
+			}
+		case <-ctx.Done():
+			t.Fatal("no answer from the probe")
+		}
+	}
+}
