@@ -4,6 +4,7 @@
 package actortest
 
 import (
+	"context"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -90,4 +91,38 @@ func StackProber() (mw actor.ReceiverMiddleware, moved <-chan bool) {
 			next(c, env)
 		}
 	}, ch
+}
+
+// Probes and MaxMoved are how a test of a dispatcher reads StackMoved:
+// send Probes probes (each after the mailbox went idle, so each on a new
+// goroutine) and allow MaxMoved of them to find the stack grown. A garbage
+// collection between a run's start and its probe may shrink a stack that
+// uses under a quarter of its size, so a probe may move now and then;
+// protoactor's default dispatcher moves it on every probe.
+const (
+	Probes   = 5
+	MaxMoved = 2
+)
+
+// CountMoved calls before, sends a *StackProbe to pid and waits for the
+// answer, n times, and returns how many found the stack moved.
+func CountMoved(ctx context.Context, root *actor.RootContext, pid *actor.PID, moved <-chan bool, n int, before func() error) (int, error) {
+	count := 0
+	for range n {
+		if before != nil {
+			if err := before(); err != nil {
+				return count, err
+			}
+		}
+		root.Send(pid, &StackProbe{})
+		select {
+		case m := <-moved:
+			if m {
+				count++
+			}
+		case <-ctx.Done():
+			return count, ctx.Err()
+		}
+	}
+	return count, nil
 }
