@@ -1,6 +1,8 @@
-// Package actortest holds what tests of actors share: a quiet actor system
-// and a receiver middleware that crashes an actor on demand and counts its
-// starts, so a test can prove what survives a restart.
+// Package actortest holds what tests of actors share: a quiet actor system,
+// a receiver middleware that crashes an actor on demand and counts its
+// starts, so a test can prove what survives a restart, and a stack probe
+// that tells whether an actor's mailbox runs on a stack grown in advance
+// (internal/dispatch).
 package actortest
 
 import (
