@@ -3,7 +3,6 @@ package httppool
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -235,12 +234,10 @@ func TestMailboxRunsOnGrownStack(t *testing.T) {
 	t.Cleanup(func() { _ = sys.Root.StopFuture(pid).Wait() })
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
-	n, err := actortest.CountMoved(ctx, sys.Root, pid, moved, actortest.Probes, func() error {
-		if st, err := PoolStats(ctx, sys.Root, pid); err != nil || st.Name != "api" {
-			return fmt.Errorf("stats %+v, %v", st, err)
-		}
-		return nil
-	})
+	if st, err := PoolStats(ctx, sys.Root, pid); err != nil || st.Name != "api" {
+		t.Fatalf("stats %+v, %v", st, err)
+	}
+	n, err := actortest.CountMoved(ctx, sys.Root, pid, moved, actortest.Probes)
 	if err != nil || n > actortest.MaxMoved {
 		t.Fatalf("the stack was grown during the handler in %d of %d probes (%v)", n, actortest.Probes, err)
 	}

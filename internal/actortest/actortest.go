@@ -7,7 +7,11 @@ package actortest
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -77,54 +81,79 @@ func deep(i int) byte {
 }
 
 // StackProbe is the message on which a StackProber's middleware answers
-// StackMoved on its channel.
+// on its channel.
 type StackProbe struct{}
 
-// StackProber returns a receiver middleware that, on a *StackProbe, sends
-// StackMoved() (on the mailbox's goroutine) to the returned channel.
-func StackProber() (mw actor.ReceiverMiddleware, moved <-chan bool) {
-	ch := make(chan bool, 16)
+// ProbeResult is a StackProber's answer to one probe: whether StackMoved,
+// and whether the probe was the first message its goroutine handled (a
+// fresh mailbox run, so the stack had not been grown by an earlier
+// message of the run).
+type ProbeResult struct{ Moved, Fresh bool }
+
+// StackProber returns a receiver middleware that, on a *StackProbe,
+// sends a ProbeResult (measured on the mailbox's goroutine) to the
+// returned channel.
+func StackProber() (mw actor.ReceiverMiddleware, results <-chan ProbeResult) {
+	ch := make(chan ProbeResult, 16)
+	var last atomic.Uint64 // the goroutine of the previous message
 	return func(next actor.ReceiverFunc) actor.ReceiverFunc {
 		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
 			if _, ok := env.Message.(*StackProbe); ok {
-				ch <- StackMoved()
+				moved := StackMoved() // first: goid's own frames could grow the stack
+				g := goid()
+				ch <- ProbeResult{Moved: moved, Fresh: last.Swap(g) != g}
 				return
 			}
+			last.Store(goid())
 			next(c, env)
 		}
 	}, ch
 }
 
-// Probes and MaxMoved are how a test of a dispatcher reads StackMoved:
-// send Probes probes (each after the mailbox went idle, so each on a new
-// goroutine) and allow MaxMoved of them to find the stack grown. A garbage
-// collection between a run's start and its probe may shrink a stack that
-// uses under a quarter of its size, so a probe may move now and then;
-// protoactor's default dispatcher moves it on every probe.
+// goid is the calling goroutine's id, read from its traceback header
+// ("goroutine 7 [running]:"); ids are never reused.
+func goid() uint64 {
+	var buf [64]byte
+	n := runtime.Stack(buf[:], false)
+	s := strings.TrimPrefix(string(buf[:n]), "goroutine ")
+	id, _, _ := strings.Cut(s, " ")
+	v, _ := strconv.ParseUint(id, 10, 64)
+	return v
+}
+
+// Probes and MaxMoved are how a test of a dispatcher reads the probes:
+// Probes probes that ran on a fresh goroutine, of which MaxMoved may find
+// the stack grown. A garbage collection between a run's start and its
+// probe may shrink a stack that uses under a quarter of its size, so a
+// probe may move now and then; on protoactor's default dispatcher every
+// fresh probe moves it.
 const (
 	Probes   = 5
 	MaxMoved = 2
 )
 
-// CountMoved calls before, sends a *StackProbe to pid and waits for the
-// answer, n times, and returns how many found the stack moved.
-func CountMoved(ctx context.Context, root *actor.RootContext, pid *actor.PID, moved <-chan bool, n int, before func() error) (int, error) {
-	count := 0
-	for range n {
-		if before != nil {
-			if err := before(); err != nil {
-				return count, err
-			}
+// CountMoved sends *StackProbe messages to pid, one at a time, until n of
+// them ran on a fresh goroutine, and returns how many of those found the
+// stack moved. It gives up, with an error, after 20n probes or when ctx
+// ends.
+func CountMoved(ctx context.Context, root *actor.RootContext, pid *actor.PID, results <-chan ProbeResult, n int) (int, error) {
+	moved, fresh := 0, 0
+	for sent := 0; fresh < n; sent++ {
+		if sent == 20*n {
+			return moved, fmt.Errorf("only %d of %d probes ran on a fresh goroutine", fresh, sent)
 		}
 		root.Send(pid, &StackProbe{})
 		select {
-		case m := <-moved:
-			if m {
-				count++
+		case r := <-results:
+			if r.Fresh {
+				fresh++
+				if r.Moved {
+					moved++
+				}
 			}
 		case <-ctx.Done():
-			return count, ctx.Err()
+			return moved, ctx.Err()
 		}
 	}
-	return count, nil
+	return moved, nil
 }

@@ -64,7 +64,7 @@ func TestActorOnDispatcher(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	n, err := actortest.CountMoved(ctx, sys.Root, pid, moved, actortest.Probes, nil)
+	n, err := actortest.CountMoved(ctx, sys.Root, pid, moved, actortest.Probes)
 	if err != nil || n > actortest.MaxMoved {
 		t.Fatalf("the stack was grown during the handler in %d of %d probes (%v)", n, actortest.Probes, err)
 	}

@@ -26,7 +26,7 @@ func TestUnitsRunOnGrownStack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := actortest.CountMoved(ctx, sys.Root, pid, moved, actortest.Probes, nil)
+	n, err := actortest.CountMoved(ctx, sys.Root, pid, moved, actortest.Probes)
 	if err != nil || n > actortest.MaxMoved {
 		t.Fatalf("the stack was grown during the handler in %d of %d probes (%v)", n, actortest.Probes, err)
 	}
