@@ -11,7 +11,6 @@ import (
 	"github.com/viable-systems/vsm-connections/actors/redisstore"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/config"
-	"github.com/viable-systems/vsm-connections/internal/dispatch"
 	"github.com/viable-systems/vsm-connections/state"
 	"github.com/viable-systems/vsm-connections/state/session"
 	"github.com/viable-systems/vsm-connections/supervisor"
@@ -113,10 +112,10 @@ func (s *S1) StartState(ctx context.Context, cfg config.Redis, opts StateOptions
 	// The state actor keeps its subscriptions in its Props, which the unit
 	// keeps in its child spec: they survive restarts of both. It is given
 	// an unclosable store: the node closes it after the systems stop. It
-	// runs on the units' dispatcher (see startChild).
-	storeProps := redisstore.Props(unclosable{st.store}).Configure(actor.WithDispatcher(dispatch.New()))
+	// runs on the units' dispatcher (presized).
+	storeProps := redisstore.Props(unclosable{st.store})
 	unitProps := supervisor.Props(Name+"/"+RedisUnit, s.env.Supervision, s.env.Supervisor,
-		supervisor.ChildSpec{Name: StoreName, Props: storeProps})
+		presized([]supervisor.ChildSpec{{Name: StoreName, Props: storeProps}})...)
 	if len(opts.StoreMiddleware) > 0 {
 		storeProps.Configure(actor.WithReceiverMiddleware(opts.StoreMiddleware...))
 	}

@@ -116,10 +116,20 @@ func (s *S1) startChild(ctx context.Context, sup string, spec supervisor.ChildSp
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotRunning, sup)
 	}
-	if spec.Props != nil {
-		spec.Props.Configure(actor.WithDispatcher(dispatch.New()))
-	}
+	presized([]supervisor.ChildSpec{spec})
 	return supervisor.Start(ctx, s.env.Root, pid, spec)
+}
+
+// presized gives the actors of specs (a unit's own children, such as a
+// WebSocket pool's connections) the units' dispatcher, as startChild
+// gives the units themselves.
+func presized(specs []supervisor.ChildSpec) []supervisor.ChildSpec {
+	for _, spec := range specs {
+		if spec.Props != nil {
+			spec.Props.Configure(actor.WithDispatcher(dispatch.New()))
+		}
+	}
+	return specs
 }
 
 // lookup is the PID of the unit actor with the stable name s1/<name>.
