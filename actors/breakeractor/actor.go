@@ -13,6 +13,7 @@ import (
 	"github.com/viable-systems/vsm-connections/algedonic"
 	cb "github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/internal/dispatch"
 	"github.com/viable-systems/vsm-connections/internal/offload"
 )
 
@@ -58,7 +59,10 @@ func Props(b *cb.Breaker, env Env) *actor.Props {
 	// Subscribe now, not in Started, so that no transition made before
 	// the actor runs is merged into another: they wait in the backlog.
 	sh.unsub = b.Subscribe(sh.listen)
-	return actor.PropsFromProducer(func() actor.Actor { return &breakerActor{shared: sh} })
+	// The dispatcher grows each mailbox run's stack at its base: a
+	// request answered on a fresh goroutine no longer copies its stack
+	// mid-reply (internal/dispatch).
+	return actor.PropsFromProducer(func() actor.Actor { return &breakerActor{shared: sh} }, actor.WithDispatcher(dispatch.New()))
 }
 
 // listen is the breaker's listener. The breaker calls it one transition at

@@ -614,3 +614,21 @@ func TestEventsCarryGeneration(t *testing.T) {
 		}
 	}
 }
+
+// The actor's mailbox runs on a stack grown in advance (internal/dispatch):
+// a handler with a few KB of frames does not make the runtime copy the
+// stack mid-message, which cost a request/reply about 1 µs per hop.
+func TestMailboxRunsOnGrownStack(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	mw, moved := actortest.StackProber()
+	b := cb.New("api", cb.Settings{})
+	pid := spawn(t, sys, Props(b, Env{}).Configure(actor.WithReceiverMiddleware(mw)))
+	ctx := bg(t)
+	if st, err := Stats(ctx, sys.Root, pid); err != nil || st.Name != "api" {
+		t.Fatalf("stats %+v, %v", st, err)
+	}
+	n, err := actortest.CountMoved(ctx, sys.Root, pid, moved, actortest.Probes)
+	if err != nil || n > actortest.MaxMoved {
+		t.Fatalf("the stack was grown during the handler in %d of %d probes (%v)", n, actortest.Probes, err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/viable-systems/vsm-connections/balancer"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/internal/ask"
+	"github.com/viable-systems/vsm-connections/internal/dispatch"
 	"github.com/viable-systems/vsm-connections/internal/offload"
 )
 
@@ -36,7 +37,10 @@ func Props(c *Client, env Env) *actor.Props {
 		env.MaxRequests = DefaultMaxRequests
 	}
 	sh := &shared{c: c, env: env, requests: offload.New(env.MaxRequests)}
-	return actor.PropsFromProducer(func() actor.Actor { return &poolActor{shared: sh} })
+	// The dispatcher grows each mailbox run's stack at its base: a
+	// request answered on a fresh goroutine no longer copies its stack
+	// mid-reply (internal/dispatch).
+	return actor.PropsFromProducer(func() actor.Actor { return &poolActor{shared: sh} }, actor.WithDispatcher(dispatch.New()))
 }
 
 type shared struct {

@@ -219,3 +219,26 @@ func TestSendWithoutSenderIsDropped(t *testing.T) {
 		t.Fatal("ran a request nobody waits for")
 	}
 }
+
+// The pool actor's mailbox runs on a stack grown in advance
+// (internal/dispatch), as the breaker actor's does.
+func TestMailboxRunsOnGrownStack(t *testing.T) {
+	sys := actortest.NewSystem(t)
+	c, err := New(Config{Name: "api", Endpoints: []string{"127.0.0.1:9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	mw, moved := actortest.StackProber()
+	pid := sys.Root.Spawn(Props(c, Env{}).Configure(actor.WithReceiverMiddleware(mw)))
+	t.Cleanup(func() { _ = sys.Root.StopFuture(pid).Wait() })
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if st, err := PoolStats(ctx, sys.Root, pid); err != nil || st.Name != "api" {
+		t.Fatalf("stats %+v, %v", st, err)
+	}
+	n, err := actortest.CountMoved(ctx, sys.Root, pid, moved, actortest.Probes)
+	if err != nil || n > actortest.MaxMoved {
+		t.Fatalf("the stack was grown during the handler in %d of %d probes (%v)", n, actortest.Probes, err)
+	}
+}

@@ -18,19 +18,21 @@ var ErrNoActor = errors.New("no such actor")
 
 // replyProcess receives one reply. It replaces protoactor's Future, which
 // needs a goroutine to wait with a context and races (its result is written
-// without its lock) when a reply arrives after it completed.
-type replyProcess struct{ ch chan any }
+// without its lock) when a reply arrives after it completed. It is the
+// channel itself (buffered, one slot), so registering it allocates nothing
+// beyond the channel.
+type replyProcess chan any
 
-func (p *replyProcess) SendUserMessage(_ *actor.PID, m any) {
+func (p replyProcess) SendUserMessage(_ *actor.PID, m any) {
 	_, msg, _ := actor.UnwrapEnvelope(m)
 	select {
-	case p.ch <- msg:
+	case p <- msg:
 	default: // a late duplicate; the caller has its answer
 	}
 }
 
-func (p *replyProcess) SendSystemMessage(*actor.PID, any) {}
-func (p *replyProcess) Stop(*actor.PID)                   {}
+func (replyProcess) SendSystemMessage(*actor.PID, any) {}
+func (replyProcess) Stop(*actor.PID)                   {}
 
 // Ask sends msg to pid and waits for a reply of type T until ctx ends (or
 // DefaultTimeout when ctx has no deadline). It leaves no goroutine behind.
@@ -41,27 +43,30 @@ func Ask[T any](ctx context.Context, sender actor.SenderContext, pid *actor.PID,
 		return zero, err
 	}
 	reg := sender.ActorSystem().ProcessRegistry
-	proc := &replyProcess{ch: make(chan any, 1)}
+	proc := make(replyProcess, 1)
 	self, ok := reg.Add(proc, "ask$"+reg.NextId())
 	if !ok {
 		return zero, errors.New("ask: cannot register a reply process")
 	}
 	defer reg.Remove(self)
 
-	wait := DefaultTimeout
-	if dl, ok := ctx.Deadline(); ok {
-		wait = time.Until(dl)
+	// A context with a deadline bounds the wait by itself: a timer of our
+	// own would only fire at the same instant, and costs three allocations
+	// per request. Only a context without one needs DefaultTimeout's.
+	var expired <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok {
+		timer := time.NewTimer(DefaultTimeout)
+		defer timer.Stop()
+		expired = timer.C
 	}
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
 	sender.RequestWithCustomSender(pid, msg, self)
 	var reply any
 	select {
-	case reply = <-proc.ch:
+	case reply = <-proc:
 	case <-ctx.Done():
 		return zero, ctx.Err()
-	case <-timer.C:
-		return zero, fmt.Errorf("no reply to %T from %s within %s: %w", msg, pid.GetId(), wait, context.DeadlineExceeded)
+	case <-expired:
+		return zero, fmt.Errorf("no reply to %T from %s within %s: %w", msg, pid.GetId(), DefaultTimeout, context.DeadlineExceeded)
 	}
 	if _, dead := reply.(*actor.DeadLetterResponse); dead {
 		return zero, fmt.Errorf("%T to %s: %w", msg, pid.GetId(), ErrNoActor)

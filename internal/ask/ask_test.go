@@ -79,3 +79,30 @@ func TestContextError(t *testing.T) {
 		t.Fatalf("cancelled: %v", err)
 	}
 }
+
+// A context with a deadline bounds the wait by itself: Ask arms no timer
+// of its own for it (a timer is three allocations), only for a context
+// without one.
+func TestAskWithDeadlineArmsNoTimer(t *testing.T) {
+	sys := actor.NewActorSystem(actor.WithDeadLetterThrottleInterval(10 * time.Millisecond))
+	pid := sys.Root.Spawn(actor.PropsFromFunc(func(c actor.Context) {
+		if _, ok := c.Message().(*ping); ok {
+			c.Respond(&pong{n: 1})
+		}
+	}))
+	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
+	allocs := func(ctx context.Context) float64 {
+		return testing.AllocsPerRun(200, func() {
+			if r, err := ask.Ask[*pong](ctx, sys.Root, pid, &ping{}); err != nil || r.n != 1 {
+				t.Fatalf("Ask = %v, %v", r, err)
+			}
+		})
+	}
+	dl, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	without, with := allocs(context.Background()), allocs(dl)
+	t.Logf("allocations per Ask: %.2f with a deadline, %.2f without", with, without)
+	if without-with < 2 {
+		t.Fatalf("allocations per Ask: %.1f with a deadline, %.1f without: want about 3 fewer (no timer)", with, without)
+	}
+}

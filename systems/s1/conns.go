@@ -130,7 +130,7 @@ func (s *S1) AddWebSocketPool(ctx context.Context, cfg ws.PoolConfig, env ws.Env
 		return p, supervisor.ChildSpec{
 			Name:  PoolPrefix + name,
 			Kind:  supervisor.KindSupervisor,
-			Props: supervisor.Props(path, s.env.Supervision, s.env.Supervisor, p.ChildSpecs()...),
+			Props: supervisor.Props(path, s.env.Supervision, s.env.Supervisor, presized(p.ChildSpecs())...),
 		}, nil
 	}, func(p *ws.Pool) { _ = p.Close(context.WithoutCancel(ctx)) }, func(p *ws.Pool) { store(&s.wsPools, name, p) })
 }

@@ -111,10 +111,11 @@ func (s *S1) StartState(ctx context.Context, cfg config.Redis, opts StateOptions
 	st.sessions = session.New(st.store, session.Config{})
 	// The state actor keeps its subscriptions in its Props, which the unit
 	// keeps in its child spec: they survive restarts of both. It is given
-	// an unclosable store: the node closes it after the systems stop.
+	// an unclosable store: the node closes it after the systems stop. It
+	// runs on the units' dispatcher (presized).
 	storeProps := redisstore.Props(unclosable{st.store})
 	unitProps := supervisor.Props(Name+"/"+RedisUnit, s.env.Supervision, s.env.Supervisor,
-		supervisor.ChildSpec{Name: StoreName, Props: storeProps})
+		presized([]supervisor.ChildSpec{{Name: StoreName, Props: storeProps}})...)
 	if len(opts.StoreMiddleware) > 0 {
 		storeProps.Configure(actor.WithReceiverMiddleware(opts.StoreMiddleware...))
 	}

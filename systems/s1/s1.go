@@ -18,6 +18,7 @@ import (
 	"github.com/viable-systems/vsm-connections/algedonic"
 	"github.com/viable-systems/vsm-connections/breaker"
 	"github.com/viable-systems/vsm-connections/fault"
+	"github.com/viable-systems/vsm-connections/internal/dispatch"
 	"github.com/viable-systems/vsm-connections/supervisor"
 	"github.com/viable-systems/vsm-connections/systems"
 )
@@ -110,12 +111,29 @@ func New(env Env) *S1 {
 }
 
 // startChild adds spec under the supervisor called sup (S1 or one below it).
+// Every unit runs on the connection actors' dispatcher, which grows each
+// mailbox run's stack at its base (internal/dispatch): a unit answers
+// requests, and a reply made on protoactor's small starting stack had the
+// runtime copy it mid-handler.
 func (s *S1) startChild(ctx context.Context, sup string, spec supervisor.ChildSpec) (*actor.PID, error) {
 	pid, ok := s.env.Supervisor.Directory.Lookup(sup)
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotRunning, sup)
 	}
+	presized([]supervisor.ChildSpec{spec})
 	return supervisor.Start(ctx, s.env.Root, pid, spec)
+}
+
+// presized gives the actors of specs (a unit's own children, such as a
+// WebSocket pool's connections) the units' dispatcher, as startChild
+// gives the units themselves.
+func presized(specs []supervisor.ChildSpec) []supervisor.ChildSpec {
+	for _, spec := range specs {
+		if spec.Props != nil {
+			spec.Props.Configure(actor.WithDispatcher(dispatch.New()))
+		}
+	}
+	return specs
 }
 
 // lookup is the PID of the unit actor with the stable name s1/<name>.
