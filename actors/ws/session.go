@@ -67,7 +67,7 @@ func (s *session) cause() error {
 
 // dialRound waits delay, takes the connection's slot, and tries every
 // endpoint once, starting with the one that last worked. The first that
-// answers becomes the session, run on this goroutine as its writer. Each
+// answers becomes the session, run on a goroutine of its own. Each
 // failure is reported to the actor, which backs off after the last one.
 func (c *Conn) dialRound(ctx context.Context, gen uint64, delay time.Duration, root *actor.RootContext, self *actor.PID) {
 	if delay > 0 {
@@ -104,8 +104,14 @@ func (c *Conn) dialRound(ctx context.Context, gen uint64, delay time.Duration, r
 			continue
 		}
 		c.start.Store(int64(idx))
-		c.runSession(ctx, gen, wsc, ep, root, self)
-		return
+		// The session runs on a fresh goroutine: this one's stack grew
+		// deep in the handshake (HTTP, TLS) and an idle connection would
+		// keep it for as long as it is open.
+		if c.goAsync(func() { c.runSession(ctx, gen, wsc, ep, root, self) }) {
+			return
+		}
+		_ = wsc.Close() // Close has begun
+		break
 	}
 	<-c.slot
 }
@@ -139,8 +145,7 @@ func (c *Conn) dialOne(ctx context.Context, ep string) (_ *websocket.Conn, _ err
 }
 
 // runSession runs an open connection until it ends, then frees the slot
-// and tells the actor. It runs on the dialling goroutine, which becomes
-// the writer.
+// and tells the actor. Its goroutine is the session's writer.
 func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, ep string, root *actor.RootContext, self *actor.PID) {
 	s := &session{gen: gen, id: c.sessions.Add(1), ws: wsc, endpoint: ep, ctx: ctx, loopDone: make(chan struct{}), readerDone: make(chan struct{})}
 	now := time.Now()
