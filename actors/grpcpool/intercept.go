@@ -32,11 +32,16 @@ import (
 
 // unary is the channel's unary client interceptor.
 func (ch *Channel) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if ch.cfg.Timeout > 0 {
+	if ch.deadline != nil {
 		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, ch.cfg.Timeout)
-			defer cancel()
+			if ctx.Done() == nil {
+				// Never cancelled: the shared deadline of this instant.
+				ctx = &withDeadline{Context: ctx, dl: ch.deadline.ctx(time.Now())}
+			} else {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, ch.cfg.Timeout)
+				defer cancel()
+			}
 		}
 	}
 	listened := ch.listened()
