@@ -181,6 +181,11 @@ func New(name string, cfg Config, env Env) (*Conn, error) {
 			Proxy:            http.ProxyFromEnvironment,
 			HandshakeTimeout: cfg.DialTimeout,
 			TLSClientConfig:  tlsCfg,
+			// A write buffer only while a message is being written: an idle
+			// connection holds none (4 KiB less each), for one pool round
+			// trip per message. Per Conn, as no state is global here; an
+			// idle connection's buffer goes back to the heap after two GCs.
+			WriteBufferPool: &sync.Pool{},
 		},
 		kick: make(chan struct{}, 1),
 		slot: make(chan struct{}, 1),

@@ -137,6 +137,7 @@ func TestInlineWriteAfterStopIsKept(t *testing.T) {
 
 // The queue holds no buffer while empty: an idle connection costs no
 // queue memory, and a burst's buffer is given back once it is written.
+// gorilla's write buffer is pooled too, so an idle connection holds none.
 func TestQueueMemoryReleasedWhenDrained(t *testing.T) {
 	ctx := testCtx(t)
 	srv := startServer(t)
@@ -151,6 +152,9 @@ func TestQueueMemoryReleasedWhenDrained(t *testing.T) {
 	}
 	if n := bufCap(); n != 0 {
 		t.Fatalf("new connection's queue buffer = %d slots, want none", n)
+	}
+	if c.dialer.WriteBufferPool == nil {
+		t.Fatal("no write buffer pool: every connection holds a write buffer while idle")
 	}
 	const n = 100
 	for i := range n { // down: all queued
