@@ -124,3 +124,32 @@ func TestDefaultDeadlineAllocations(t *testing.T) {
 		t.Fatalf("the default deadline costs %.1f allocations per call more than the caller's own, want at most 2", dflt-own)
 	}
 }
+
+// Concurrent calls with never-cancelled contexts share and replace the
+// deadline slots under -race; every call succeeds and is counted once.
+func TestSharedDeadlineConcurrentCalls(t *testing.T) {
+	ts := (&testServer{}).start(t, "")
+	ch := newChannel(t, Config{Endpoints: []string{ts.addr}, Timeout: 640 * time.Millisecond}) // grain 10ms
+	client := testpb.NewTestClient(ch)
+	const callers, each = 64, 20
+	errs := make(chan error, callers)
+	for range callers {
+		go func() {
+			for range each {
+				if _, err := client.Unary(context.Background(), &testpb.Request{Text: "c"}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range callers {
+		if err := recv(t, bounded(t), errs, "a caller"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := ch.Stats(); st.Codes["OK"] != callers*each || st.Calls != callers*each {
+		t.Fatalf("stats %+v, want %d OK calls", st, callers*each)
+	}
+}
