@@ -232,16 +232,18 @@ func (c *Conn) ChildSpec() supervisor.ChildSpec { return supervisor.Worker(c.nam
 // is full, it waits for room until ctx ends; while it is down, a full
 // queue fails at once with ErrQueueFull (Queue policy), and every send
 // fails with ErrNotConnected (FailFast). The send waits in the queue until
-// ctx's deadline or QueueTimeout, whichever is first. Send returns when m
-// is queued, not written. Safe for concurrent use.
+// ctx's deadline or QueueTimeout, whichever is first. A queued Send
+// returns when m is queued, not written. Safe for concurrent use.
 //
-// While the connection is open, its writer goroutine idle and the queue
-// empty, Send writes m on the caller's goroutine instead, and returns
-// once it is written (see writeInline): that saves the round trip's
-// hand-off to the writer. Such a write is bounded by WriteTimeout, not by
-// ctx (cutting a WebSocket write short corrupts the connection), so a ctx
-// whose deadline is sooner than WriteTimeout always goes through the
-// queue.
+// While the connection is open, its write token free (the writer
+// goroutine idle) and the queue empty, Send writes m on the caller's
+// goroutine instead, and returns once it is written: that saves the
+// round trip's hand-off to the writer. Such a write is bounded by
+// WriteTimeout, not by ctx (cutting a WebSocket write short corrupts the
+// connection), so a ctx whose deadline is sooner than WriteTimeout always
+// goes through the queue. If the write fails, m is kept and written first
+// on the next connection, as a queued send would be, and Send returns
+// nil.
 func (c *Conn) Send(ctx context.Context, m Message) error {
 	return c.send(ctx, m, true)
 }
