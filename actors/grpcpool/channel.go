@@ -35,7 +35,9 @@ type Channel struct {
 	// unary attempt.
 	callTimeout time.Duration
 	creds       credentials.TransportCredentials
-	sc          string
+	// deadline is the default deadline of unary calls; nil without one.
+	deadline *sharedDeadline
+	sc       string
 
 	// conns is the published set; nil once closed. Only the actor (through
 	// addConn and removeConn) and Close replace it.
@@ -103,6 +105,9 @@ func New(cfg Config) (*Channel, error) {
 	}
 	if cfg.Breaker != nil {
 		ch.callTimeout = cfg.Breaker.Settings().CallTimeout
+	}
+	if cfg.Timeout > 0 {
+		ch.deadline = newSharedDeadline(cfg.Timeout)
 	}
 	ch.throttle.init(cfg.Retry.MaxTokens, cfg.Retry.TokenRatio)
 	if cfg.TLS != nil {

@@ -104,7 +104,9 @@ type Config struct {
 
 	// Timeout is the deadline of a unary call whose context has none,
 	// retries included (gRFC A6: one deadline over all attempts). Default
-	// 5s; negative: none. Streams get no default deadline.
+	// 5s; negative: none. Streams get no default deadline. Calls whose
+	// context is never cancelled share one deadline per Timeout/64 (at
+	// most 100ms), so theirs may be that much earlier, never later.
 	Timeout time.Duration
 	// ConnectTimeout bounds each connection attempt. Default 5s.
 	ConnectTimeout time.Duration

@@ -32,11 +32,16 @@ import (
 
 // unary is the channel's unary client interceptor.
 func (ch *Channel) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-	if ch.cfg.Timeout > 0 {
+	if ch.deadline != nil {
 		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, ch.cfg.Timeout)
-			defer cancel()
+			if ctx.Done() == nil {
+				// Never cancelled: the shared deadline of this instant.
+				ctx = &withDeadline{Context: ctx, dl: ch.deadline.ctx(time.Now())}
+			} else {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, ch.cfg.Timeout)
+				defer cancel()
+			}
 		}
 	}
 	listened := ch.listened()
@@ -88,16 +93,26 @@ func (ch *Channel) timedAttempt(ctx context.Context, tok breaker.Token, method s
 		ch.judge(ctx, tok, err)
 		return err
 	}
+	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, ch.callTimeout)
 	defer cancel()
 	err := invoker(actx, method, req, reply, cc, opts...)
-	if err != nil && actx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && (actx.Err() == context.DeadlineExceeded || ch.serverEnforced(err, start)) {
 		te := &breaker.TimeoutError{Name: ch.cfg.Breaker.Name(), Timeout: ch.callTimeout, Err: err}
 		tok.Done(ctx, te)
 		return withCode(codes.DeadlineExceeded, fmt.Errorf("grpcpool: channel %s: %s: %w", ch.cfg.Name, method, te))
 	}
 	ch.judge(ctx, tok, err)
 	return err
+}
+
+// serverEnforced reports whether err is the server enforcing our
+// CallTimeout: the server's deadline is ours less the header's transit,
+// so its DeadlineExceeded can arrive just before our own timer fires.
+// Within the last tenth of CallTimeout, that is what it is (a server's own
+// upstream timeout that early is not told apart).
+func (ch *Channel) serverEnforced(err error, start time.Time) bool {
+	return codeOf(err) == codes.DeadlineExceeded && time.Since(start) >= ch.callTimeout-ch.callTimeout/10
 }
 
 // allow asks the breaker; a rejection is Unavailable (the call was not

@@ -14,8 +14,10 @@ import (
 // BenchmarkWSRoundTrip: one message out and its echo back, on one
 // connection to the same loopback gorilla echo server: bare gorilla
 // (WriteMessage then ReadMessage on the caller's goroutine) against a
-// Conn (Send through the queue and the writer goroutine, the echo through
-// the reader goroutine and the Handler). Goal: vsm ≥ 0.9 × bare.
+// Conn (Send, which on an idle open connection writes on the caller's
+// goroutine under the write token, and the echo through the reader
+// goroutine and the Handler, which hands it to the caller: the one
+// goroutine hand-off left). Goal: vsm ≥ 0.9 × bare.
 func BenchmarkWSRoundTrip(b *testing.B) {
 	for _, size := range []struct {
 		name string
@@ -69,8 +71,9 @@ func BenchmarkWSRoundTrip(b *testing.B) {
 // server and reports the memory each costs (heap in use + goroutine
 // stacks, after a GC) as B/conn. The figure includes the server's side of
 // each connection, which is the same in both: vsm − bare is what the
-// actor, its reader and writer goroutines and the send queue add to a
-// bare gorilla client with its reader goroutine.
+// actor and its writer goroutine add to a bare gorilla client with its
+// reader goroutine (bare holds gorilla's 4 KiB write buffer, which a
+// Conn takes from a pool per message; an empty send queue holds none).
 func BenchmarkWSIdleConnMemory(b *testing.B) {
 	b.Run("bare", func(b *testing.B) {
 		srv := startServer(b)

@@ -96,9 +96,22 @@ type Conn struct {
 	dialer *websocket.Dialer
 	log    *slog.Logger
 
-	// out is the bounded send queue, shared by every session in turn, so
-	// what is queued while down is written, in order, after the reconnect.
-	out chan *outMsg
+	// q is the bounded send queue (at most QueueSize), shared by every
+	// session in turn, so what is queued while down is written, in order,
+	// after the reconnect. qmu guards q and room; room is made by a Send
+	// waiting for a free slot and closed by the next pop.
+	qmu  sync.Mutex
+	q    ring
+	room chan struct{}
+	// kick wakes the writer goroutine: something was queued. One pending
+	// kick is enough, as the writer drains the whole queue per kick.
+	kick chan struct{}
+	// inline is the open session once its writer goroutine has caught up
+	// (subscriptions, OnReconnect's messages, head, the queue), else nil.
+	// A Send that finds that session's write token free and the queue
+	// empty writes on the caller's goroutine, holding the token: see
+	// writeInline.
+	inline atomic.Pointer[session]
 	// slot is held by one dial-then-session at a time. It is what makes the
 	// writer unique even while a restarted actor's old session is closing.
 	slot chan struct{}
@@ -168,8 +181,13 @@ func New(name string, cfg Config, env Env) (*Conn, error) {
 			Proxy:            http.ProxyFromEnvironment,
 			HandshakeTimeout: cfg.DialTimeout,
 			TLSClientConfig:  tlsCfg,
+			// A write buffer only while a message is being written: an idle
+			// connection holds none (4 KiB less each), for one pool round
+			// trip per message. Per Conn, as no state is global here; an
+			// idle connection's buffer goes back to the heap after two GCs.
+			WriteBufferPool: &sync.Pool{},
 		},
-		out:  make(chan *outMsg, cfg.QueueSize),
+		kick: make(chan struct{}, 1),
 		slot: make(chan struct{}, 1),
 		subs: append([]Message(nil), cfg.Subscriptions...),
 	}
@@ -214,24 +232,26 @@ func (c *Conn) ChildSpec() supervisor.ChildSpec { return supervisor.Worker(c.nam
 // is full, it waits for room until ctx ends; while it is down, a full
 // queue fails at once with ErrQueueFull (Queue policy), and every send
 // fails with ErrNotConnected (FailFast). The send waits in the queue until
-// ctx's deadline or QueueTimeout, whichever is first. Send returns when m
-// is queued, not written. Safe for concurrent use.
+// ctx's deadline or QueueTimeout, whichever is first. A queued Send
+// returns when m is queued, not written. Safe for concurrent use.
+//
+// While the connection is open, its write token free (the writer
+// goroutine idle) and the queue empty, Send writes m on the caller's
+// goroutine instead, and returns once it is written: that saves the
+// round trip's hand-off to the writer. Such a write is bounded by
+// WriteTimeout, not by ctx (cutting a WebSocket write short corrupts the
+// connection), so a ctx whose deadline is sooner than WriteTimeout always
+// goes through the queue. If the write fails, m is kept and written first
+// on the next connection, as a queued send would be, and Send returns
+// nil.
 func (c *Conn) Send(ctx context.Context, m Message) error {
-	om, err := c.prepare(m, ctxDeadline(ctx), true)
-	if err != nil {
-		return err
-	}
-	return c.enqueue(ctx, om, true)
+	return c.send(ctx, m, true)
 }
 
 // SendText sends s as a text message.
 func (c *Conn) SendText(ctx context.Context, s string) error {
 	// []byte(s) is a fresh copy already.
-	om, err := c.prepare(Message{Type: Text, Data: []byte(s)}, ctxDeadline(ctx), false)
-	if err != nil {
-		return err
-	}
-	return c.enqueue(ctx, om, true)
+	return c.send(ctx, Message{Type: Text, Data: []byte(s)}, false)
 }
 
 // SendBinary sends a copy of b as a binary message.
@@ -245,11 +265,22 @@ func (c *Conn) SendJSON(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
-	om, err := c.prepare(m, ctxDeadline(ctx), false) // m.Data is ours
-	if err != nil {
+	return c.send(ctx, m, false) // m.Data is ours
+}
+
+// send writes m inline when it can, else queues it; copyData says that
+// the caller still owns m.Data.
+func (c *Conn) send(ctx context.Context, m Message, copyData bool) error {
+	if err := c.check(m); err != nil {
 		return err
 	}
-	return c.enqueue(ctx, om, true)
+	if c.ctx.Err() != nil {
+		return ErrClosed
+	}
+	if c.writeInline(ctx, m, copyData) {
+		return nil
+	}
+	return c.enqueue(ctx, c.newOut(m, ctxDeadline(ctx), copyData), true)
 }
 
 // TrySend is Send that never waits: a full queue fails with ErrQueueFull
@@ -271,12 +302,25 @@ func ctxDeadline(ctx context.Context) time.Time {
 // caller still owns it (it may reuse its buffer once Send returns, long
 // before the write).
 func (c *Conn) prepare(m Message, deadline time.Time, copyData bool) (*outMsg, error) {
+	if err := c.check(m); err != nil {
+		return nil, err
+	}
+	return c.newOut(m, deadline, copyData), nil
+}
+
+// check refuses what can never be sent.
+func (c *Conn) check(m Message) error {
 	if m.Type != Text && m.Type != Binary {
-		return nil, fmt.Errorf("ws: cannot send message type %v", m.Type)
+		return fmt.Errorf("ws: cannot send message type %v", m.Type)
 	}
 	if n := int64(len(m.Data)); n > c.cfg.MaxMessageSize {
-		return nil, &TooLargeError{Size: n, Limit: c.cfg.MaxMessageSize}
+		return &TooLargeError{Size: n, Limit: c.cfg.MaxMessageSize}
 	}
+	return nil
+}
+
+// newOut makes the queued form of a checked m.
+func (c *Conn) newOut(m Message, deadline time.Time, copyData bool) *outMsg {
 	limit := c.cfg.now().Add(c.cfg.QueueTimeout)
 	if deadline.IsZero() || deadline.After(limit) {
 		deadline = limit
@@ -285,7 +329,7 @@ func (c *Conn) prepare(m Message, deadline time.Time, copyData bool) (*outMsg, e
 	if copyData {
 		data = append([]byte(nil), m.Data...)
 	}
-	return &outMsg{typ: int(m.Type), data: data, deadline: deadline}, nil
+	return &outMsg{typ: int(m.Type), data: data, deadline: deadline}
 }
 
 func (c *Conn) enqueue(ctx context.Context, om *outMsg, wait bool) error {
@@ -297,24 +341,60 @@ func (c *Conn) enqueue(ctx context.Context, om *outMsg, wait bool) error {
 		c.notConnected.Add(1)
 		return ErrNotConnected
 	}
+	for {
+		c.qmu.Lock()
+		if c.q.len() < c.cfg.QueueSize {
+			c.q.push(om)
+			c.qmu.Unlock()
+			c.wake()
+			return nil
+		}
+		if !connected || !wait {
+			c.qmu.Unlock()
+			c.queueFull.Add(1)
+			return ErrQueueFull
+		}
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
+		c.qmu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			c.queueFull.Add(1)
+			return fmt.Errorf("%w: %w", ErrQueueFull, context.Cause(ctx))
+		case <-c.ctx.Done():
+			return ErrClosed
+		}
+	}
+}
+
+// wake tells the writer goroutine that something is queued.
+func (c *Conn) wake() {
 	select {
-	case c.out <- om:
-		return nil
-	default:
+	case c.kick <- struct{}{}:
+	default: // a kick is pending: the writer will see this send too
 	}
-	if !connected || !wait {
-		c.queueFull.Add(1)
-		return ErrQueueFull
+}
+
+// pop takes the oldest queued send, or nil, and frees its slot for a
+// Send waiting for room.
+func (c *Conn) pop() *outMsg {
+	c.qmu.Lock()
+	m := c.q.pop()
+	if m != nil && c.room != nil {
+		close(c.room)
+		c.room = nil
 	}
-	select {
-	case c.out <- om:
-		return nil
-	case <-ctx.Done():
-		c.queueFull.Add(1)
-		return fmt.Errorf("%w: %w", ErrQueueFull, context.Cause(ctx))
-	case <-c.ctx.Done():
-		return ErrClosed
-	}
+	c.qmu.Unlock()
+	return m
+}
+
+func (c *Conn) queued() int {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return c.q.len()
 }
 
 // Subscribe declares m as a subscription: it is written now if the
@@ -333,13 +413,16 @@ func (c *Conn) Subscribe(m Message) error {
 		return nil // the next session replays it
 	}
 	om.session = live.id
-	select {
-	case c.out <- om:
-	default:
+	c.qmu.Lock()
+	if c.q.len() >= c.cfg.QueueSize {
+		c.qmu.Unlock()
 		// Queue full: it is replayed on the next connect; say so.
 		c.queueFull.Add(1)
 		return ErrQueueFull
 	}
+	c.q.push(om)
+	c.qmu.Unlock()
+	c.wake()
 	return nil
 }
 
@@ -363,7 +446,7 @@ func (c *Conn) Stats() Stats {
 		DialFailures:  c.dialFailures.Load(),
 		Sent:          c.sent.Load(),
 		Received:      c.received.Load(),
-		Queued:        len(c.out),
+		Queued:        c.queued(),
 		QueueFull:     c.queueFull.Load(),
 		NotConnected:  c.notConnected.Load(),
 		Expired:       c.expired.Load(),
@@ -411,14 +494,10 @@ func (c *Conn) Close(ctx context.Context) error {
 		c.head = nil
 		c.abandoned.Add(1)
 	}
-	for {
-		select {
-		case <-c.out:
-			c.abandoned.Add(1)
-		default:
-			return nil
-		}
+	for c.pop() != nil {
+		c.abandoned.Add(1)
 	}
+	return nil
 }
 
 // goAsync runs fn on a goroutine counted by Close, unless Close has begun.

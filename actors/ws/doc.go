@@ -23,19 +23,24 @@
 //
 //	actor      decides to dial and when (backoff), publishes events,
 //	           turns a handler panic into its own (→ supervisor restart)
-//	dialler    one round over the endpoints; on success it becomes ...
-//	writer     the only goroutine that writes our frames: subscriptions,
-//	           the OnReconnect messages, the queue, and the pings
+//	dialler    one round over the endpoints; on success it starts ...
+//	writer     the session's writer: subscriptions, the OnReconnect
+//	           messages, the queue, and the pings
 //	reader     reads, calls the Handler (and sends to Env.HandlerPID), in
 //	           order; a pong moves the read deadline
 //
-// gorilla panics, after corrupting its buffer, on concurrent writes; one
-// writer per connection makes that impossible whatever the number of
-// senders. Control frames gorilla answers by itself on the reader (pong,
-// the close echo, 1009 on an oversize frame) go through WriteControl,
-// which gorilla documents as safe alongside the writer. A slot held from
-// dial to the end of a session keeps one session per Conn even while a
-// restarted actor's previous session is still closing.
+// gorilla panics, after corrupting its buffer, on concurrent writes. Every
+// frame of ours is written holding the session's write token, so one
+// goroutine writes at a time whatever the number of senders: the writer
+// goroutine, or a Send that found the token free and nothing queued,
+// which writes its message itself rather than hand it over (that hand-off
+// was a third of an echo round trip). Pings and queued sends always go
+// through the writer goroutine. Control frames gorilla answers by itself
+// on the reader (pong, the close echo, 1009 on an oversize frame) go
+// through WriteControl, which gorilla documents as safe alongside the
+// writer. A slot held from dial to the end of a session keeps one session
+// per Conn even while a restarted actor's previous session is still
+// closing.
 //
 // # The life of a connection
 //
@@ -56,7 +61,12 @@
 // # Sends
 //
 // Send, SendText, SendBinary and SendJSON queue a copy and return; the
-// writer writes in queue order. While the connection is open a full queue
+// writer writes in queue order. On an open connection with an idle writer
+// and an empty queue they write the message on the caller's goroutine and
+// return once it is written, unless ctx's deadline is sooner than
+// WriteTimeout (a write cut short would corrupt the connection, so an
+// inline write is bounded by WriteTimeout, not ctx). Each sender's order
+// holds across both paths. The queue holds no buffer while empty. While the connection is open a full queue
 // is backpressure: Send waits for room until its ctx ends (then
 // ErrQueueFull wrapping the ctx error). While it is down the policy
 // is explicit: Queue (default) keeps sends, each until its deadline (the

@@ -15,17 +15,28 @@ import (
 	"github.com/viable-systems/vsm-connections/breaker"
 )
 
-// session is one open WebSocket: a reader goroutine and a writer (the
-// goroutine that dialled it). The writer is the only goroutine that writes
-// frames of ours, pings included; gorilla itself answers the peer's pings
-// and close frame from the reader through WriteControl, which it documents
-// as safe alongside the writer.
+// session is one open WebSocket: a reader goroutine and a writer
+// goroutine (the one that dialled it). Every frame of ours is written
+// under the session's write token (wmu), so one goroutine writes at a
+// time, as gorilla requires: the writer goroutine for subscriptions,
+// queued sends and pings, or a Send that found the token free and the
+// queue empty (writeInline). gorilla itself answers the peer's pings and
+// close frame from the reader through WriteControl, which it documents as
+// safe alongside the writer.
 type session struct {
 	gen      uint64 // the incarnation's
 	id       uint64
 	ws       *websocket.Conn
 	endpoint string
-	subs     []Message
+	// ctx is the incarnation's: it ends on a stop, a restart or Close,
+	// and bounds writes made on the session by any goroutine.
+	ctx context.Context
+	// wmu is the write token. ended, under wmu, is set once the session
+	// takes no more writes (it failed, or its writer goroutine is leaving).
+	wmu   sync.Mutex
+	ended bool
+
+	subs []Message
 	// reconnect: not the Conn's first session.
 	reconnect bool
 	// loopDone: the reader stopped reading (the socket may be closed);
@@ -56,7 +67,7 @@ func (s *session) cause() error {
 
 // dialRound waits delay, takes the connection's slot, and tries every
 // endpoint once, starting with the one that last worked. The first that
-// answers becomes the session, run on this goroutine as its writer. Each
+// answers becomes the session, run on a goroutine of its own. Each
 // failure is reported to the actor, which backs off after the last one.
 func (c *Conn) dialRound(ctx context.Context, gen uint64, delay time.Duration, root *actor.RootContext, self *actor.PID) {
 	if delay > 0 {
@@ -93,8 +104,14 @@ func (c *Conn) dialRound(ctx context.Context, gen uint64, delay time.Duration, r
 			continue
 		}
 		c.start.Store(int64(idx))
-		c.runSession(ctx, gen, wsc, ep, root, self)
-		return
+		// The session runs on a fresh goroutine: this one's stack grew
+		// deep in the handshake (HTTP, TLS) and an idle connection would
+		// keep it for as long as it is open.
+		if c.goAsync(func() { c.runSession(ctx, gen, wsc, ep, root, self) }) {
+			return
+		}
+		_ = wsc.Close() // Close has begun
+		break
 	}
 	<-c.slot
 }
@@ -128,10 +145,9 @@ func (c *Conn) dialOne(ctx context.Context, ep string) (_ *websocket.Conn, _ err
 }
 
 // runSession runs an open connection until it ends, then frees the slot
-// and tells the actor. It runs on the dialling goroutine, which becomes
-// the writer.
+// and tells the actor. Its goroutine is the session's writer.
 func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, ep string, root *actor.RootContext, self *actor.PID) {
-	s := &session{gen: gen, id: c.sessions.Add(1), ws: wsc, endpoint: ep, loopDone: make(chan struct{}), readerDone: make(chan struct{})}
+	s := &session{gen: gen, id: c.sessions.Add(1), ws: wsc, endpoint: ep, ctx: ctx, loopDone: make(chan struct{}), readerDone: make(chan struct{})}
 	now := time.Now()
 	c.mu.Lock()
 	s.subs = append([]Message(nil), c.subs...)
@@ -170,13 +186,15 @@ func (c *Conn) runSession(ctx context.Context, gen uint64, wsc *websocket.Conn, 
 	notify(ctx, root, self, &sessionEnded{gen: gen, err: s.cause()})
 }
 
-// write is the session's single writer: subscriptions, the reconnect
+// write is the session's writer goroutine: subscriptions, the reconnect
 // hook's messages, a send left over by the last session, then the queue
-// and the pings until the session ends. It returns once the reader has
-// finished too.
+// and the pings until the session ends. From the moment it has caught up
+// with the queue, Sends may write inline too, each holding the write
+// token. It returns once the reader has finished too.
 func (c *Conn) write(ctx, hookCtx context.Context, s *session, info *ReconnectInfo, root *actor.RootContext, self *actor.PID) {
 	wsc := s.ws
 	defer func() {
+		c.retire(s)
 		_ = wsc.Close()
 		<-s.readerDone
 	}()
@@ -187,24 +205,9 @@ func (c *Conn) write(ctx, hookCtx context.Context, s *session, info *ReconnectIn
 		_ = wsc.NetConn().SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
 	})
 	defer stop()
-	put := func(typ int, data []byte) error {
-		if err := ctx.Err(); err != nil {
-			return context.Cause(ctx)
-		}
-		if err := wsc.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
-			return err
-		}
-		// Counted before the write so that a peer's reply never overtakes
-		// the count (tests and dashboards read it after the echo).
-		c.sent.Add(1)
-		if err := wsc.WriteMessage(typ, data); err != nil {
-			c.sent.Add(^uint64(0))
-			return err
-		}
-		return nil
-	}
+	// Until c.inline is set nobody else writes on s: no token needed.
 	for _, m := range s.subs {
-		if err := put(int(m.Type), m.Data); err != nil {
+		if err := c.put(s, int(m.Type), m.Data); err != nil {
 			s.fail(err)
 			return
 		}
@@ -217,7 +220,7 @@ func (c *Conn) write(ctx, hookCtx context.Context, s *session, info *ReconnectIn
 			return
 		}
 		for _, m := range msgs {
-			if err := put(int(m.Type), m.Data); err != nil {
+			if err := c.put(s, int(m.Type), m.Data); err != nil {
 				s.fail(err)
 				return
 			}
@@ -225,10 +228,16 @@ func (c *Conn) write(ctx, hookCtx context.Context, s *session, info *ReconnectIn
 	}
 	if m := c.head; m != nil {
 		c.head = nil
-		if !c.writeQueued(s, m, put) {
+		if !c.writeQueued(s, m) {
 			return
 		}
 	}
+	if !c.drain(s) {
+		return
+	}
+	// Caught up: from here a Send may write inline. Anything queued from
+	// now on comes with a kick.
+	c.inline.Store(s)
 	var tick <-chan time.Time
 	if hb := c.cfg.HeartbeatInterval; hb > 0 {
 		t := time.NewTicker(hb)
@@ -239,16 +248,18 @@ func (c *Conn) write(ctx, hookCtx context.Context, s *session, info *ReconnectIn
 		select {
 		case <-ctx.Done():
 			s.fail(context.Cause(ctx))
+			// No data frame may follow our close frame.
+			c.retire(s)
 			c.closeGracefully(s)
 			return
 		case <-s.loopDone:
 			return
-		case m := <-c.out:
-			if !c.writeQueued(s, m, put) {
+		case <-c.kick:
+			if !c.drain(s) {
 				return
 			}
 		case <-tick:
-			if err := wsc.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+			if err := c.ping(s); err != nil {
 				s.fail(err)
 				return
 			}
@@ -256,9 +267,111 @@ func (c *Conn) write(ctx, hookCtx context.Context, s *session, info *ReconnectIn
 	}
 }
 
+// put writes one data frame on s; the caller holds the write token (or
+// is the writer goroutine before the session goes inline).
+func (c *Conn) put(s *session, typ int, data []byte) error {
+	if err := s.ctx.Err(); err != nil {
+		return context.Cause(s.ctx)
+	}
+	if err := s.ws.SetWriteDeadline(time.Now().Add(c.cfg.WriteTimeout)); err != nil {
+		return err
+	}
+	// The stop's AfterFunc may have shortened the deadline just before we
+	// lengthened it: then ctx has ended, and we shorten it again.
+	if s.ctx.Err() != nil {
+		_ = s.ws.NetConn().SetWriteDeadline(time.Now().Add(c.cfg.CloseTimeout))
+	}
+	// Counted before the write so that a peer's reply never overtakes
+	// the count (tests and dashboards read it after the echo).
+	c.sent.Add(1)
+	if err := s.ws.WriteMessage(typ, data); err != nil {
+		c.sent.Add(^uint64(0))
+		return err
+	}
+	return nil
+}
+
+// drain writes everything queued, holding the write token; false means
+// the session failed or is ending.
+func (c *Conn) drain(s *session) bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.ended {
+		return false
+	}
+	for {
+		m := c.pop()
+		if m == nil {
+			return true
+		}
+		if !c.writeQueued(s, m) {
+			s.ended = true
+			return false
+		}
+	}
+}
+
+// ping writes a heartbeat ping through the write token, so that pings and
+// data frames never interleave mid-frame whatever goroutine writes.
+func (c *Conn) ping(s *session) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.ended {
+		return errSessionEnded
+	}
+	return s.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.cfg.WriteTimeout))
+}
+
+// errSessionEnded: the session failed on another goroutine's write, whose
+// error is the session's cause.
+var errSessionEnded = errors.New("ws: session ended")
+
+// retire closes s to writes: once it returns no goroutine writes on s
+// again (it waits for a write in progress, which the heartbeat, the
+// socket's close or CloseTimeout bound).
+func (c *Conn) retire(s *session) {
+	c.inline.CompareAndSwap(s, nil)
+	s.wmu.Lock()
+	s.ended = true
+	s.wmu.Unlock()
+}
+
+// writeInline writes m on the caller's goroutine when the open session's
+// writer is idle (its write token is free) and nothing is queued, and
+// reports whether it took m. Each sender's order holds: a send of its
+// still queued means the queue is not empty, and one being written holds
+// the token. A failed write keeps m (copied) for the next session, first,
+// as the writer goroutine does with a queued send, and ends this one.
+func (c *Conn) writeInline(ctx context.Context, m Message, copyData bool) bool {
+	s := c.inline.Load()
+	if s == nil {
+		return false
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < c.cfg.WriteTimeout {
+		return false // the write could outlast ctx: the queue honours it
+	}
+	if !s.wmu.TryLock() {
+		return false // the writer goroutine or another Send is writing
+	}
+	defer s.wmu.Unlock()
+	if s.ended || c.queued() > 0 {
+		return false
+	}
+	if err := c.put(s, int(m.Type), m.Data); err != nil {
+		// Nothing of this caller's is queued behind it, and the session
+		// takes no more writes: head is free (only a failed write sets it,
+		// and that ends the session before any inline write).
+		c.head = c.newOut(m, ctxDeadline(ctx), copyData)
+		s.ended = true
+		s.fail(err)
+		c.wake() // the writer goroutine finds the session ended and leaves
+	}
+	return true
+}
+
 // writeQueued writes one queued send unless it is stale; false means the
 // session failed (and m waits in head for the next one).
-func (c *Conn) writeQueued(s *session, m *outMsg, put func(int, []byte) error) bool {
+func (c *Conn) writeQueued(s *session, m *outMsg) bool {
 	if m.session != 0 && m.session != s.id {
 		return true // a subscription the current session already replayed
 	}
@@ -267,7 +380,7 @@ func (c *Conn) writeQueued(s *session, m *outMsg, put func(int, []byte) error) b
 		c.publish(&SendDropped{Conn: c.name, Count: 1, Reason: ErrExpired.Error(), At: time.Now()})
 		return true
 	}
-	if err := put(m.typ, m.data); err != nil {
+	if err := c.put(s, m.typ, m.data); err != nil {
 		c.head = m
 		s.fail(err)
 		return false
@@ -340,6 +453,11 @@ func (c *Conn) read(ctx context.Context, s *session, root *actor.RootContext, se
 	// timeout is about); gorilla's Close is safe alongside it.
 	_ = wsc.Close()
 	s.endHook()
+	// Sends from now on queue for the next session: the handler and the
+	// application hear of the loss below, and a Send made after that must
+	// not try the dead socket (an inline write already under way fails and
+	// keeps its message in head).
+	c.inline.CompareAndSwap(s, nil)
 	c.connected.Store(false)
 	c.state.CompareAndSwap(int32(Open), int32(Connecting))
 	close(s.loopDone)
