@@ -98,6 +98,10 @@ func vmRSS() uint64 {
 //	B/unit     live bytes above an empty node, per unit (breaker or pool)
 //	goroutines/unit
 //
+// VSM_FOOTPRINT_SETTLE=5s measures 5 s after the first request, and
+// VSM_FOOTPRINT_HEAP_PROFILE=file writes a heap profile of the running
+// node then.
+//
 // The sub-benchmarks with breakers only and pools only give the cost of
 // each kind of unit alone. Figures are per start, averaged over b.N.
 func BenchmarkNodeFootprint(b *testing.B) {
@@ -180,6 +184,11 @@ func measureNode(b *testing.B, breakers, pools int, addr string) footprint {
 		}
 	}
 	f.serve = time.Since(t0)
+	if d, err := time.ParseDuration(os.Getenv("VSM_FOOTPRINT_SETTLE")); err == nil {
+		// Measure an idle node, not one just started: what the units do
+		// once running (timers, audits) shows then.
+		time.Sleep(d)
+	}
 	f.live, f.rss, f.goroutines = liveBytes(), vmRSS(), runtime.NumGoroutine()
 	if path := os.Getenv("VSM_FOOTPRINT_HEAP_PROFILE"); path != "" {
 		// The profile of the running node (go test's -memprofile is taken

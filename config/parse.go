@@ -53,6 +53,17 @@ type source struct {
 	env map[string]string
 }
 
+// WithoutSource returns c without the record of where each key came from
+// (the file's lines, the environment variables), sharing c's maps and
+// lists. Problems found in it name keys without a position. The record
+// holds a string and two map entries per key, some 400 B per configured
+// breaker or pool: a node keeps this form of its config once validated.
+func (c *Config) WithoutSource() *Config {
+	out := *c
+	out.src = nil
+	return &out
+}
+
 // Load reads and parses the file at path; see Parse. Problems name the file
 // by path as given. An error reading the file is returned as is (wrapped),
 // so errors.Is(err, fs.ErrNotExist) works.
