@@ -91,6 +91,7 @@ func vmRSS() uint64 {
 //
 //	start-ms   config parsed and vsm.Start returned
 //	serve-ms   the first request through the last pool succeeded
+//	stop-ms    Node.Stop took (every unit stopped, in reverse order)
 //	live-MB    live heap + goroutine stacks after a GC, node running
 //	rss-MB     VmRSS of the benchmark process (includes the test binary and
 //	           what earlier sub-benchmarks left; scripts/footprint.sh
@@ -126,6 +127,7 @@ func BenchmarkNodeFootprint(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 			b.ReportMetric(f.start.Seconds()*1e3, "start-ms")
 			b.ReportMetric(f.serve.Seconds()*1e3, "serve-ms")
+			b.ReportMetric(f.stop.Seconds()*1e3, "stop-ms")
 			b.ReportMetric(float64(f.live)/(1<<20), "live-MB")
 			b.ReportMetric(float64(f.rss)/(1<<20), "rss-MB")
 			b.ReportMetric((float64(f.live)-float64(base.live))/units, "B/unit")
@@ -135,14 +137,15 @@ func BenchmarkNodeFootprint(b *testing.B) {
 }
 
 type footprint struct {
-	start, serve time.Duration
-	live, rss    uint64
-	goroutines   int
+	start, serve, stop time.Duration
+	live, rss          uint64
+	goroutines         int
 }
 
 func (f *footprint) add(g footprint) {
 	f.start += g.start
 	f.serve += g.serve
+	f.stop += g.stop
 	f.live += g.live
 	f.rss += g.rss
 	f.goroutines += g.goroutines
@@ -150,7 +153,7 @@ func (f *footprint) add(g footprint) {
 
 func (f footprint) div(n int) footprint {
 	return footprint{
-		start: f.start / time.Duration(n), serve: f.serve / time.Duration(n),
+		start: f.start / time.Duration(n), serve: f.serve / time.Duration(n), stop: f.stop / time.Duration(n),
 		live: f.live / uint64(n), rss: f.rss / uint64(n), goroutines: f.goroutines / n,
 	}
 }
@@ -162,6 +165,9 @@ func measureNode(b *testing.B, breakers, pools int, addr string) footprint {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	if os.Getenv("VSM_FOOTPRINT_HEAP_PROFILE") != "" {
+		runtime.MemProfileRate = 512 // 1,000 pools make a few MB: sample finely
+	}
 	y := footprintYAML(breakers, pools, addr)
 	pool := ""
 	if pools > 0 {
@@ -195,8 +201,10 @@ func measureNode(b *testing.B, breakers, pools int, addr string) footprint {
 		// after it stopped).
 		writeHeapProfile(b, path)
 	}
+	t1 := time.Now()
 	if err := n.Stop(ctx); err != nil {
 		b.Fatal(err)
 	}
+	f.stop = time.Since(t1)
 	return f
 }
