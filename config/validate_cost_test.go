@@ -53,3 +53,31 @@ func TestValidateBreakerAllocations(t *testing.T) {
 		t.Errorf("Validate makes %.1f allocations per breaker, want at most 6", per)
 	}
 }
+
+// Duplicate keys are found, with the first one's line, in small mappings
+// (scanned) and in large ones (a map), and explicit keys still override
+// merged ones.
+func TestDuplicateKeysSmallAndLargeMappings(t *testing.T) {
+	var large strings.Builder
+	large.WriteString("circuit_breakers:\n")
+	for i := range 12 {
+		fmt.Fprintf(&large, "  b%02d: {}\n", i)
+	}
+	large.WriteString("  b03: {}\n") // line 14; b03 is on line 5
+	for _, c := range []struct{ name, yaml, want string }{
+		{"small", "node:\n  name: a\n  cluster: c\n  name: b\n", "vsm.yaml:4: node.name: duplicate key (first at line 2)"},
+		{"large", large.String(), "vsm.yaml:14: circuit_breakers.b03: duplicate key (first at line 5)"},
+	} {
+		_, err := Parse("vsm.yaml", []byte(c.yaml))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	cfg, err := Parse("vsm.yaml", []byte("circuit_breakers:\n  one: &b {failure_threshold: 3, recovery_timeout: 1s}\n  api: {<<: *b, failure_threshold: 7}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := cfg.CircuitBreakers["api"]; b.FailureThreshold != 7 || b.RecoveryTimeout.D().String() != "1s" {
+		t.Fatalf("merged breaker = %+v, want failure_threshold 7 (explicit), recovery_timeout 1s (merged)", b)
+	}
+}
