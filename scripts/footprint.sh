@@ -8,6 +8,8 @@
 #   ready_ms   GET /readyz answered 200
 #   serve_ms   the first request through the last pool succeeded
 #              (POST /api/v1/pools/<name>/request, GET /livez on the node)
+#   cpu_ms     CPU time (user + system) the node had used by then: on a
+#              loaded machine a steadier figure than the wall-clock times
 #   rss_*      VmRSS when serving and after SETTLE seconds; VmHWM (peak);
 #              anon: RssAnon after SETTLE (VmRSS less the pages of the
 #              binary and other files, which the kernel can drop and share)
@@ -57,13 +59,14 @@ cfg=$dir/footprint.yaml
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 kib() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
 last=$(printf 'p%04d' $((POOLS - 1)))
-printf '%-6s %-9s %-9s %-14s %-15s %-8s %-9s %-9s\n' round ready_ms serve_ms rss_serve_MiB rss_settle_MiB hwm_MiB anon_MiB heap_MiB
+printf '%-6s %-9s %-9s %-7s %-14s %-15s %-8s %-9s %-9s\n' round ready_ms serve_ms cpu_ms rss_serve_MiB rss_settle_MiB hwm_MiB anon_MiB heap_MiB
 for ((r = 1; r <= ROUNDS; r++)); do
 	t0=$(date +%s%N)
 	"$bin" run --config "$cfg" --log-level warn >"$dir/node.log" 2>&1 &
 	pid=$!
 	until curl -sf -o /dev/null "http://127.0.0.1:$PORT/readyz"; do
 		kill -0 "$pid" 2>/dev/null || { cat "$dir/node.log"; exit 1; }
+		sleep 0.01 # leave the CPUs to the node
 	done
 	ready=$(ms_since "$t0")
 	serve=$ready
@@ -71,15 +74,18 @@ for ((r = 1; r <= ROUNDS; r++)); do
 		until curl -sf -o /dev/null -X POST -d '{"method": "GET", "path": "/livez"}' \
 			"http://127.0.0.1:$PORT/api/v1/pools/$last/request"; do
 			kill -0 "$pid" 2>/dev/null || { cat "$dir/node.log"; exit 1; }
+			sleep 0.01
 		done
 		serve=$(ms_since "$t0")
 	fi
+	# utime + stime, fields 14 and 15 of /proc/PID/stat, in clock ticks.
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%d", ($14 + $15) * 1000 / hz}' "/proc/$pid/stat")
 	rss_serve=$(kib VmRSS)
 	sleep "$SETTLE"
 	rss_settle=$(kib VmRSS) hwm=$(kib VmHWM) anon=$(kib RssAnon)
 	# After the RSS: a scrape of 10,000 breakers' series allocates.
 	heap=$(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^go_memstats_heap_alloc_bytes / {printf "%d", $2 / 1048576}')
-	printf '%-6s %-9s %-9s %-14s %-15s %-8s %-9s %-9s\n' "$r" "$ready" "$serve" \
+	printf '%-6s %-9s %-9s %-7s %-14s %-15s %-8s %-9s %-9s\n' "$r" "$ready" "$serve" "$cpu" \
 		$((rss_serve / 1024)) $((rss_settle / 1024)) $((hwm / 1024)) $((anon / 1024)) "$heap"
 	kill -TERM "$pid"
 	wait "$pid" || true
