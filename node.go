@@ -120,6 +120,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	c = c.WithoutSource() // validated: positions are needed no more
 	if o.registry == nil {
 		o.registry = telemetry.NewRegistry() // with go_* and process_*
 	}

@@ -39,16 +39,37 @@ type stripe struct {
 	_          [256 - (7+nBuckets)*8]byte // a stripe spans whole cache lines
 }
 
+// telemetry's stripes are allocated by the first call that records
+// anything: they are 2 KiB at 2 CPUs (8 stripes of 256 B), most of an
+// idle breaker's memory, and a node with 10,000 configured breakers has
+// most of them idle. Until then every counter reads zero.
 type telemetry struct {
-	stripes []stripe
-	mask    uint64
-	every   uint64 // 1 call in every is timed; a power of two
+	set   atomic.Pointer[stripes]
+	n     int    // stripes in a set; a power of two
+	mask  uint64 // n-1
+	every uint64 // 1 call in every is timed; a power of two
 }
+
+type stripes struct{ s []stripe }
 
 func newTelemetry(every int) *telemetry {
 	n := 1 << bits.Len(uint(runtime.GOMAXPROCS(0)-1)) // next power of two
 	n = min(max(2*n, 8), 64)                          // two goroutines share a stripe with odds 1/n
-	return &telemetry{stripes: make([]stripe, n), mask: uint64(n - 1), every: uint64(every)}
+	return &telemetry{n: n, mask: uint64(n - 1), every: uint64(every)}
+}
+
+// stripes returns the set, allocating it on first use. Two first callers
+// may both allocate; the one whose CompareAndSwap loses drops its set
+// before writing to it and uses the winner's, so no count is lost.
+func (t *telemetry) stripes() []stripe {
+	if set := t.set.Load(); set != nil {
+		return set.s
+	}
+	set := &stripes{s: make([]stripe, t.n)}
+	if t.set.CompareAndSwap(nil, set) {
+		return set.s
+	}
+	return t.set.Load().s
 }
 
 // pick hashes the address of a local variable: goroutine stacks are
@@ -61,7 +82,15 @@ func (t *telemetry) pick() *stripe {
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
 	h ^= h >> 33
-	return &t.stripes[h&t.mask]
+	return &t.stripes()[h&t.mask]
+}
+
+// loaded is the set, or nil while nothing was recorded.
+func (t *telemetry) loaded() []stripe {
+	if set := t.set.Load(); set != nil {
+		return set.s
+	}
+	return nil
 }
 
 // sample reports whether the call being started should be timed: when the
@@ -87,8 +116,9 @@ func (s *stripe) observe(d int64) {
 }
 
 func (t *telemetry) reset() {
-	for i := range t.stripes {
-		s := &t.stripes[i]
+	all := t.loaded()
+	for i := range all {
+		s := &all[i]
 		s.successes.Store(0)
 		s.failures.Store(0)
 		s.ignored.Store(0)
@@ -122,8 +152,9 @@ type Histogram struct {
 
 func (t *telemetry) fill(st *Stats) {
 	h := Histogram{Bounds: LatencyBounds(), Counts: make([]uint64, nBuckets), SampleEvery: int(t.every)}
-	for i := range t.stripes {
-		s := &t.stripes[i]
+	all := t.loaded()
+	for i := range all {
+		s := &all[i]
 		st.Successes += s.successes.Load()
 		st.Failures += s.failures.Load()
 		st.Ignored += s.ignored.Load()

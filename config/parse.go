@@ -53,6 +53,17 @@ type source struct {
 	env map[string]string
 }
 
+// WithoutSource returns c without the record of where each key came from
+// (the file's lines, the environment variables), sharing c's maps and
+// lists. Problems found in it name keys without a position. The record
+// holds a string and two map entries per key, some 400 B per configured
+// breaker or pool: a node keeps this form of its config once validated.
+func (c *Config) WithoutSource() *Config {
+	out := *c
+	out.src = nil
+	return &out
+}
+
 // Load reads and parses the file at path; see Parse. Problems name the file
 // by path as given. An error reading the file is returned as is (wrapped),
 // so errors.Is(err, fs.ErrNotExist) works.
@@ -186,6 +197,22 @@ type decoder struct {
 	// pairCache holds each mapping's entries with merges expanded, so a
 	// mapping merged many times is expanded once.
 	pairCache map[*yaml.Node][]pair
+	// fieldCache is yamlFields by type: 10,000 breakers are one type.
+	fieldCache map[reflect.Type]map[string]int
+}
+
+// fields is yamlFields(t), computed once per type; callers must not
+// modify it.
+func (d *decoder) fields(t reflect.Type) map[string]int {
+	if f, ok := d.fieldCache[t]; ok {
+		return f
+	}
+	if d.fieldCache == nil {
+		d.fieldCache = make(map[reflect.Type]map[string]int)
+	}
+	f := yamlFields(t)
+	d.fieldCache[t] = f
+	return f
 }
 
 func (d *decoder) problem(line int, key, format string, args ...any) {
@@ -381,7 +408,23 @@ func (d *decoder) pairs(n *yaml.Node, path string) []pair {
 
 func (d *decoder) expand(n *yaml.Node, path string) []pair {
 	var merged, explicit []pair
-	seen := map[string]int{}
+	// seen is made only for a large mapping: most (a breaker's, a
+	// pool's) have a handful of keys, which a scan of explicit checks
+	// faster than a map made for each of 10,000 of them.
+	var seen map[string]int
+	firstLine := func(key string) (int, bool) {
+		if seen != nil {
+			l, ok := seen[key]
+			return l, ok
+		}
+		for _, p := range explicit {
+			if p.k.Value == key {
+				return p.k.Line, true
+			}
+		}
+		return 0, false
+	}
+	const scanUpTo = 8
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if !d.spend(k.Line) {
@@ -395,15 +438,28 @@ func (d *decoder) expand(n *yaml.Node, path string) []pair {
 			d.problem(k.Line, path, "want a string key, got %s", describe(k))
 			continue
 		}
-		if first, dup := seen[k.Value]; dup {
+		if first, dup := firstLine(k.Value); dup {
 			d.problem(k.Line, join(path, k.Value), "duplicate key (first at line %d)", first)
 			continue
 		}
-		seen[k.Value] = k.Line
 		explicit = append(explicit, pair{k, v})
+		if seen != nil {
+			seen[k.Value] = k.Line
+		} else if len(explicit) > scanUpTo {
+			seen = make(map[string]int, 2*len(explicit))
+			for _, p := range explicit {
+				seen[p.k.Value] = p.k.Line
+			}
+		}
 	}
 	if len(merged) == 0 {
 		return explicit
+	}
+	if seen == nil {
+		seen = make(map[string]int, len(explicit)+len(merged))
+		for _, p := range explicit {
+			seen[p.k.Value] = p.k.Line
+		}
 	}
 	out := make([]pair, 0, len(merged)+len(explicit))
 	for _, p := range merged {
@@ -457,7 +513,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string) {
 		d.problem(n.Line, path, "want a mapping, got %s", describe(n))
 		return
 	}
-	fields := yamlFields(v.Type())
+	fields := d.fields(v.Type())
 	for _, p := range d.pairs(n, path) {
 		key := join(path, p.k.Value)
 		i, ok := fields[p.k.Value]

@@ -26,6 +26,27 @@ func Start(ctx context.Context, root *actor.RootContext, sup *actor.PID, spec Ch
 	return res.PID, res.Err
 }
 
+// StartAll asks sup to spawn and supervise specs, in order, in one
+// request (see StartChildren: a one_for_one supervisor starts them
+// concurrently). It returns the PIDs of the children spawned; on error the
+// spec at index len(pids) is the one that failed, and those before it are
+// supervised.
+func StartAll(ctx context.Context, root *actor.RootContext, sup *actor.PID, specs ...ChildSpec) ([]*actor.PID, error) {
+	for i, spec := range specs {
+		if err := validate(spec); err != nil {
+			return nil, fmt.Errorf("supervisor: child %d: %w", i, err)
+		}
+	}
+	if len(specs) == 0 {
+		return nil, nil
+	}
+	res, err := request[*StartChildrenResult](ctx, root, sup, &StartChildren{Specs: specs})
+	if err != nil {
+		return nil, err
+	}
+	return res.PIDs, res.Err
+}
+
 // Stop asks sup to stop its child name for good; it returns once the child
 // has terminated.
 func Stop(ctx context.Context, root *actor.RootContext, sup *actor.PID, name string) error {

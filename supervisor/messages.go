@@ -118,6 +118,28 @@ type StartChildResult struct {
 	Err error
 }
 
+// StartChildren asks a supervisor to spawn and supervise several children,
+// in order, after the existing ones, as one request: as many StartChild
+// requests would, except that a one_for_one supervisor spawns them all
+// before it waits for their Started (their starts run concurrently, each
+// on its own actor), since none of its children is restarted with another.
+// Other strategies start them one after another, each once the previous
+// one has handled Started. The reply, *StartChildrenResult, comes once
+// every child spawned has handled Started (or failed doing so).
+//
+// The first spec that cannot be spawned ends the batch: the children
+// before it stay supervised, the rest are not spawned.
+type StartChildren struct{ Specs []ChildSpec }
+
+// StartChildrenResult answers StartChildren. PIDs are those of the
+// children spawned, in the order of the specs; when Err is set (it matches
+// ErrDuplicateChild, ErrInvalidSpec or ErrStopped, and names the child)
+// the spec at index len(PIDs) is the one that failed.
+type StartChildrenResult struct {
+	PIDs []*actor.PID
+	Err  error
+}
+
 // StopChild asks a supervisor to stop a child for good and forget its spec.
 // The reply, *StopChildResult, is sent once the child has terminated, so
 // its name may be reused at once. Err matches ErrNoChild or ErrStopped.

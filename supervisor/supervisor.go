@@ -191,6 +191,7 @@ const (
 	opSpawn                 // spawn spec as a new child; done once it has started
 	opDelay                 // wait a backoff
 	opDo                    // run do
+	opAwait                 // wait until none of the children of wait is starting
 )
 
 type step struct {
@@ -200,13 +201,22 @@ type step struct {
 	reason  string // opStop: stop reason when forgetting; opRestart: ActorRestarted reason
 	forget  bool
 	dynamic bool // opSpawn of StartChild: the spec joins the kept specs
-	delay   time.Duration
-	do      func()
-	err     error // opSpawn
-	begun   bool
-	fired   bool
-	timer   uint64
+	// opSpawn of StartChildren: nowait does not wait for the child's
+	// Started (an opAwait after the batch does); batch is shared by the
+	// batch's spawns, and its first error skips the spawns after it.
+	nowait bool
+	batch  *batch
+	wait   []*step // opAwait: the spawns it waits for
+	delay  time.Duration
+	do     func()
+	err    error // opSpawn
+	begun  bool
+	fired  bool
+	timer  uint64
 }
+
+// batch is the state shared by the spawns of one StartChildren.
+type batch struct{ err error }
 
 type supervisor struct {
 	path   string
@@ -220,7 +230,11 @@ type supervisor struct {
 	actx     actor.Context    // our own context; protoactor keeps one per actor
 	ctl      actor.Supervisor // the same context, as a Supervisor
 	children []*child
-	failures []time.Time // restart intensity, unless IntensityPerChild
+	// byName and acks index children: with 10,000 children a scan per
+	// spawn and per start acknowledgement made a node's start quadratic.
+	byName   map[string]*child // by spec name; the members of children
+	acks     map[uint64]*child // by pending ackGen
+	failures []time.Time       // restart intensity, unless IntensityPerChild
 	timers   map[uint64]timer
 	nextID   uint64
 	ackGen   uint64
@@ -247,6 +261,8 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		s.started(ctx)
 	case *StartChild:
 		s.startChild(m, ctx.Sender())
+	case *StartChildren:
+		s.startChildren(m, ctx.Sender())
 	case *StopChild:
 		s.stopChild(m, ctx.Sender())
 	case *GetChildren:
@@ -278,6 +294,8 @@ func (s *supervisor) Receive(ctx actor.Context) {
 			switch d.msg.(type) {
 			case *StartChild:
 				s.respond(d.replyTo, &StartChildResult{Err: gone})
+			case *StartChildren:
+				s.respond(d.replyTo, &StartChildrenResult{Err: gone})
 			case *StopChild:
 				s.respond(d.replyTo, &StopChildResult{Err: gone})
 			case *GetChildren:
@@ -322,6 +340,8 @@ func (s *supervisor) started(ctx actor.Context) {
 			switch m := d.msg.(type) {
 			case *StartChild:
 				s.startChild(m, d.replyTo)
+			case *StartChildren:
+				s.startChildren(m, d.replyTo)
 			case *StopChild:
 				s.stopChild(m, d.replyTo)
 			case *GetChildren:
@@ -392,6 +412,10 @@ func (s *supervisor) spawn(spec ChildSpec) (*child, error) {
 		return nil, err
 	}
 	s.children = append(s.children, c)
+	if s.byName == nil {
+		s.byName = make(map[string]*child)
+	}
+	s.byName[spec.Name] = c
 	s.publish(&event.ActorStarted{
 		Name: path, PID: PIDString(c.pid), Supervisor: s.path, ActorKind: spec.Kind, At: s.cfg.clock.Now(),
 	})
@@ -434,6 +458,10 @@ func (s *supervisor) touch(c *child) {
 		return
 	}
 	c.ack, c.ackGen = pid, s.ackGen
+	if s.acks == nil {
+		s.acks = make(map[uint64]*child)
+	}
+	s.acks[c.ackGen] = c
 	s.actx.RequestWithCustomSender(c.pid, &actor.Touch{}, pid)
 }
 
@@ -441,20 +469,23 @@ func (s *supervisor) dropAck(c *child) {
 	if c.ack != nil {
 		s.sys.ProcessRegistry.Remove(c.ack)
 	}
+	if c.ackGen != 0 {
+		delete(s.acks, c.ackGen)
+	}
 	c.ack, c.ackGen = nil, 0
 }
 
 func (s *supervisor) startAck(gen uint64) {
-	for _, c := range s.children {
-		if c.ackGen == gen && gen != 0 {
-			c.ack, c.ackGen = nil, 0
-			if c.state == starting {
-				c.state = running
-			}
-			s.advance()
-			return
-		}
+	c, ok := s.acks[gen]
+	if !ok || gen == 0 {
+		return
 	}
+	delete(s.acks, gen)
+	c.ack, c.ackGen = nil, 0
+	if c.state == starting {
+		c.state = running
+	}
+	s.advance()
 }
 
 func (s *supervisor) startChild(m *StartChild, replyTo *actor.PID) {
@@ -487,6 +518,61 @@ func (s *supervisor) startChild(m *StartChild, replyTo *actor.PID) {
 			s.respond(replyTo, &StartChildResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
 		case !reply.begun:
 			reply.do()
+		}
+	}})
+}
+
+// startChildren is StartChild for several specs in one job: under
+// one_for_one the spawns do not wait for each other, and an opAwait waits
+// for all of their Started; otherwise each waits for the previous one.
+func (s *supervisor) startChildren(m *StartChildren, replyTo *actor.PID) {
+	if s.closing != "" {
+		if s.restart {
+			s.deferRequest(m, replyTo)
+			return
+		}
+		s.respond(replyTo, &StartChildrenResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
+		return
+	}
+	if len(m.Specs) == 0 {
+		s.respond(replyTo, &StartChildrenResult{})
+		return
+	}
+	b := &batch{}
+	nowait := s.cfg.Strategy == OneForOne
+	spawns := make([]*step, len(m.Specs))
+	steps := make([]*step, 0, len(m.Specs)+2)
+	for i, spec := range m.Specs {
+		spawns[i] = &step{op: opSpawn, spec: spec, dynamic: true, nowait: nowait, batch: b}
+		steps = append(steps, spawns[i])
+	}
+	if nowait {
+		steps = append(steps, &step{op: opAwait, wait: slices.Clone(spawns)})
+	}
+	result := func() *StartChildrenResult {
+		res := &StartChildrenResult{Err: b.err}
+		for _, sp := range spawns {
+			if sp.c == nil || sp.err != nil {
+				break
+			}
+			res.PIDs = append(res.PIDs, sp.c.pid)
+		}
+		return res
+	}
+	reply := &step{op: opDo, do: func() { s.respond(replyTo, result()) }}
+	steps = append(steps, reply)
+	s.enqueue(&job{request: true, steps: steps, abort: func(restart bool) {
+		switch {
+		case !spawns[0].begun && restart:
+			s.deferRequest(m, replyTo)
+		case !spawns[0].begun:
+			s.respond(replyTo, &StartChildrenResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
+		case !reply.begun:
+			res := result()
+			if res.Err == nil && len(res.PIDs) < len(spawns) {
+				res.Err = fmt.Errorf("%w: %s", ErrStopped, s.closing)
+			}
+			s.respond(replyTo, res)
 		}
 	}})
 }
@@ -563,7 +649,11 @@ func (s *supervisor) advance() {
 			if len(s.jobs) == 0 {
 				return
 			}
-			s.cur, s.jobs = s.jobs[0], s.jobs[1:]
+			s.cur = s.jobs[0]
+			// Cut the queue's hold on it: the backing array outlives the
+			// job, and a finished StartChildren holds a step per child.
+			s.jobs[0] = nil
+			s.jobs = s.jobs[1:]
 		}
 		j := s.cur
 		for j.i < len(j.steps) && s.cur == j {
@@ -594,9 +684,15 @@ func (s *supervisor) begin(st *step) {
 	case opRestart:
 		s.beginRestart(st)
 	case opSpawn:
+		if st.batch != nil && st.batch.err != nil {
+			return // an earlier spawn of the batch failed
+		}
 		st.c, st.err = s.spawn(st.spec)
 		if st.err == nil && st.dynamic {
 			s.shared.add(st.c.spec)
+		}
+		if st.err != nil && st.batch != nil {
+			st.batch.err = fmt.Errorf("%w (child %q)", st.err, st.spec.Name)
 		}
 	case opDelay:
 		st.timer = s.after(st.delay, func(id uint64) any { return &restartDue{id: id} })
@@ -610,7 +706,15 @@ func (s *supervisor) finished(st *step) bool {
 	case opStop:
 		return st.c.state == down || !s.has(st.c)
 	case opRestart, opSpawn:
-		return st.c == nil || !s.has(st.c) || st.c.state != starting
+		return st.nowait || st.c == nil || !s.has(st.c) || st.c.state != starting
+	case opAwait:
+		for len(st.wait) > 0 {
+			if w := st.wait[0]; w.c != nil && s.has(w.c) && w.c.state == starting {
+				return false
+			}
+			st.wait = st.wait[1:] // started, failed or gone: no need to look again
+		}
+		return true
 	case opDelay:
 		return st.fired
 	}
@@ -805,11 +909,17 @@ func (s *supervisor) exited(c *child) {
 
 // removeChild forgets c, which has terminated (or never came back).
 func (s *supervisor) removeChild(c *child, reason string) {
-	i := slices.Index(s.children, c)
+	// From the end: a shutdown removes children in reverse start order,
+	// which makes stopping 10,000 children linear, not quadratic.
+	i := len(s.children) - 1
+	for i >= 0 && s.children[i] != c {
+		i--
+	}
 	if i < 0 {
 		return
 	}
 	s.children = slices.Delete(s.children, i, i+1)
+	delete(s.byName, c.spec.Name)
 	s.dropAck(c)
 	s.cancelTimer(c.stopTimer)
 	s.env.Directory.unregister(c.path, c.pid)
@@ -1065,18 +1175,21 @@ func (s *supervisor) giveUp(c *child, reason any, why string, message any, resta
 	})
 }
 
-func (s *supervisor) has(c *child) bool { return slices.Contains(s.children, c) }
+func (s *supervisor) has(c *child) bool { return c != nil && s.byName[c.spec.Name] == c }
 
-func (s *supervisor) find(name string) *child {
-	for _, c := range s.children {
-		if c.spec.Name == name {
+func (s *supervisor) find(name string) *child { return s.byName[name] }
+
+func (s *supervisor) findPID(pid *actor.PID) *child {
+	if pid == nil {
+		return nil
+	}
+	// protoactor names a child self.Id+"/"+name, so the name finds it
+	// without a scan; a spawn middleware may have chosen another id.
+	if s.self != nil && len(pid.Id) > len(s.self.Id)+1 && pid.Id[:len(s.self.Id)] == s.self.Id && pid.Id[len(s.self.Id)] == '/' {
+		if c := s.byName[pid.Id[len(s.self.Id)+1:]]; c != nil && c.pid.Equal(pid) {
 			return c
 		}
 	}
-	return nil
-}
-
-func (s *supervisor) findPID(pid *actor.PID) *child {
 	for _, c := range s.children {
 		if c.pid.Equal(pid) {
 			return c

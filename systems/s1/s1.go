@@ -146,10 +146,13 @@ func (s *S1) lookup(name string) (*actor.PID, bool) {
 // endpoint) allocates or takes a lock.
 type units[V any] struct {
 	byName map[string]V
+	names  []string // sorted; names[i] is the name of sorted[i]
 	sorted []V
 }
 
 // store publishes a copy of *p with name set to v; the caller holds s.mu.
+// The name goes in by binary search, so adding n units one by one costs
+// O(n²) copying, not O(n² log n) sorting; a batch uses storeAll.
 func store[V any](p *atomic.Pointer[units[V]], name string, v V) {
 	old := p.Load()
 	m := maps.Clone(old.byName)
@@ -157,9 +160,37 @@ func store[V any](p *atomic.Pointer[units[V]], name string, v V) {
 		m = map[string]V{}
 	}
 	m[name] = v
-	next := &units[V]{byName: m, sorted: make([]V, 0, len(m))}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		next.sorted = append(next.sorted, m[k])
+	i, found := slices.BinarySearch(old.names, name)
+	next := &units[V]{byName: m}
+	if found {
+		next.names = old.names
+		next.sorted = slices.Clone(old.sorted)
+		next.sorted[i] = v
+	} else {
+		next.names = slices.Insert(slices.Clip(old.names), i, name)
+		next.sorted = slices.Insert(slices.Clip(old.sorted), i, v)
+	}
+	p.Store(next)
+}
+
+// storeAll publishes a copy of *p with every names[i] set to vals[i], in
+// one copy and one sort: a node starting 10,000 units this way spends
+// milliseconds here, where a store per unit took seconds. The caller
+// holds s.mu.
+func storeAll[V any](p *atomic.Pointer[units[V]], names []string, vals []V) {
+	if len(names) == 0 {
+		return
+	}
+	old := p.Load()
+	m := make(map[string]V, len(old.byName)+len(names))
+	maps.Copy(m, old.byName)
+	for i, name := range names {
+		m[name] = vals[i]
+	}
+	next := &units[V]{byName: m, names: slices.Sorted(maps.Keys(m))}
+	next.sorted = make([]V, len(next.names))
+	for i, k := range next.names {
+		next.sorted[i] = m[k]
 	}
 	p.Store(next)
 }
