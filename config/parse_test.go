@@ -805,6 +805,7 @@ func TestWebSocketAndGRPCKeys(t *testing.T) {
     port: 1
     queue_size: 5
     retry: {max_attempts: 2}
+    writer_only: true
 `)
 	want := []string{
 		`vsm.yaml:6: pools.feed.path: must start with "/", got "ws"`,
@@ -830,6 +831,7 @@ func TestWebSocketAndGRPCKeys(t *testing.T) {
 		`vsm.yaml:32: pools.rpc.load_balancing: must be one of round_robin, least_request, pick_first, p2c; got "random"`,
 		`vsm.yaml:36: pools.web.queue_size: only for websocket pools, and this one is http`,
 		`vsm.yaml:37: pools.web.retry: only for grpc pools, and this one is http; HTTP pools retry with fault_tolerance`,
+		`vsm.yaml:38: pools.web.writer_only: only for websocket pools, and this one is http`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

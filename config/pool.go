@@ -78,6 +78,10 @@ type Pool struct {
 	// the wait for the peer's close frame (default 1s).
 	WriteTimeout Duration `yaml:"write_timeout,omitempty"`
 	CloseTimeout Duration `yaml:"close_timeout,omitempty"`
+	// WriterOnly has the connection's writer goroutine write every frame,
+	// instead of an idle connection's Send writing on the caller's
+	// goroutine under the write token. Default false.
+	WriterOnly bool `yaml:"writer_only,omitempty"`
 	// WhileDisconnected is queue (default: sends wait in the bounded
 	// queue, each until its deadline, and go out in order after the
 	// reconnect) or fail_fast (sends fail at once).

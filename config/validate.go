@@ -383,6 +383,7 @@ func (v *validator) protocolKeys(key string, raw, p Pool) {
 		{"close_timeout", raw.CloseTimeout != 0, []string{ProtocolWebSocket}, ""},
 		{"while_disconnected", raw.WhileDisconnected != "", []string{ProtocolWebSocket}, ""},
 		{"queue_size", raw.QueueSize != 0, []string{ProtocolWebSocket}, ""},
+		{"writer_only", raw.WriterOnly, []string{ProtocolWebSocket}, ""},
 		{"queue_timeout", raw.QueueTimeout != 0, []string{ProtocolWebSocket}, ""},
 		{"max_message_size", raw.MaxMessageSize != 0, []string{ProtocolWebSocket}, ""},
 		{"max_conns", raw.MaxConns != 0, []string{ProtocolGRPC}, ""},

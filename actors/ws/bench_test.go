@@ -17,7 +17,8 @@ import (
 // Conn (Send, which on an idle open connection writes on the caller's
 // goroutine under the write token, and the echo through the reader
 // goroutine and the Handler, which hands it to the caller: the one
-// goroutine hand-off left). Goal: vsm ≥ 0.9 × bare.
+// goroutine hand-off left). vsm-writer-only is a Conn with WriterOnly:
+// every Send handed to the writer goroutine. Goal: vsm ≥ 0.9 × bare.
 func BenchmarkWSRoundTrip(b *testing.B) {
 	for _, size := range []struct {
 		name string
@@ -43,27 +44,32 @@ func BenchmarkWSRoundTrip(b *testing.B) {
 				}
 			}
 		})
-		b.Run("vsm/"+size.name, func(b *testing.B) {
-			srv := startServer(b)
-			srv.quiet = true
-			echoed := make(chan struct{}, 1)
-			up := make(chan struct{}, 1)
-			cfg := Config{Endpoints: []string{srv.url()}, Handler: HandlerFuncs{
-				OnConnected: func(*Conn, string) { up <- struct{}{} },
-				OnMessage:   func(*Conn, Message) { echoed <- struct{}{} },
-			}}
-			c := spawn(b, nil, "bench", cfg, Env{})
-			<-up
-			ctx := context.Background()
-			b.SetBytes(int64(size.n))
-			b.ResetTimer()
-			for range b.N {
-				if err := c.SendBinary(ctx, payload); err != nil {
-					b.Fatal(err)
+		for _, v := range []struct {
+			name       string
+			writerOnly bool
+		}{{"vsm", false}, {"vsm-writer-only", true}} {
+			b.Run(v.name+"/"+size.name, func(b *testing.B) {
+				srv := startServer(b)
+				srv.quiet = true
+				echoed := make(chan struct{}, 1)
+				up := make(chan struct{}, 1)
+				cfg := Config{Endpoints: []string{srv.url()}, WriterOnly: v.writerOnly, Handler: HandlerFuncs{
+					OnConnected: func(*Conn, string) { up <- struct{}{} },
+					OnMessage:   func(*Conn, Message) { echoed <- struct{}{} },
+				}}
+				c := spawn(b, nil, "bench", cfg, Env{})
+				<-up
+				ctx := context.Background()
+				b.SetBytes(int64(size.n))
+				b.ResetTimer()
+				for range b.N {
+					if err := c.SendBinary(ctx, payload); err != nil {
+						b.Fatal(err)
+					}
+					<-echoed
 				}
-				<-echoed
-			}
-		})
+			})
+		}
 	}
 }
 

@@ -129,6 +129,11 @@ type Config struct {
 	DialTimeout time.Duration
 	// WriteTimeout bounds each frame written. Default 10s.
 	WriteTimeout time.Duration
+	// WriterOnly makes the writer goroutine write every frame: a Send
+	// always hands its message over, and never writes on the caller's
+	// goroutine while the writer is idle (see Send). Writes are serialised
+	// either way; this costs a goroutine hand-off per send.
+	WriterOnly bool
 	// CloseTimeout bounds the wait for the peer's close frame after ours.
 	// Default 1s.
 	CloseTimeout time.Duration

@@ -213,3 +213,35 @@ func TestRing(t *testing.T) {
 		t.Fatalf("small buffer not kept: %d slots", len(r.buf))
 	}
 }
+
+// With WriterOnly the session never opens the inline path: every Send is
+// handed to the writer goroutine, and order and counts hold as on the
+// inline path.
+func TestWriterOnlyNeverWritesInline(t *testing.T) {
+	ctx := testCtx(t)
+	srv := startServer(t)
+	rec := newRecorder()
+	cfg := fastConfig(srv.url())
+	cfg.WriterOnly = true
+	cfg.Handler = HandlerFuncs{OnConnected: rec.Connected}
+	c := spawn(t, nil, "writer-only", cfg, Env{})
+	rec.expect(t, ctx, "connected")
+	const n = 50
+	for i := range n {
+		if err := c.SendText(ctx, fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		if m := srv.next(ctx); m.data != fmt.Sprint(i) {
+			t.Fatalf("server got %q, want %d", m.data, i)
+		}
+	}
+	if s := c.inline.Load(); s != nil {
+		t.Fatal("WriterOnly connection opened the inline path")
+	}
+	waitUntil(t, ctx, func() bool { return c.Stats().Sent == n })
+	if st := c.Stats(); st.Dropped != 0 || st.Queued != 0 {
+		t.Fatalf("stats = %+v, want %d sent, none dropped or left queued", st, n)
+	}
+}

@@ -237,7 +237,9 @@ func (c *Conn) write(ctx, hookCtx context.Context, s *session, info *ReconnectIn
 	}
 	// Caught up: from here a Send may write inline. Anything queued from
 	// now on comes with a kick.
-	c.inline.Store(s)
+	if !c.cfg.WriterOnly {
+		c.inline.Store(s)
+	}
 	var tick <-chan time.Time
 	if hb := c.cfg.HeartbeatInterval; hb > 0 {
 		t := time.NewTicker(hb)

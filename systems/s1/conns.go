@@ -97,6 +97,7 @@ func WebSocketConfig(name string, p config.Pool) (ws.PoolConfig, error) {
 			CloseTimeout:      p.CloseTimeout.D(),
 			WhileDisconnected: policy,
 			QueueSize:         p.QueueSize,
+			WriterOnly:        p.WriterOnly,
 			QueueTimeout:      p.QueueTimeout.D(),
 			MaxMessageSize:    p.MaxMessageSize,
 		},

@@ -44,6 +44,7 @@ pools:
     queue_size: 7
     queue_timeout: 9s
     max_message_size: 4096
+    writer_only: true
 `, "feed")
 	got, err := WebSocketConfig("feed", p)
 	if err != nil {
@@ -54,7 +55,7 @@ pools:
 		HeartbeatInterval: 4 * time.Second, HeartbeatGrace: time.Second,
 		BackoffInitial: 10 * time.Millisecond, BackoffMax: time.Second, DialTimeout: 2 * time.Second,
 		WriteTimeout: 3 * time.Second, CloseTimeout: 250 * time.Millisecond, WhileDisconnected: ws.FailFast,
-		QueueSize: 7, QueueTimeout: 9 * time.Second, MaxMessageSize: 4096,
+		QueueSize: 7, QueueTimeout: 9 * time.Second, MaxMessageSize: 4096, WriterOnly: true,
 	}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("config\n%+v\nwant\n%+v", got, want)
