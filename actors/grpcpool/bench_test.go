@@ -16,14 +16,16 @@ import (
 // ClientConn with one through a Channel (breaker, retry policy, default
 // deadline, stats, conn accounting) on the same server, at 1 and 64
 // concurrent callers. The server advertises no stream limit, so the
-// channel keeps one ClientConn and no actor is needed.
+// channel keeps one ClientConn and no actor is needed. bare-deadline is
+// the bare ClientConn with a 5 s deadline per call, what the channel's
+// default Timeout puts on the wire and any caller with a timeout pays.
 func BenchmarkGRPCUnary(b *testing.B) {
 	ts := (&testServer{}).start(b, "")
-	for _, kind := range []string{"bare", "vsm"} {
+	for _, kind := range []string{"bare", "bare-deadline", "vsm"} {
 		b.Run(kind, func(b *testing.B) {
 			var cc grpc.ClientConnInterface
 			switch kind {
-			case "bare":
+			case "bare", "bare-deadline":
 				c, err := grpc.NewClient("passthrough:///"+ts.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 				if err != nil {
 					b.Fatal(err)
@@ -36,7 +38,17 @@ func BenchmarkGRPCUnary(b *testing.B) {
 			}
 			client := testpb.NewTestClient(cc)
 			req := &testpb.Request{Text: "bench"}
-			if _, err := client.Unary(context.Background(), req); err != nil {
+			call := func() error {
+				ctx := context.Background()
+				if kind == "bare-deadline" {
+					var cancel context.CancelFunc
+					ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
+					defer cancel()
+				}
+				_, err := client.Unary(ctx, req)
+				return err
+			}
+			if err := call(); err != nil {
 				b.Fatal(err)
 			}
 			for _, c := range []int{1, 64} {
@@ -44,7 +56,7 @@ func BenchmarkGRPCUnary(b *testing.B) {
 					b.ReportAllocs()
 					if c == 1 {
 						for b.Loop() {
-							if _, err := client.Unary(context.Background(), req); err != nil {
+							if err := call(); err != nil {
 								b.Fatal(err)
 							}
 						}
@@ -55,7 +67,7 @@ func BenchmarkGRPCUnary(b *testing.B) {
 					b.SetParallelism(max(1, c/runtimeProcs()))
 					b.RunParallel(func(pb *testing.PB) {
 						for pb.Next() {
-							if _, err := client.Unary(context.Background(), req); err != nil {
+							if err := call(); err != nil {
 								b.Error(err)
 								return
 							}
