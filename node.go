@@ -71,6 +71,7 @@ type Node struct {
 	senv    supervisor.Env
 	alerts  *algedonic.Channel
 	s5stats *s5.Stats
+	s5lane  *algedonic.Lane // S5's alert lane: the channel posts here
 	// The systems' APIs: they own the units; the node hands them out.
 	s1 *s1.S1
 	s2 *s2.S2 // set once S2's coordinators run
@@ -137,6 +138,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		dir:       supervisor.NewDirectory(),
 		alerts:    algedonic.NewChannel(sys.Root, c.Node.Name),
 		s5stats:   &s5.Stats{},
+		s5lane:    algedonic.NewLane(),
 		registry:  o.registry,
 		logger:    logger,
 		started:   time.Now(),
@@ -171,6 +173,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		Logger:   logger,
 		Stats:    n.s5stats,
 		Rules:    c.Algedonic.Policy, // bound to the units by startPolicy
+		Lane:     n.s5lane,
 	}
 	rootCfg := sc
 	rootCfg.TopLevel = true
@@ -198,6 +201,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	}
 	policy, _ := n.dir.Lookup(S5 + "/" + s5.PolicyName)
 	n.alerts.Bind(policy)
+	n.alerts.BindLane(n.s5lane)
 	// The node's connection parts, each in a file of its own, in dependency
 	// order: pools use breakers and state.
 	for _, part := range []struct {
@@ -347,6 +351,7 @@ func (n *Node) shutdown(ctx context.Context) error {
 	}
 	n.closeConns(ctx) // conns.go: after the connection actors
 	n.closeState()    // state.go: after every actor that uses the store
+	n.alerts.BindLane(nil)
 	n.alerts.Bind(nil)
 	n.mu.Lock()
 	subs := n.subs

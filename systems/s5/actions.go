@@ -60,7 +60,7 @@ const WebhookRuleHeader = "X-VSM-Rule"
 // that the exchange ends cleanly.
 const maxWebhookReply = 4 << 10
 
-func (p *policyActor) startWorkers() {
+func (p *core) startWorkers() {
 	var hooks, sheds bool
 	for _, r := range p.rules.rules {
 		for _, a := range r.actions {
@@ -78,7 +78,7 @@ func (p *policyActor) startWorkers() {
 	}
 }
 
-func (p *policyActor) stopWorkers() {
+func (p *core) stopWorkers() {
 	for _, d := range []**dispatcher{&p.webhooks, &p.sheds} {
 		if *d != nil {
 			(*d).stop()
@@ -97,7 +97,7 @@ type decision struct {
 }
 
 // decide applies the matching rules' actions to a.
-func (p *policyActor) decide(a *algedonic.Alert) {
+func (p *core) decide(a *algedonic.Alert) {
 	if len(p.rules.rules) == 0 {
 		return
 	}
@@ -115,7 +115,7 @@ func (p *policyActor) decide(a *algedonic.Alert) {
 	}
 }
 
-func (p *policyActor) act(d decision, act config.PolicyAction, hooks Hooks) {
+func (p *core) act(d decision, act config.PolicyAction, hooks Hooks) {
 	// A hook that panics fails its action only: it neither restarts the
 	// policy actor nor stops the other actions.
 	defer func() {
@@ -196,7 +196,7 @@ func (p *policyActor) act(d decision, act config.PolicyAction, hooks Hooks) {
 
 // handOff queues j on w, reporting a drop when the queue is full. A panic
 // of j (a hook's) fails that action, not the worker.
-func (p *policyActor) handOff(w *dispatcher, d decision, j job) {
+func (p *core) handOff(w *dispatcher, d decision, j job) {
 	safe := func(ctx context.Context) (report func(), err error) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -216,7 +216,7 @@ func (p *policyActor) handOff(w *dispatcher, d decision, j job) {
 	}
 }
 
-func (p *policyActor) countDrop(action string) {
+func (p *core) countDrop(action string) {
 	if action == ActionWebhook {
 		p.env.Stats.webhooks.dropped.Add(1)
 	} else {
@@ -225,7 +225,7 @@ func (p *policyActor) countDrop(action string) {
 }
 
 // post sends the alert as JSON. Only a 2xx reply is a success.
-func (p *policyActor) post(ctx context.Context, url string, timeout time.Duration, rule string, a *algedonic.Alert) (string, error) {
+func (p *core) post(ctx context.Context, url string, timeout time.Duration, rule string, a *algedonic.Alert) (string, error) {
 	body, err := json.Marshal(a)
 	if err != nil {
 		return "", fmt.Errorf("s5: webhook: encode alert: %w", err)
@@ -256,7 +256,7 @@ func (p *policyActor) post(ctx context.Context, url string, timeout time.Duratio
 var ErrWebhookStatus = errors.New("webhook answered with an error status")
 
 // publish puts a on the event stream as *event.AlertRaised.
-func (p *policyActor) publish(a *algedonic.Alert) {
+func (p *core) publish(a *algedonic.Alert) {
 	if p.env.Events == nil {
 		return
 	}
@@ -278,7 +278,7 @@ func alertRaised(a *algedonic.Alert) *event.AlertRaised {
 
 // report publishes the decision as *event.PolicyDecided; failures and drops
 // are logged too. Safe from the workers' goroutines.
-func (p *policyActor) report(d decision, outcome, detail string, err error) {
+func (p *core) report(d decision, outcome, detail string, err error) {
 	ev := &event.PolicyDecided{Alert: *alertRaised(&d.alert), Rule: d.rule, Action: d.action, Target: d.target,
 		Outcome: outcome, Reason: d.reason, Detail: detail, At: time.Now()}
 	if err != nil {
