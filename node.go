@@ -505,8 +505,10 @@ func (n *Node) AlertCount(sev algedonic.Severity) uint64 { return n.s5stats.Coun
 func (n *Node) isStopped() bool { return n.stopped.Load() }
 
 // AddReaction makes System 5 run fn for every alert it accepts, after
-// logging and publishing it. fn runs on S5's policy actor: it must be quick
-// and must not block. AddReaction returns once the reaction is installed.
+// logging and publishing it. fn runs on S5's alert lane, often on the
+// goroutine that raised the alert, one alert at a time: it must be quick,
+// must not block and must not wait for S5. AddReaction returns once the
+// reaction is installed.
 func (n *Node) AddReaction(ctx context.Context, name string, fn s5.Reaction) error {
 	if n.isStopped() {
 		return ErrStopped

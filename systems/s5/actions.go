@@ -27,7 +27,8 @@ var ErrNoHook = errors.New("s5: no hook for this action")
 
 // Breakers is what open_breaker acts on. The node implements it with its
 // breakers; a shared breaker's coordinator spreads a forced open across
-// the cluster. Open must not block: it runs on the policy actor.
+// the cluster. Open must not block: it runs on S5's alert lane (see
+// Reaction).
 type Breakers interface {
 	Open(name string) error
 }
