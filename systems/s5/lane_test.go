@@ -1,6 +1,7 @@
 package s5_test
 
 import (
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -135,4 +136,55 @@ func startLanePolicyOn(t *testing.T, sys *actor.ActorSystem, env s5.Env) *laneHa
 	h.ch = algedonic.NewChannel(sys.Root, "n1")
 	h.ch.BindLane(lane)
 	return h
+}
+
+// A raiser lends its goroutine for a budget of alerts only: the backlog
+// left when it stops is handled by the policy actor (kicked), all of it,
+// in order.
+func TestLaneBacklogGoesToThePolicyActor(t *testing.T) {
+	entered, gate := make(chan struct{}), make(chan struct{})
+	const more = 200
+	all := make(chan struct{})
+	var got []string // written by one reaction at a time (the lane), read after all
+	h := startLanePolicy(t, s5.Env{Reactions: []s5.Reaction{func(a *algedonic.Alert) {
+		if a.Reason == "gate" {
+			close(entered)
+			<-gate
+		}
+		got = append(got, a.Reason)
+		if len(got) == 1+more {
+			close(all)
+		}
+	}}})
+	raised := make(chan struct{})
+	go func() {
+		defer close(raised)
+		h.ch.Raise(algedonic.Warning, "a", "gate")
+	}()
+	select {
+	case <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the gate alert was not handled")
+	}
+	for i := range more {
+		h.ch.Raise(algedonic.Warning, "b", fmt.Sprint(i)) // queued: the lane is busy
+	}
+	close(gate)
+	<-raised // the first raiser returned after its budget
+	select {
+	case <-all:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("only %d of %d alerts handled", h.stats.Count(algedonic.Warning), 1+more)
+	}
+	if len(got) != 1+more || got[0] != "gate" {
+		t.Fatalf("handled %d alerts, first %q; want %d, gate first", len(got), got[0], 1+more)
+	}
+	for i, r := range got[1:] {
+		if r != fmt.Sprint(i) {
+			t.Fatalf("alert %d handled as %q: out of order", i, r)
+		}
+	}
+	if n := h.stats.Count(algedonic.Warning); n != 1+more {
+		t.Fatalf("warning count = %d, want %d", n, 1+more)
+	}
 }
