@@ -12,7 +12,7 @@
 //
 //	root ("")             top-level one-for-one; gives up with an Emergency alert
 //	├── s5                Policy: identity, config, the final say on alerts
-//	│   └── s5/policy     receives every algedonic alert (priority mailbox)
+//	│   └── s5/policy     receives every algedonic alert (its alert lane)
 //	├── s4                Intelligence: health of the outside world (s4/redis)
 //	├── s3                Control: pool stats, resizing, shedding
 //	├── s2                Coordination: pub/sub bus, cluster-wide breakers
@@ -31,8 +31,10 @@
 // Node.Request, Node.State and the like are thin delegations to them.
 //
 // Alerts (package algedonic) never climb the tree: Node.Raise, or any actor
-// holding Node.Alerts(), sends them straight to s5/policy, where they overtake
-// every ordinary message queued.
+// holding Node.Alerts(), hands them straight to S5's alert lane, where S5
+// handles them on the raiser's goroutine (or right after the alert it is
+// handling): they wait neither behind ordinary messages nor for S5's actor
+// to be scheduled.
 //
 // Events (package event, re-exported here as Event) are typed values on the
 // actor system's event stream. Node.Subscribe and Node.SubscribePID give each

@@ -71,6 +71,7 @@ type Node struct {
 	senv    supervisor.Env
 	alerts  *algedonic.Channel
 	s5stats *s5.Stats
+	s5lane  *algedonic.Lane // S5's alert lane: the channel posts here
 	// The systems' APIs: they own the units; the node hands them out.
 	s1 *s1.S1
 	s2 *s2.S2 // set once S2's coordinators run
@@ -138,6 +139,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		dir:       supervisor.NewDirectory(),
 		alerts:    algedonic.NewChannel(sys.Root, c.Node.Name),
 		s5stats:   &s5.Stats{},
+		s5lane:    algedonic.NewLane(),
 		registry:  o.registry,
 		logger:    logger,
 		started:   time.Now(),
@@ -172,6 +174,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 		Logger:   logger,
 		Stats:    n.s5stats,
 		Rules:    c.Algedonic.Policy, // bound to the units by startPolicy
+		Lane:     n.s5lane,
 	}
 	rootCfg := sc
 	rootCfg.TopLevel = true
@@ -199,6 +202,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	}
 	policy, _ := n.dir.Lookup(S5 + "/" + s5.PolicyName)
 	n.alerts.Bind(policy)
+	n.alerts.BindLane(n.s5lane)
 	// The node's connection parts, each in a file of its own, in dependency
 	// order: pools use breakers and state.
 	for _, part := range []struct {
@@ -348,6 +352,7 @@ func (n *Node) shutdown(ctx context.Context) error {
 	}
 	n.closeConns(ctx) // conns.go: after the connection actors
 	n.closeState()    // state.go: after every actor that uses the store
+	n.alerts.BindLane(nil)
 	n.alerts.Bind(nil)
 	n.mu.Lock()
 	subs := n.subs
@@ -501,8 +506,10 @@ func (n *Node) AlertCount(sev algedonic.Severity) uint64 { return n.s5stats.Coun
 func (n *Node) isStopped() bool { return n.stopped.Load() }
 
 // AddReaction makes System 5 run fn for every alert it accepts, after
-// logging and publishing it. fn runs on S5's policy actor: it must be quick
-// and must not block. AddReaction returns once the reaction is installed.
+// logging and publishing it. fn runs on S5's alert lane, often on the
+// goroutine that raised the alert, one alert at a time: it must be quick,
+// must not block and must not wait for S5. AddReaction returns once the
+// reaction is installed.
 func (n *Node) AddReaction(ctx context.Context, name string, fn s5.Reaction) error {
 	if n.isStopped() {
 		return ErrStopped

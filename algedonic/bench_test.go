@@ -18,47 +18,71 @@ import (
 // flooded cases.
 const floodSize = 100_000
 
-// probe is a reaction that holds S5 while the gate alert is handled (so the
-// flood queues up behind a busy actor, as it would in production) and
-// signals every other alert.
+// probe is a reaction that signals when it handles a benchmark alert.
 //
 // The handling time is read inside S5's reaction, not after the benchmark
 // goroutine wakes up: S5 goes on with the flood after the alert, and the
 // waker's own rescheduling is not the channel's latency.
 type probe struct {
-	entered chan struct{}
-	gate    chan struct{}
 	handled chan time.Time
 }
 
-func newProbe() *probe {
-	return &probe{entered: make(chan struct{}), gate: make(chan struct{}), handled: make(chan time.Time, 1)}
-}
+func newProbe() *probe { return &probe{handled: make(chan time.Time, 1)} }
 
 func (p *probe) react(a *algedonic.Alert) {
-	if a.Reason == "gate" {
-		p.entered <- struct{}{}
-		<-p.gate
-		return
+	if a.Source != "bench" {
+		return // the node's own alerts, if any
 	}
-	p.handled <- time.Now()
+	select {
+	case p.handled <- time.Now():
+	default: // never block S5 (nor, through the lane, the raiser)
+	}
+}
+
+// gate is a process that holds whoever sends to it until the gate opens:
+// S5's policy actor answering a Ping from the gate is held on its own
+// goroutine, with its mailbox filling up behind it, while S5's alert lane
+// stays free. (An alert-based gate would hold the lane too.)
+type gate struct {
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (g *gate) SendUserMessage(*actor.PID, any) {
+	g.entered <- struct{}{}
+	<-g.open
+}
+func (g *gate) SendSystemMessage(*actor.PID, any) {}
+func (g *gate) Stop(*actor.PID)                   {}
+
+func newGate(b *testing.B, node *vsm.Node, name string) (*gate, *actor.PID) {
+	g := &gate{entered: make(chan struct{}), open: make(chan struct{})}
+	sys := node.Root().ActorSystem()
+	pid, ok := sys.ProcessRegistry.Add(g, name)
+	if !ok {
+		b.Fatalf("gate %q already registered", name)
+	}
+	b.Cleanup(func() { sys.ProcessRegistry.Remove(pid) })
+	return g, pid
 }
 
 // BenchmarkAlgedonic measures the time from raising an alert to System 5
 // handling it:
 //
 //	idle          nothing queued in S5's mailbox
-//	flooded       100,000 ordinary messages queued in S5's priority mailbox
-//	              ahead of the alert, and two S1 actors burning both CPUs
-//	fifo-flooded  the same through a plain FIFO mailbox: what the
-//	              algedonic channel saves
+//	flooded       100,000 ordinary messages queued in S5's mailbox, S5's
+//	              actor parked, and two S1 actors burning both CPUs
+//	busy          S5's actor running through 100,000 ordinary messages
+//	              (not parked) while two S1 actors burn both CPUs
+//	fifo-flooded  the flooded case for an S5 without the lane, on a plain
+//	              FIFO mailbox: the alert waits for the whole flood
 //
-// To have exactly floodSize messages ahead of the alert, S5 is held inside
-// the handling of a "gate" alert while the flood and then the measured
-// alert are queued; the clock starts when the measured alert is raised and
-// the gate opens right after. idle goes through the same gate with nothing
-// queued, so the three cases differ only in what waits in the mailbox.
-// p50 and p99 are reported as metrics.
+// To have exactly floodSize messages queued, S5's actor is held (idle and
+// flooded alike) answering a Ping from a gate process while the flood and
+// then the measured alert are queued; the clock starts when the measured
+// alert is raised and the gate opens right after. So idle and flooded
+// differ only in what waits in the mailbox. p50 and p99 are reported as
+// metrics.
 func BenchmarkAlgedonic(b *testing.B) {
 	ctx := context.Background()
 	node, err := vsm.Start(ctx, nil)
@@ -72,20 +96,28 @@ func BenchmarkAlgedonic(b *testing.B) {
 	}
 	policy, _ := node.Lookup("s5/policy")
 	alerts := node.Alerts()
+	g, gatePID := newGate(b, node, "bench-gate")
 
 	raise := func(reason string) { alerts.Raise(algedonic.Warning, "bench", reason) }
 	b.Run("idle", func(b *testing.B) {
-		report(b, measure(b, node, policy, p, raise, 0))
+		report(b, measure(b, node, policy, p, g, gatePID, raise, 0))
 	})
 
 	b.Run("flooded", func(b *testing.B) {
 		defer busyS1(b, node)()
-		report(b, measure(b, node, policy, p, raise, floodSize))
+		report(b, measure(b, node, policy, p, g, gatePID, raise, floodSize))
+	})
+
+	b.Run("busy", func(b *testing.B) {
+		defer busyS1(b, node)()
+		report(b, measureRunning(b, node, policy, p, raise, floodSize))
 	})
 
 	b.Run("fifo-flooded", func(b *testing.B) {
 		defer busyS1(b, node)()
 		fp := newProbe()
+		// No lane bound: alerts go to the actor's mailbox, as a Channel
+		// bound to a PID only would send them.
 		quiet := algedonic.Emergency + 1 // neither logged nor published, as in the other cases' reaction-only path
 		props := s5.PolicyProps(s5.Env{Stats: &s5.Stats{}, Policy: s5.Policy{LogMin: quiet, PublishMin: quiet},
 			Reactions: []s5.Reaction{fp.react}}).
@@ -94,36 +126,65 @@ func BenchmarkAlgedonic(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer func() { _ = node.Root().StopFuture(fifo).Wait() }()
+		defer func() {
+			// Through its supervisor, so the name is free for the next run.
+			user, _ := node.Lookup(vsm.User)
+			_ = supervisor.Stop(ctx, node.Root(), user, "bench-fifo-policy")
+		}()
 		raise := func(reason string) {
 			node.Root().Send(fifo, &algedonic.Alert{Severity: algedonic.Warning, Source: "bench", Reason: reason})
 		}
-		report(b, measure(b, node, fifo, fp, raise, floodSize))
+		report(b, measure(b, node, fifo, fp, g, gatePID, raise, floodSize))
 	})
 }
 
 // measure raises alerts through raise and returns, for each, the time from
 // raising it to target's reaction handling it, with flood ordinary
 // messages queued ahead of it.
-func measure(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, raise func(reason string), flood int) []time.Duration {
+func measure(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, g *gate, gatePID *actor.PID, raise func(reason string), flood int) []time.Duration {
 	root := node.Root()
 	lat := make([]time.Duration, 0, b.N)
 	for b.Loop() {
 		b.StopTimer()
-		raise("gate")
+		root.RequestWithCustomSender(target, &s5.Ping{}, gatePID)
 		// S5 is held in the gate before anything is queued, in every case,
 		// so the cases differ only in what waits in the mailbox.
-		<-p.entered
+		<-g.entered
 		for range flood {
 			root.Send(target, &s5.Ping{})
 		}
 		b.StartTimer()
 		t0 := time.Now()
 		raise("measured")
-		p.gate <- struct{}{}
+		g.open <- struct{}{}
 		lat = append(lat, (<-p.handled).Sub(t0))
 		b.StopTimer()
 		// Wait for the flood to drain so every iteration starts alike.
+		if _, err := root.RequestFuture(target, &s5.Ping{}, 30*time.Second).Result(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	return lat
+}
+
+// measureRunning is measure for an S5 that is running, not parked: flood
+// ordinary messages are queued (S5 starts on them at once) and the alert is
+// raised while S5 is still working through them, with whatever else runs
+// (busyS1) competing for the CPUs. The clock stops inside the reaction.
+func measureRunning(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, raise func(reason string), flood int) []time.Duration {
+	root := node.Root()
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		b.StopTimer()
+		for range flood {
+			root.Send(target, &s5.Ping{})
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		raise("measured")
+		lat = append(lat, (<-p.handled).Sub(t0))
+		b.StopTimer()
 		if _, err := root.RequestFuture(target, &s5.Ping{}, 30*time.Second).Result(); err != nil {
 			b.Fatal(err)
 		}

@@ -46,9 +46,9 @@ func (h *Hub) fanOut(a *algedonic.Alert) {
 	}
 }
 
-// receive hands another member's alert to S5, bare: S5's priority mailbox
-// puts it ahead of the ordinary messages queued there, which the remote
-// envelope it came in could not.
+// receive hands another member's alert to S5 through Deliver (S5's alert
+// lane), ahead of the ordinary messages queued for S5, which the remote
+// envelope it came in could not be.
 func (h *Hub) receive(m *signalpb.Alert) {
 	sev := algedonic.Severity(m.GetSeverity())
 	if !sev.Valid() || m.GetNode() == "" && m.GetMember() == "" || m.GetInstance() == "" || m.GetInstance() == h.loc().Instance || h.loc().Deliver == nil {

@@ -14,8 +14,8 @@
 //     signalpb.Alert with the origin node name, member name and instance
 //     id. The receiving member's actor hands it to its S5 bare (Deliver:
 //     vsm's Alerts().Send), since protoactor's remote envelope loses the
-//     priority: S5's priority mailbox then puts it ahead of queued
-//     ordinary messages. Received alerts are never sent on; one that
+//     priority: S5's alert lane then puts it ahead of queued ordinary
+//     messages. Received alerts are never sent on; one that
 //     carries this node's own instance, an invalid severity or no origin
 //     is refused (Stats.AlertsRefused). Fan-out: one message per member,
 //     then each member delivers locally.

@@ -73,7 +73,8 @@ type Local struct {
 	// as another member's.
 	Instance string
 	// Deliver hands another member's alert to this node's S5 (vsm's
-	// Alerts().Send: a bare Send into S5's priority mailbox). Required for
+	// Alerts().Send: S5's alert lane, which may handle the alert before it
+	// returns). Required for
 	// alerts.
 	Deliver func(*algedonic.Alert)
 	// PublishMin is the lowest severity sent to the other members.

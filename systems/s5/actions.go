@@ -27,7 +27,8 @@ var ErrNoHook = errors.New("s5: no hook for this action")
 
 // Breakers is what open_breaker acts on. The node implements it with its
 // breakers; a shared breaker's coordinator spreads a forced open across
-// the cluster. Open must not block: it runs on the policy actor.
+// the cluster. Open must not block: it runs on S5's alert lane (see
+// Reaction).
 type Breakers interface {
 	Open(name string) error
 }
@@ -60,7 +61,7 @@ const WebhookRuleHeader = "X-VSM-Rule"
 // that the exchange ends cleanly.
 const maxWebhookReply = 4 << 10
 
-func (p *policyActor) startWorkers() {
+func (p *core) startWorkers() {
 	var hooks, sheds bool
 	for _, r := range p.rules.rules {
 		for _, a := range r.actions {
@@ -78,7 +79,7 @@ func (p *policyActor) startWorkers() {
 	}
 }
 
-func (p *policyActor) stopWorkers() {
+func (p *core) stopWorkers() {
 	for _, d := range []**dispatcher{&p.webhooks, &p.sheds} {
 		if *d != nil {
 			(*d).stop()
@@ -97,7 +98,7 @@ type decision struct {
 }
 
 // decide applies the matching rules' actions to a.
-func (p *policyActor) decide(a *algedonic.Alert) {
+func (p *core) decide(a *algedonic.Alert) {
 	if len(p.rules.rules) == 0 {
 		return
 	}
@@ -115,7 +116,7 @@ func (p *policyActor) decide(a *algedonic.Alert) {
 	}
 }
 
-func (p *policyActor) act(d decision, act config.PolicyAction, hooks Hooks) {
+func (p *core) act(d decision, act config.PolicyAction, hooks Hooks) {
 	// A hook that panics fails its action only: it neither restarts the
 	// policy actor nor stops the other actions.
 	defer func() {
@@ -196,7 +197,7 @@ func (p *policyActor) act(d decision, act config.PolicyAction, hooks Hooks) {
 
 // handOff queues j on w, reporting a drop when the queue is full. A panic
 // of j (a hook's) fails that action, not the worker.
-func (p *policyActor) handOff(w *dispatcher, d decision, j job) {
+func (p *core) handOff(w *dispatcher, d decision, j job) {
 	safe := func(ctx context.Context) (report func(), err error) {
 		defer func() {
 			if v := recover(); v != nil {
@@ -216,7 +217,7 @@ func (p *policyActor) handOff(w *dispatcher, d decision, j job) {
 	}
 }
 
-func (p *policyActor) countDrop(action string) {
+func (p *core) countDrop(action string) {
 	if action == ActionWebhook {
 		p.env.Stats.webhooks.dropped.Add(1)
 	} else {
@@ -225,7 +226,7 @@ func (p *policyActor) countDrop(action string) {
 }
 
 // post sends the alert as JSON. Only a 2xx reply is a success.
-func (p *policyActor) post(ctx context.Context, url string, timeout time.Duration, rule string, a *algedonic.Alert) (string, error) {
+func (p *core) post(ctx context.Context, url string, timeout time.Duration, rule string, a *algedonic.Alert) (string, error) {
 	body, err := json.Marshal(a)
 	if err != nil {
 		return "", fmt.Errorf("s5: webhook: encode alert: %w", err)
@@ -256,7 +257,7 @@ func (p *policyActor) post(ctx context.Context, url string, timeout time.Duratio
 var ErrWebhookStatus = errors.New("webhook answered with an error status")
 
 // publish puts a on the event stream as *event.AlertRaised.
-func (p *policyActor) publish(a *algedonic.Alert) {
+func (p *core) publish(a *algedonic.Alert) {
 	if p.env.Events == nil {
 		return
 	}
@@ -278,7 +279,7 @@ func alertRaised(a *algedonic.Alert) *event.AlertRaised {
 
 // report publishes the decision as *event.PolicyDecided; failures and drops
 // are logged too. Safe from the workers' goroutines.
-func (p *policyActor) report(d decision, outcome, detail string, err error) {
+func (p *core) report(d decision, outcome, detail string, err error) {
 	ev := &event.PolicyDecided{Alert: *alertRaised(&d.alert), Rule: d.rule, Action: d.action, Target: d.target,
 		Outcome: outcome, Reason: d.reason, Detail: detail, At: time.Now()}
 	if err != nil {

@@ -28,8 +28,10 @@ type StatsResult struct {
 	Sheds      DispatchStats     `json:"sheds"`
 }
 
-// Reaction is run by the policy actor for every alert it accepts. It runs on
-// the actor's goroutine: it must be quick and must not block.
+// Reaction is run by S5 for every alert it accepts. It runs on S5's alert
+// lane (on the raiser's goroutine or the policy actor's), one alert at a
+// time: it must be quick, must not block and must not wait for the policy
+// actor.
 type Reaction func(*algedonic.Alert)
 
 // AddReaction adds a reaction at run time. Local only.

@@ -87,6 +87,10 @@ type Env struct {
 	// HTTPClient makes the webhook calls. Default: a client of S5's own,
 	// without keep-alive (webhooks are rare) and not following redirects.
 	HTTPClient *http.Client
+	// Lane is the alert lane the policy actor serves (the node binds its
+	// algedonic channel to it). Nil: a lane of its own, reached only
+	// through the actor's mailbox. One lane per policy actor.
+	Lane *algedonic.Lane
 }
 
 // Spec is System 5's supervisor with the policy actor as its first child.
@@ -95,8 +99,11 @@ func Spec(cfg supervisor.Config, senv supervisor.Env, env Env, children ...super
 	return systems.Spec(Name, cfg, senv, all...)
 }
 
-// PolicyProps are the policy actor's props: a priority mailbox, so that
-// alerts overtake ordinary messages.
+// PolicyProps are the policy actor's props. The actor serves env.Lane:
+// alerts posted there are handled without going through the mailbox.
+// Alerts sent to the actor's PID go through a priority mailbox (so they
+// overtake ordinary messages) into the same lane. Spawn one actor per
+// props.
 func PolicyProps(env Env) *actor.Props {
 	if env.Logger == nil {
 		env.Logger = zap.NewNop()
@@ -127,55 +134,127 @@ func PolicyProps(env Env) *actor.Props {
 		}
 		env.Stats.reactions.Store(&rs)
 	}
-	return actor.PropsFromProducer(func() actor.Actor { return &policyActor{env: env, rules: &rules} },
+	lane := env.Lane
+	if lane == nil {
+		lane = algedonic.NewLane()
+	}
+	c := &core{env: env, rules: &rules, lane: lane}
+	lane.Serve(c.handleSafe, c.kick)
+	return actor.PropsFromProducer(func() actor.Actor { return &policyActor{c: c} },
 		actor.WithMailbox(actor.UnboundedPriority()))
 }
 
-type policyActor struct {
+// core is the policy's alert handling. One core serves every instance of
+// the policy actor (it outlives restarts), and the lane runs it one alert
+// at a time: on a raiser's goroutine, or on the actor's for the alerts
+// that come through the mailbox and for the lane's backlog.
+type core struct {
 	env   Env
-	rules *ruleSet // shared by every instance; read-only
+	rules *ruleSet // read-only
+	lane  *algedonic.Lane
+	self  atomic.Pointer[selfRef] // the running instance, for kicks
 	// The workers of handed-off actions, started with the actor instance
-	// (only when a rule needs them) and stopped with it.
+	// (only when a rule needs them) and stopped with it. They change only
+	// while the lane is paused, so the lane's lock orders them with every
+	// alert handled.
 	webhooks, sheds *dispatcher
 }
 
+type selfRef struct {
+	pid    *actor.PID
+	sender actor.SenderContext
+}
+
+// laneKick asks the policy actor to drain the lane on its own goroutine:
+// a raiser handed over the alerts left past its budget. Sent bare at the
+// alerts' priority so it overtakes ordinary traffic.
+type laneKick struct{}
+
+func (*laneKick) GetPriority() int8 { return algedonic.AlertPriority }
+
+// lanePanic makes the policy actor fail with the panic an alert's handling
+// raised on another goroutine, so that S5's supervisor restarts it as it
+// did when every alert was handled on the actor.
+type lanePanic struct{ v any }
+
+func (*lanePanic) GetPriority() int8 { return algedonic.AlertPriority }
+
+func (p *core) kick() {
+	if s := p.self.Load(); s != nil {
+		s.sender.Send(s.pid, &laneKick{})
+	}
+}
+
+// handleSafe is the lane's handle function: a panic is logged, costs
+// only that alert, and is passed to the actor to fail on.
+func (p *core) handleSafe(a *algedonic.Alert) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.env.Logger.Error("s5/policy: handling an alert panicked", zap.String("source", a.Source), zap.Any("panic", v))
+			if s := p.self.Load(); s != nil {
+				s.sender.Send(s.pid, &lanePanic{v})
+			}
+		}
+	}()
+	p.handle(a)
+}
+
+// policyActor is one instance of the policy actor: the ordinary traffic,
+// and the lane's lifecycle (paused while the instance is down).
+type policyActor struct {
+	c *core
+}
+
 func (p *policyActor) Receive(ctx actor.Context) {
+	c := p.c
 	switch m := ctx.Message().(type) {
 	case *algedonic.Alert:
-		p.handle(m)
+		// Sent to the PID (by a test, or a channel bound to the PID only):
+		// the same lane, so the same order and handling.
+		c.lane.Post(m)
+	case *laneKick:
+		c.lane.Drain()
+	case *lanePanic:
+		panic(m.v)
 	case *actor.Started:
-		p.startWorkers()
+		c.self.Store(&selfRef{pid: ctx.Self(), sender: ctx.ActorSystem().Root})
+		c.startWorkers()
+		c.lane.Resume()
 	case *actor.Stopping, *actor.Restarting:
-		p.stopWorkers()
+		// Paused first: no alert is being handled while the workers stop,
+		// and alerts raised meanwhile wait for the next instance, as they
+		// waited in the mailbox.
+		c.lane.Pause()
+		c.stopWorkers()
 	case *SetHooks:
 		h := m.Hooks
-		p.env.Stats.hooks.Store(&h)
+		c.env.Stats.hooks.Store(&h)
 	case *Ping:
 		if ctx.Sender() != nil {
 			ctx.Respond(&Pong{})
 		}
 	case *GetIdentity:
-		id := p.env.Identity
+		id := c.env.Identity
 		ctx.Respond(&id)
 	case *GetStats:
-		ctx.Respond(p.env.Stats.snapshot())
+		ctx.Respond(c.env.Stats.snapshot())
 	case *AddReaction:
 		if m.Fn == nil {
 			return
 		}
-		old := *p.env.Stats.reactions.Load()
+		old := *c.env.Stats.reactions.Load()
 		rs := append(append(make([]namedReaction, 0, len(old)+1), old...), namedReaction{m.Name, m.Fn})
-		p.env.Stats.reactions.Store(&rs)
+		c.env.Stats.reactions.Store(&rs)
 	case actor.SystemMessage, actor.AutoReceiveMessage, actor.AutoRespond:
 		// AutoRespond: a supervisor's start acknowledgement (*actor.Touch),
 		// answered by protoactor itself after Receive.
 	default:
-		p.env.Logger.Warn("s5/policy: dropped a message of unknown type",
+		c.env.Logger.Warn("s5/policy: dropped a message of unknown type",
 			zap.String("type", typeName(m)))
 	}
 }
 
-func (p *policyActor) handle(a *algedonic.Alert) {
+func (p *core) handle(a *algedonic.Alert) {
 	st := p.env.Stats
 	if !a.Severity.Valid() {
 		st.invalid.Add(1)
@@ -207,7 +286,7 @@ func (p *policyActor) handle(a *algedonic.Alert) {
 
 // react isolates a reaction's panic so one bad reaction neither restarts the
 // policy actor nor stops the others.
-func (p *policyActor) react(r namedReaction, a *algedonic.Alert) {
+func (p *core) react(r namedReaction, a *algedonic.Alert) {
 	defer func() {
 		if v := recover(); v != nil {
 			p.env.Logger.Error("s5/policy: reaction panicked", zap.String("reaction", r.name), zap.Any("panic", v))
