@@ -17,7 +17,9 @@ import (
 // Conn (Send, which on an idle open connection writes on the caller's
 // goroutine under the write token, and the echo through the reader
 // goroutine and the Handler, which hands it to the caller: the one
-// goroutine hand-off left). vsm-writer-only is a Conn with WriterOnly:
+// goroutine hand-off left). bare-reader is bare gorilla with a reader
+// goroutine handing each message to the caller, as a client that answers
+// pings must read. vsm-writer-only is a Conn with WriterOnly:
 // every Send handed to the writer goroutine. Goal: vsm ≥ 0.9 × bare.
 func BenchmarkWSRoundTrip(b *testing.B) {
 	for _, size := range []struct {
@@ -42,6 +44,38 @@ func BenchmarkWSRoundTrip(b *testing.B) {
 				if _, _, err := ws.ReadMessage(); err != nil {
 					b.Fatal(err)
 				}
+			}
+		})
+		b.Run("bare-reader/"+size.name, func(b *testing.B) {
+			// The shape of a gorilla client that answers pings: a goroutine
+			// reads (control frames are only handled while reading) and
+			// hands each message over; the caller writes.
+			srv := startServer(b)
+			srv.quiet = true
+			ws, _, err := websocket.DefaultDialer.Dial(srv.url(), nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ws.Close()
+			echoed := make(chan struct{}, 1)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					if _, _, err := ws.ReadMessage(); err != nil {
+						return
+					}
+					echoed <- struct{}{}
+				}
+			}()
+			defer func() { _ = ws.Close(); <-done }()
+			b.SetBytes(int64(size.n))
+			b.ResetTimer()
+			for range b.N {
+				if err := ws.WriteMessage(websocket.BinaryMessage, payload); err != nil {
+					b.Fatal(err)
+				}
+				<-echoed
 			}
 		})
 		for _, v := range []struct {
