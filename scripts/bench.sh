@@ -5,22 +5,25 @@
 # peer of a suite alike; the peers of a benchmark are sub-benchmarks of one
 # function, so each round gives a ratio.
 #
-#   scripts/bench.sh [-rounds N] [-pin] suite...    # suites: see below
+#   scripts/bench.sh [-rounds N] [-pin] [-append] suite...    # suites: see spec()
 #   benchstat benchdata/<suite>.txt
 #
 # -pin runs every binary under `taskset -c 0`, removing the cost of waking
 # the other vCPU from round trips (see BENCHMARKING notes in BENCHMARKS.md).
-# Output goes to benchdata/<suite>[-pinned].txt. Redis suites start their own
+# Output goes to benchdata/<suite>[-pinned].txt (-append adds more rounds
+# to it instead of starting it again). Redis suites start their own
 # redis-server. Check that the machine is quiet first (uptime).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=5
 pin=""
+append=""
 while [ $# -gt 0 ]; do
 	case $1 in
 	-rounds) rounds=$2; shift 2 ;;
 	-pin) pin="taskset -c 0"; shift ;;
+	-append) append=1; shift ;;
 	*) break ;;
 	esac
 done
@@ -34,7 +37,7 @@ spec() {
 	http-stack) echo "./actors/httppool BenchmarkHTTPStack -test.benchmem" ;;
 	redis) echo "./actors/redisstore BenchmarkRedis(Get|Set)\$ -test.benchmem" ;;
 	actor) echo "./systems/s1 BenchmarkActor -test.benchmem" ;;
-	algedonic) echo "./algedonic BenchmarkAlgedonic/(idle|flooded|busy)\$ -test.benchtime=200x" ;;
+	algedonic) echo "./algedonic BenchmarkAlgedonic/^(idle|flooded|busy)\$ -test.benchtime=200x" ;;
 	footprint) echo ". BenchmarkNodeFootprint -test.benchtime=1x" ;;
 	ws) echo "./actors/ws BenchmarkWSRoundTrip -test.benchmem" ;;
 	grpc) echo "./actors/grpcpool BenchmarkGRPCUnary -test.benchmem" ;;
@@ -50,7 +53,7 @@ for s in "$@"; do
 	[ "$s" = redis ] && [ -z "${VSM_REDIS_ADDR:-}" ] && eval "$(VSM_REDIS_DIR=$bin/redis scripts/redis-test-server.sh start)"
 	suffix=""
 	[ -n "$pin" ] && suffix=-pinned
-	: >"benchdata/$s$suffix.txt"
+	[ -n "$append" ] || : >"benchdata/$s$suffix.txt"
 done
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for r in $(seq "$rounds"); do
