@@ -317,7 +317,8 @@ func (b *Breaker) Subscribe(fn func(Transition)) (cancel func()) {
 type Token struct {
 	b     *Breaker
 	p     *phase
-	start int64 // -1: the call is not timed
+	start int64   // -1: the call is not timed
+	s     *stripe // the counters Allow picked for this call; nil: pick at Done
 }
 
 // Allow asks whether a call may go. When it may not, err is a
@@ -330,7 +331,14 @@ func (b *Breaker) Allow() (Token, error) {
 	switch {
 	case p.state == Closed:
 		t := Token{b: b, p: p, start: -1}
-		if b.timeAll || b.tel != nil && b.tel.sample() {
+		if b.tel != nil {
+			// One stripe serves the sampling decision here and the count
+			// at Done: the hash of the stack address is not paid twice.
+			t.s = b.tel.pick()
+			if b.timeAll || b.tel.due(t.s) {
+				t.start = b.now()
+			}
+		} else if b.timeAll {
 			t.start = b.now()
 		}
 		return t, nil
@@ -418,7 +426,9 @@ func (t Token) finish(ctx context.Context, err error, timedOut bool) {
 		// phase of consecutive mode only clears the failure streak (a
 		// dead phase's streak is never read, so there is no need to check
 		// that p is current).
-		if b.tel != nil {
+		if t.s != nil {
+			t.s.successes.Add(1)
+		} else if b.tel != nil {
 			b.tel.pick().successes.Add(1)
 		}
 		if p.consec.Load() != 0 {
@@ -454,7 +464,10 @@ func (t Token) record(ctx context.Context, err error, timedOut bool) {
 		slow, failed = true, true
 	}
 	if b.tel != nil {
-		s := b.tel.pick()
+		s := t.s
+		if s == nil {
+			s = b.tel.pick()
+		}
 		switch {
 		case ignored:
 			s.ignored.Add(1)

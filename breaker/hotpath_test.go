@@ -322,3 +322,40 @@ func TestLatencySamplingDefault(t *testing.T) {
 		t.Fatalf("with SlowCallThreshold: sample every %d, %d timed of 5", st.Latency.SampleEvery, st.Latency.Count)
 	}
 }
+
+// A Token carries the counters Allow picked for its call, so a Done made
+// on another goroutine still counts exactly once, with sampling at its
+// default (the untimed fast path) and with every call timed.
+func TestDoneOnAnotherGoroutineCountsOnce(t *testing.T) {
+	for _, every := range []int{0, 1} {
+		b := New("handoff", Settings{FailureThreshold: 1 << 30, LatencySampling: every})
+		const n = 2000
+		tokens := make(chan Token, n)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			i := 0
+			for tok := range tokens {
+				if i%2 == 0 {
+					tok.Done(nil, nil)
+				} else {
+					tok.Done(nil, errors.New("boom"))
+				}
+				i++
+			}
+		}()
+		for range n {
+			tok, err := b.Allow()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tokens <- tok
+		}
+		close(tokens)
+		<-done
+		st := b.Stats()
+		if st.Calls != n || st.Successes != n/2 || st.Failures != n/2 {
+			t.Fatalf("sampling %d: calls %d successes %d failures %d, want %d, %d, %d", every, st.Calls, st.Successes, st.Failures, n, n/2, n/2)
+		}
+	}
+}

@@ -102,8 +102,12 @@ func (t *telemetry) sample() bool {
 	if t.every == 1 {
 		return true
 	}
-	s := t.pick()
-	return (s.successes.Load()+s.failures.Load()+s.ignored.Load())&(t.every-1) == 0
+	return t.due(t.pick())
+}
+
+// due is sample on the stripe s the caller picked.
+func (t *telemetry) due(s *stripe) bool {
+	return t.every == 1 || (s.successes.Load()+s.failures.Load()+s.ignored.Load())&(t.every-1) == 0
 }
 
 func (s *stripe) observe(d int64) {
