@@ -21,34 +21,6 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkBreakerActor -count=10 ./actors/breakeractor/
 
-// asker asks the breaker actor n times in a row, one request in flight,
-// and closes done after the last reply.
-type asker struct {
-	target *actor.PID
-	left   int
-	done   chan struct{}
-}
-
-type askN struct {
-	n    int
-	done chan struct{}
-}
-
-func (a *asker) Receive(c actor.Context) {
-	switch m := c.Message().(type) {
-	case *askN:
-		a.left, a.done = m.n, m.done
-		c.Request(a.target, &GetStats{})
-	case *StatsResult:
-		a.left--
-		if a.left == 0 {
-			close(a.done)
-			return
-		}
-		c.Request(a.target, &GetStats{})
-	}
-}
-
 func BenchmarkBreakerActor(b *testing.B) {
 	sys := actortest.NewSystem(nil)
 	defer sys.Shutdown()
@@ -57,12 +29,12 @@ func BenchmarkBreakerActor(b *testing.B) {
 	defer func() { _ = sys.Root.StopFuture(pid).Wait() }()
 
 	b.Run("actor", func(b *testing.B) {
-		user := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &asker{target: pid} }))
+		user := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &actortest.Asker{Target: pid, Msg: &GetStats{}} }))
 		defer func() { _ = sys.Root.StopFuture(user).Wait() }()
 		b.ReportAllocs()
 		b.ResetTimer()
 		done := make(chan struct{})
-		sys.Root.Send(user, &askN{n: b.N, done: done})
+		sys.Root.Send(user, &actortest.AskN{N: b.N, Done: done})
 		<-done
 	})
 	b.Run("helper", func(b *testing.B) {

@@ -1,4 +1,5 @@
 // Package actortest holds what tests of actors share: a quiet actor system,
+// a custom actor that asks in a loop (Asker, for benchmarks),
 // a receiver middleware that crashes an actor on demand and counts its
 // starts, so a test can prove what survives a restart, and a stack probe
 // that tells whether an actor's mailbox runs on a stack grown in advance

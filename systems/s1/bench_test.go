@@ -109,35 +109,6 @@ func spawnBare(sys *actor.ActorSystem) *actor.PID {
 	return sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return bareActor{} }))
 }
 
-// asker asks target n times in a row with ctx.Request, one request in
-// flight, and closes done after the last reply.
-type asker struct {
-	target *actor.PID
-	msg    any
-	left   int
-	done   chan struct{}
-}
-
-type askN struct {
-	n    int
-	done chan struct{}
-}
-
-func (a *asker) Receive(c actor.Context) {
-	switch m := c.Message().(type) {
-	case *askN:
-		a.left, a.done = m.n, m.done
-		c.Request(a.target, a.msg)
-	case *breakeractor.StatsResult, *httppool.StatsResult:
-		a.left--
-		if a.left == 0 {
-			close(a.done)
-			return
-		}
-		c.Request(a.target, a.msg)
-	}
-}
-
 func BenchmarkActorRequest(b *testing.B) {
 	sys, s := benchS1(b)
 	bare := spawnBare(sys)
@@ -164,13 +135,13 @@ func BenchmarkActorRequest(b *testing.B) {
 	}
 	for _, tg := range targets {
 		b.Run(tg.name+"/actor", func(b *testing.B) {
-			user := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &asker{target: tg.pid, msg: tg.msg} }))
+			user := sys.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return &actortest.Asker{Target: tg.pid, Msg: tg.msg} }))
 			defer func() { _ = sys.Root.StopFuture(user).Wait() }()
 			b.ReportAllocs()
 			done := make(chan struct{})
 			b.ResetTimer()
 			start, cpu := time.Now(), startCPU()
-			sys.Root.Send(user, &askN{n: b.N, done: done})
+			sys.Root.Send(user, &actortest.AskN{N: b.N, Done: done})
 			<-done
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 			cpu(b)
