@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // set moves the clock to d past its present without running the timers
@@ -357,5 +358,60 @@ func TestDoneOnAnotherGoroutineCountsOnce(t *testing.T) {
 		if st.Calls != n || st.Successes != n/2 || st.Failures != n/2 {
 			t.Fatalf("sampling %d: calls %d successes %d failures %d, want %d, %d, %d", every, st.Calls, st.Successes, st.Failures, n, n/2, n/2)
 		}
+	}
+}
+
+// Goroutines whose stacks share an 8 KiB block (the runtime's stacks
+// start at 2 KiB) still spread over the counter stripes: the pick hashes
+// the stack address from bit 11 up. Hashing from bit 13 put every such
+// group on one stripe, and so both goroutines of a parallel caller on one
+// cache line in most runs.
+func TestStripePickSpreadsSmallStacks(t *testing.T) {
+	tel := newTelemetry(1)
+	all := tel.stripes()
+	const n = 256
+	type pickAt struct {
+		block uintptr
+		idx   int
+	}
+	picks := make([]pickAt, n)
+	var ready, release sync.WaitGroup
+	ready.Add(n)
+	release.Add(1)
+	var done sync.WaitGroup
+	for i := range n {
+		done.Go(func() {
+			var x byte
+			s := tel.pick()
+			for j := range all {
+				if &all[j] == s {
+					picks[i] = pickAt{uintptr(unsafe.Pointer(&x)) >> 13, j}
+				}
+			}
+			ready.Done()
+			release.Wait() // every goroutine alive at once: no stack is reused
+		})
+	}
+	ready.Wait()
+	release.Done()
+	done.Wait()
+	byBlock := map[uintptr]map[int]bool{}
+	for _, p := range picks {
+		if byBlock[p.block] == nil {
+			byBlock[p.block] = map[int]bool{}
+		}
+		byBlock[p.block][p.idx] = true
+	}
+	spread := 0
+	for _, idx := range byBlock {
+		if len(idx) > 1 {
+			spread++
+		}
+	}
+	if len(byBlock) == n {
+		t.Fatalf("no two of %d goroutines' stacks share an 8 KiB block: the runtime's stacks are not 2 KiB here", n)
+	}
+	if spread == 0 {
+		t.Fatalf("%d goroutines in %d blocks of 8 KiB: every block's goroutines on one stripe", n, len(byBlock))
 	}
 }

@@ -73,11 +73,15 @@ func (t *telemetry) stripes() []stripe {
 }
 
 // pick hashes the address of a local variable: goroutine stacks are
-// separate allocations at least 8 KiB apart, so the bits above 13 differ
-// between goroutines and stay put for one goroutine.
+// separate allocations of at least 2 KiB (the runtime's smallest stack),
+// so the bits above 11 differ between goroutines. Above 13, two small
+// stacks in one 8 KiB block shared a stripe, which put both goroutines of
+// a parallel benchmark on one cache line in most runs. For one goroutine
+// the bits can differ between call depths; any stripe counts exactly, and
+// a Token keeps the one its Allow picked.
 func (t *telemetry) pick() *stripe {
 	var x byte
-	h := uint64(uintptr(unsafe.Pointer(&x))) >> 13
+	h := uint64(uintptr(unsafe.Pointer(&x))) >> 11
 	// murmur3's finaliser: neighbouring stacks land on unrelated stripes.
 	h ^= h >> 33
 	h *= 0xff51afd7ed558ccd
