@@ -46,7 +46,8 @@ spec() {
 }
 
 bin=$(mktemp -d)
-trap 'rm -rf "$bin"; [ -n "${VSM_REDIS_ADDR:-}" ] && VSM_REDIS_DIR=$bin/redis scripts/redis-test-server.sh stop >/dev/null 2>&1 || true' EXIT
+# Stop the redis-server (its pid file is under $bin) before removing $bin.
+trap 'VSM_REDIS_DIR=$bin/redis scripts/redis-test-server.sh stop >/dev/null 2>&1 || true; rm -rf "$bin"' EXIT
 for s in "$@"; do
 	read -r pkg _ <<<"$(spec "$s")"
 	go test -c -o "$bin/$s.test" "$pkg"
