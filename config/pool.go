@@ -49,7 +49,8 @@ type Pool struct {
 	TLS             TLS     `yaml:"tls,omitempty"`
 	Outlier         Outlier `yaml:"outlier,omitempty"`
 	// RequestEvents publishes a pool.checkout and an adapter.request event
-	// for every attempt of an HTTP pool's requests. Default off: the same
+	// for every attempt of an HTTP pool's requests, and an adapter.request
+	// for every call of a gRPC pool. Default off: the same
 	// counts are in the pool's stats and metrics, and per-request events
 	// cost every request of a node with a dashboard open.
 	RequestEvents bool `yaml:"request_events,omitempty"`

@@ -371,7 +371,7 @@ func (v *validator) protocolKeys(key string, raw, p Pool) {
 		{"tls_handshake_timeout", raw.TLSHandshakeTimeout != 0, []string{ProtocolHTTP, ProtocolRedis}, ""},
 		{"response_header_timeout", raw.ResponseHeaderTimeout != 0, []string{ProtocolHTTP, ProtocolRedis}, ""},
 		{"max_response_body", raw.MaxResponseBody != 0, []string{ProtocolHTTP, ProtocolRedis}, ""},
-		{"request_events", raw.RequestEvents, []string{ProtocolHTTP}, ""},
+		{"request_events", raw.RequestEvents, []string{ProtocolHTTP, ProtocolGRPC}, ""},
 		{"outlier", o.ConsecutiveFailures != 0 || o.BaseEjectionTime != 0 || o.MaxEjectionPercent != 0, []string{ProtocolHTTP, ProtocolRedis}, ""},
 		{"path", raw.Path != "", []string{ProtocolWebSocket}, ""},
 		{"headers", len(raw.Headers) > 0, []string{ProtocolWebSocket}, ""},

@@ -662,9 +662,15 @@ func TestFailureDuringOrderedRestart(t *testing.T) {
 		t.Fatalf("log %q, want %q", got, want)
 	}
 	tr.events.wait(t, 4, restartedOf("sut"))
-	for _, c := range tr.list("sut") {
-		if c.State != "running" {
-			t.Fatalf("children %+v", tr.list("sut"))
+	// The last restart's Started acknowledgement can reach sut after the
+	// event: ask until every child is running, within waitFor.
+	for deadline := time.Now().Add(waitFor); ; {
+		cs := tr.list("sut")
+		if !slices.ContainsFunc(cs, func(c ChildInfo) bool { return c.State != "running" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("children %+v", cs)
 		}
 	}
 	if n := len(tr.events.matching(isEscalated)); n != 0 {

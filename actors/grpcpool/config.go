@@ -128,12 +128,16 @@ type Config struct {
 	// Retry is the retry policy of unary calls.
 	Retry RetryPolicy
 
-	// Events receives event.AdapterRequest, one per call, only while it has
-	// more than QuietSubscribers subscribers (as in package httppool),
-	// and the channel actor's ConnOpened and ConnClosed. nil publishes
+	// Events receives the channel actor's ConnOpened and ConnClosed, and
+	// with RequestEvents an event.AdapterRequest per call. nil publishes
 	// none.
-	Events           *eventstream.EventStream
-	QuietSubscribers int32
+	Events *eventstream.EventStream
+	// RequestEvents publishes an event.AdapterRequest for every call (as
+	// httppool.Config.RequestEvents does for HTTP attempts). Default off:
+	// the same counts are in Stats and the node's metrics, and an event per
+	// call would cost every call of a node whose event stream has a
+	// subscriber (a dashboard open).
+	RequestEvents bool
 
 	// DialOptions are appended to the channel's own (credentials,
 	// resolver, service config, interceptors). Interceptors given here run

@@ -52,8 +52,8 @@
 // # Events
 //
 // event.AdapterRequest (Protocol "grpc", Status the gRPC code), one per
-// call, only while the stream has subscribers beyond Config.QuietSubscribers
-// (as in package httppool); the actor publishes ConnOpened
+// call, with Config.RequestEvents (as in package httppool); the actor
+// publishes ConnOpened
 // ("grpc.conn_opened") and ConnClosed ("grpc.conn_closed").
 //
 // # The actor

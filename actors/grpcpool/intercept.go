@@ -303,10 +303,10 @@ func codeOf(err error) codes.Code {
 	return codes.Unknown
 }
 
-// listened reports whether anyone beyond the node's own subscribers would
-// see a per-call event.
+// listened reports whether per-call events are published: a field read,
+// not the event stream's lock per call.
 func (ch *Channel) listened() bool {
-	return ch.cfg.Events != nil && ch.cfg.Events.Length() > ch.cfg.QuietSubscribers
+	return ch.cfg.RequestEvents && ch.cfg.Events != nil
 }
 
 func (ch *Channel) publish(method string, start time.Time, err error) {

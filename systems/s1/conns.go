@@ -176,6 +176,7 @@ func GRPCConfig(name string, p config.Pool) (grpcpool.Config, error) {
 		return grpcpool.Config{}, err
 	}
 	cfg.MaxConns = p.MaxConns
+	cfg.RequestEvents = p.RequestEvents
 	cfg.MaxConcurrentStreams = uint32(min(max(p.MaxConcurrentStreams, 0), 1<<32-1))
 	if cfg.FailureCodes, err = grpcCodes(p.FailureCodes); err != nil {
 		return grpcpool.Config{}, fmt.Errorf("failure_codes: %w", err)
@@ -209,12 +210,11 @@ func grpcCodes(names []string) ([]codes.Code, error) {
 }
 
 // AddGRPCPool makes a gRPC channel from cfg and supervises its actor as
-// "s1/pool/<name>". An unset Events gets the node's event stream (with
-// per-call events only while someone beyond the node watches, as for
-// HTTP pools).
+// "s1/pool/<name>". An unset Events gets the node's event stream (per-call
+// events only with cfg.RequestEvents, as for HTTP pools).
 func (s *S1) AddGRPCPool(ctx context.Context, cfg grpcpool.Config) (*grpcpool.Channel, error) {
-	if cfg.Events == nil && s.env.Events != nil {
-		cfg.Events, cfg.QuietSubscribers = s.quietEvents()
+	if cfg.Events == nil {
+		cfg.Events = s.env.Events
 	}
 	name := cfg.Name
 	return addUnit(ctx, s, name, func() (*grpcpool.Channel, supervisor.ChildSpec, error) {

@@ -85,6 +85,7 @@ pools:
     timeout: 3s
     idle_timeout: 2m
     max_conns: 2
+    request_events: true
     max_concurrent_streams: 100
     retry: {codes: [unavailable, RESOURCE_EXHAUSTED]}
     failure_codes: [INTERNAL]
@@ -95,7 +96,7 @@ pools:
 	}
 	if got.Name != "rpc" || !reflect.DeepEqual(got.Endpoints, []string{"a:1", "b:2"}) || got.Balancing != "least_request" ||
 		got.Timeout != 3*time.Second || got.IdleTimeout != 2*time.Minute || got.ConnectTimeout != 5*time.Second ||
-		got.MaxConns != 2 || got.MaxConcurrentStreams != 100 || !reflect.DeepEqual(got.FailureCodes, []codes.Code{codes.Internal}) {
+		got.MaxConns != 2 || !got.RequestEvents || got.MaxConcurrentStreams != 100 || !reflect.DeepEqual(got.FailureCodes, []codes.Code{codes.Internal}) {
 		t.Fatalf("config %+v", got)
 	}
 	wantRetry := grpcpool.RetryPolicy{MaxAttempts: 5, InitialBackoff: 20 * time.Millisecond, MaxBackoff: 2 * time.Second,

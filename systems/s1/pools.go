@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/eventstream"
 
 	"github.com/viable-systems/vsm-connections/actors/httppool"
 	"github.com/viable-systems/vsm-connections/config"
@@ -52,10 +51,6 @@ func (p *Pool) Do(ctx context.Context, req httppool.Request) (*httppool.Response
 // lookup map), which is what lets a node of 1,000 pools start in
 // milliseconds.
 func (s *S1) StartPools(ctx context.Context, cfg map[string]config.Pool) error {
-	if s.env.Events != nil {
-		// The subscribers there now are the node's own.
-		s.quietEvents()
-	}
 	var httpBatch []httppool.Config
 	for _, name := range sortedKeys(cfg) {
 		p := cfg[name]
@@ -189,14 +184,6 @@ func (s *S1) reroute() {
 		}
 	}
 	s.routes.Store(&m)
-}
-
-// quietEvents is the node's event stream for an adapter, and how many of
-// its subscribers are the node's own: per-call events are published only
-// while someone beyond them watches.
-func (s *S1) quietEvents() (*eventstream.EventStream, int32) {
-	s.quiet.CompareAndSwap(-1, s.env.Events.Length())
-	return s.env.Events, s.quiet.Load()
 }
 
 // addUnit starts the pool unit name, of any protocol, holding s.mu so that

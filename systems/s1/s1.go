@@ -87,11 +87,7 @@ type S1 struct {
 	// pools: each is the unit "s1/pool/<name>".
 	wsPools   atomic.Pointer[units[*ws.Pool]]
 	grpcPools atomic.Pointer[units[*grpcpool.Channel]]
-	// quiet is the event stream's subscriber count before the first pool:
-	// the node's own subscribers, which per-request events must not be
-	// published for (httppool.Config.QuietSubscribers).
-	quiet atomic.Int32
-	state *State
+	state     *State
 }
 
 // New returns an S1 with no units; the node adds them with the Start and
@@ -106,7 +102,6 @@ func New(env Env) *S1 {
 	s.routes.Store(&map[string]*Pool{})
 	s.wsPools.Store(&units[*ws.Pool]{})
 	s.grpcPools.Store(&units[*grpcpool.Channel]{})
-	s.quiet.Store(-1)
 	return s
 }
 
