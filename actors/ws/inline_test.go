@@ -63,16 +63,7 @@ func TestIdleSendWritesInline(t *testing.T) {
 // goroutines, so that nothing else can win the token.
 func TestFailedInlineWriteIsKeptFirst(t *testing.T) {
 	ctx := testCtx(t)
-	srv := startServer(t)
-	c, err := New("inline-fail", fastConfig(srv.url()), Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wsc, _, err := websocket.DefaultDialer.DialContext(ctx, srv.url(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wsc.Close()
+	c, wsc := detached(t, ctx, "inline-fail")
 	_ = wsc.NetConn().Close() // the next write fails
 	s := &session{id: 1, ws: wsc, ctx: ctx}
 	c.inline.Store(s)
@@ -110,16 +101,7 @@ func TestFailedInlineWriteIsKeptFirst(t *testing.T) {
 // write: the send is kept, not written on a connection being closed.
 func TestInlineWriteAfterStopIsKept(t *testing.T) {
 	ctx := testCtx(t)
-	srv := startServer(t)
-	c, err := New("inline-stopped", fastConfig(srv.url()), Env{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wsc, _, err := websocket.DefaultDialer.DialContext(ctx, srv.url(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer wsc.Close()
+	c, wsc := detached(t, ctx, "inline-stopped")
 	ictx, stop := context.WithCancelCause(ctx)
 	stop(ErrRestarting)
 	s := &session{id: 1, ws: wsc, ctx: ictx}
@@ -244,4 +226,22 @@ func TestWriterOnlyNeverWritesInline(t *testing.T) {
 	if st := c.Stats(); st.Dropped != 0 || st.Queued != 0 {
 		t.Fatalf("stats = %+v, want %d sent, none dropped or left queued", st, n)
 	}
+}
+
+// detached is a Conn that was never spawned (no session goroutines) and a
+// gorilla connection to a loopback server, for tests that drive a session
+// by hand.
+func detached(t *testing.T, ctx context.Context, name string) (*Conn, *websocket.Conn) {
+	t.Helper()
+	srv := startServer(t)
+	c, err := New(name, fastConfig(srv.url()), Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wsc, _, err := websocket.DefaultDialer.DialContext(ctx, srv.url(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = wsc.Close() })
+	return c, wsc
 }
