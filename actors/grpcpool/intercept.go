@@ -36,7 +36,7 @@ func (ch *Channel) unary(ctx context.Context, method string, req, reply any, cc 
 		if _, ok := ctx.Deadline(); !ok {
 			if ctx.Done() == nil {
 				// Never cancelled: the shared deadline of this instant.
-				ctx = &withDeadline{Context: ctx, dl: ch.deadline.ctx(time.Now())}
+				ctx = ch.deadline.Bound(ctx)
 			} else {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, ch.cfg.Timeout)

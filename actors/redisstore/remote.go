@@ -91,7 +91,7 @@ func protoCountErr(err error) any { return protoCount(0, err) }
 // bytes (decode them with state.Decode). Errors match what a local Get's
 // do: state.ErrNotFound, state.ErrUnavailable...
 func RemoteGet(ctx context.Context, n pb.Requester, pid *actor.PID, key string) ([]byte, error) {
-	v, err := remoteAsk[*pb.StateGetResult](ctx, n, pid, &pb.StateGet{Key: key, DeadlineUnixNano: deadline(ctx)})
+	v, err := remoteAsk[*pb.StateGetResult](ctx, n, pid, &pb.StateGet{Key: key, DeadlineUnixNano: wireDeadline(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -104,27 +104,27 @@ func RemoteGet(ctx context.Context, n pb.Requester, pid *actor.PID, key string) 
 // RemoteSet stores value (raw bytes, as state.Encode would produce) under
 // key on that member, expiring after ttl when ttl > 0.
 func RemoteSet(ctx context.Context, n pb.Requester, pid *actor.PID, key string, value []byte, ttl time.Duration) error {
-	return remoteResult(ctx, n, pid, &pb.StateSet{Key: key, Value: value, TtlNanos: int64(ttl), DeadlineUnixNano: deadline(ctx)})
+	return remoteResult(ctx, n, pid, &pb.StateSet{Key: key, Value: value, TtlNanos: int64(ttl), DeadlineUnixNano: wireDeadline(ctx)})
 }
 
 // RemoteDel deletes keys on that member and returns how many existed.
 func RemoteDel(ctx context.Context, n pb.Requester, pid *actor.PID, keys ...string) (int64, error) {
-	return remoteCount(ctx, n, pid, &pb.StateDel{Keys: keys, DeadlineUnixNano: deadline(ctx)})
+	return remoteCount(ctx, n, pid, &pb.StateDel{Keys: keys, DeadlineUnixNano: wireDeadline(ctx)})
 }
 
 // RemoteIncr adds by (0 means 1) to the integer under key on that member.
 func RemoteIncr(ctx context.Context, n pb.Requester, pid *actor.PID, key string, by int64) (int64, error) {
-	return remoteCount(ctx, n, pid, &pb.StateIncr{Key: key, By: by, DeadlineUnixNano: deadline(ctx)})
+	return remoteCount(ctx, n, pid, &pb.StateIncr{Key: key, By: by, DeadlineUnixNano: wireDeadline(ctx)})
 }
 
 // RemotePublish publishes value (raw bytes) on channel through that member.
 func RemotePublish(ctx context.Context, n pb.Requester, pid *actor.PID, channel string, value []byte) error {
-	return remoteResult(ctx, n, pid, &pb.StatePublish{Channel: channel, Value: value, DeadlineUnixNano: deadline(ctx)})
+	return remoteResult(ctx, n, pid, &pb.StatePublish{Channel: channel, Value: value, DeadlineUnixNano: wireDeadline(ctx)})
 }
 
 // RemotePing pings that member's store.
 func RemotePing(ctx context.Context, n pb.Requester, pid *actor.PID) error {
-	return remoteResult(ctx, n, pid, &pb.StatePing{DeadlineUnixNano: deadline(ctx)})
+	return remoteResult(ctx, n, pid, &pb.StatePing{DeadlineUnixNano: wireDeadline(ctx)})
 }
 
 func remoteResult(ctx context.Context, n pb.Requester, pid *actor.PID, msg proto.Message) error {
@@ -159,8 +159,8 @@ func remoteAsk[T proto.Message](ctx context.Context, n pb.Requester, pid *actor.
 	return r, nil
 }
 
-// deadline is ctx's deadline for the wire (0: none).
-func deadline(ctx context.Context) int64 {
+// wireDeadline is ctx's deadline for the wire (0: none).
+func wireDeadline(ctx context.Context) int64 {
 	if dl, ok := ctx.Deadline(); ok {
 		return wire.Nanos(dl)
 	}

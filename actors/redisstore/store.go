@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/viable-systems/vsm-connections/config"
+	"github.com/viable-systems/vsm-connections/internal/deadline"
 	"github.com/viable-systems/vsm-connections/state"
 )
 
@@ -89,8 +90,8 @@ type Store struct {
 	desc    string
 
 	closed    atomic.Bool
-	noSharded atomic.Bool                 // the cluster has no SSUBSCRIBE (Redis 6)
-	deadline  atomic.Pointer[deadlineCtx] // see bound
+	noSharded atomic.Bool      // the cluster has no SSUBSCRIBE (Redis 6)
+	deadline  *deadline.Shared // see bound
 	mu        sync.Mutex
 	subs      map[*subscription]struct{}
 }
@@ -113,10 +114,12 @@ func New(cfg config.Redis, opts ...Option) (*Store, error) {
 	s := &Store{
 		conns:   newConns(goredis.NewDialer(&goredis.Options{DialTimeout: uo.DialTimeout, TLSConfig: uo.TLSConfig})),
 		timeout: uo.ReadTimeout,
-		opts:    o,
-		red:     red,
-		desc:    desc,
-		subs:    make(map[*subscription]struct{}),
+		// Renewed every timeout/64, 1ms to 50ms.
+		deadline: deadline.NewShared(uo.ReadTimeout, min(max(uo.ReadTimeout/64, time.Millisecond), 50*time.Millisecond)),
+		opts:     o,
+		red:      red,
+		desc:     desc,
+		subs:     make(map[*subscription]struct{}),
 	}
 	uo.Dialer = s.conns.Dial
 	if uo.MasterName == "" && len(uo.Addrs) > 1 {
@@ -292,39 +295,7 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 	if ctx.Done() != nil {
 		return context.WithTimeout(ctx, s.timeout)
 	}
-	shared := s.sharedDeadline()
-	if ctx == context.Background() {
-		return shared, noop
-	}
-	return valuesFrom{Context: shared, values: ctx}, noop
-}
-
-// valuesFrom takes its deadline and cancellation from the embedded context
-// and its values from another.
-type valuesFrom struct {
-	context.Context
-	values context.Context
-}
-
-func (v valuesFrom) Value(key any) any { return v.values.Value(key) }
-
-type deadlineCtx struct {
-	ctx       context.Context
-	cancel    context.CancelFunc
-	renewFrom time.Time
-}
-
-func (s *Store) sharedDeadline() context.Context {
-	now := time.Now()
-	if c := s.deadline.Load(); c != nil && now.Before(c.renewFrom) {
-		return c.ctx
-	}
-	ctx, cancel := context.WithDeadline(context.Background(), now.Add(s.timeout))
-	renew := min(max(s.timeout/64, time.Millisecond), 50*time.Millisecond)
-	// Two callers may renew at once; either context is as good. A replaced
-	// context is released by its own timer at its deadline.
-	s.deadline.Store(&deadlineCtx{ctx: ctx, cancel: cancel, renewFrom: now.Add(renew)})
-	return ctx
+	return s.deadline.Bound(ctx), noop
 }
 
 // Close ends every subscription, then closes the client. Idempotent.
@@ -362,9 +333,7 @@ func (s *Store) Close() error {
 		}
 		grace.Stop()
 	}
-	if c := s.deadline.Load(); c != nil {
-		c.cancel()
-	}
+	s.deadline.Stop()
 	if err := s.c.Close(); err != nil {
 		return s.wrap("close", err)
 	}
