@@ -16,9 +16,10 @@ import (
 // ClientConn with one through a Channel (breaker, retry policy, default
 // deadline, stats, conn accounting) on the same server, at 1 and 64
 // concurrent callers. The server advertises no stream limit, so the
-// channel keeps one ClientConn and no actor is needed. bare-deadline is
-// the bare ClientConn with a 5 s deadline per call, what the channel's
-// default Timeout puts on the wire and any caller with a timeout pays.
+// channel keeps one ClientConn and no actor is needed. The channel's
+// default deadline is kept on the client, off the wire; bare-deadline is
+// the bare ClientConn with a 5 s deadline per call on the wire, what any
+// caller with a timeout of its own pays (a timer on both sides).
 func BenchmarkGRPCUnary(b *testing.B) {
 	ts := (&testServer{}).start(b, "")
 	for _, kind := range []string{"bare", "bare-deadline", "vsm"} {

@@ -106,7 +106,9 @@ type Config struct {
 	// retries included (gRFC A6: one deadline over all attempts). Default
 	// 5s; negative: none. Streams get no default deadline. Calls whose
 	// context is never cancelled share one deadline per Timeout/64 (at
-	// most 100ms), so theirs may be that much earlier, never later.
+	// most 100ms), so theirs may be that much earlier, never later. It
+	// is kept by the client and not sent on the wire; set a deadline on
+	// ctx for one the server sees.
 	Timeout time.Duration
 	// ConnectTimeout bounds each connection attempt. Default 5s.
 	ConnectTimeout time.Duration

@@ -40,9 +40,13 @@
 // count against the breaker (default Unavailable, DeadlineExceeded,
 // ResourceExhausted, Internal); a call its caller cancelled counts for
 // nothing. A breaker rejection is an error with status Unavailable that
-// matches breaker.ErrOpen. Deadlines travel on the wire as grpc-go sends
-// them (grpc-timeout), whether they come from ctx, Config.Timeout or an
-// actor message's Deadline.
+// matches breaker.ErrOpen. Deadlines from ctx, an actor message's
+// Deadline or the breaker's CallTimeout travel on the wire as grpc-go
+// sends them (grpc-timeout). The default deadline, Config.Timeout, ends
+// the call on the client only: the server sees no deadline and its
+// context is cancelled when the client gives up, as grpc-go resets the
+// stream. It guards against calls that never end without costing the
+// server a timer per call.
 //
 // Server streams can be read as a Go iterator (ServerStream) or delivered
 // to an actor with backpressure (OpenServerStream); client and

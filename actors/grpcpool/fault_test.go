@@ -351,18 +351,39 @@ func slowServer(t *testing.T) (ts *testServer, wire chan time.Duration, seen cha
 	return ts, wire, seen
 }
 
-func TestDefaultTimeoutGoesOnTheWire(t *testing.T) {
+// The default deadline ends the call client-side, whether the caller's
+// context is never cancelled (the shared deadline) or cancellable (a timer
+// of its own), but is not sent: the server sees no deadline, and its
+// context is cancelled when the client resets the stream. The breaker
+// counts the DeadlineExceeded.
+func TestDefaultTimeoutStaysOffTheWire(t *testing.T) {
 	ts, wire, seen := slowServer(t)
-	ch := newChannel(t, Config{Endpoints: []string{ts.addr}, Timeout: 150 * time.Millisecond})
-	start := time.Now()
-	_, err := testpb.NewTestClient(ch).Unary(context.Background(), &testpb.Request{})
-	if status.Code(err) != codes.DeadlineExceeded || time.Since(start) > 2*time.Second {
-		t.Fatalf("err = %v after %v, want DeadlineExceeded at 150ms", err, time.Since(start))
+	b := breaker.New("default", breaker.Settings{FailureThreshold: 100})
+	const timeout = 150 * time.Millisecond
+	ch := newChannel(t, Config{Endpoints: []string{ts.addr}, Timeout: timeout, Breaker: b})
+	client := testpb.NewTestClient(ch)
+	cancellable, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for i, ctx := range []context.Context{context.Background(), cancellable} {
+		start := time.Now()
+		_, err := client.Unary(ctx, &testpb.Request{})
+		took := time.Since(start)
+		if status.Code(err) != codes.DeadlineExceeded {
+			t.Fatalf("call %d: err = %v, want DeadlineExceeded", i, err)
+		}
+		if took < timeout-timeout/64 || took > 2*time.Second {
+			t.Fatalf("call %d returned after %v, want at the %v default deadline", i, took, timeout)
+		}
+		if left := recv(t, bounded(t), wire, "the server's deadline"); left != -1 {
+			t.Fatalf("call %d: server's deadline %v away, want none on the wire", i, left)
+		}
+		if err := recv(t, bounded(t), seen, "the server's cancellation"); !errors.Is(err, context.Canceled) {
+			t.Fatalf("call %d: server's context ended with %v, want Canceled by the client's reset", i, err)
+		}
+		if st := b.Stats(); st.Failures != uint64(i+1) {
+			t.Fatalf("call %d: breaker failures %d, want %d", i, st.Failures, i+1)
+		}
 	}
-	if left := recv(t, bounded(t), wire, "the server's deadline"); left <= 0 || left > 150*time.Millisecond {
-		t.Fatalf("server's deadline %v away, want within (0, 150ms]", left)
-	}
-	recv(t, bounded(t), seen, "the server's cancellation")
 }
 
 func TestDeadlineShorterThanServerWork(t *testing.T) {

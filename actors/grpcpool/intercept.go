@@ -28,10 +28,17 @@ import (
 // The deadline is outermost, so that it bounds all the attempts (A6); the
 // breaker is asked per attempt, so that an open breaker stops the retries
 // and each attempt counts. grpc-go sends the context's deadline on the wire
-// (grpc-timeout), so a deadline set here reaches the server too.
+// (grpc-timeout): the caller's deadline and the breaker's CallTimeout go
+// there. The default deadline (Config.Timeout) does not: it is the
+// client's guard against a call that never ends, not a budget the caller
+// chose, and on the wire it costs a timer per call on the server as well
+// (about 0.15x of a small call's throughput, BENCHMARKS.md). When it fires
+// the call ends with DeadlineExceeded as any deadline's does, and grpc-go
+// resets the stream, which cancels the server's context.
 
 // unary is the channel's unary client interceptor.
 func (ch *Channel) unary(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	wire := ctx // what grpc-go is given: ctx less a default deadline
 	if ch.deadline != nil {
 		if _, ok := ctx.Deadline(); !ok {
 			if ctx.Done() == nil {
@@ -42,6 +49,7 @@ func (ch *Channel) unary(ctx context.Context, method string, req, reply any, cc 
 				ctx, cancel = context.WithTimeout(ctx, ch.cfg.Timeout)
 				defer cancel()
 			}
+			wire = offWire{ctx}
 		}
 	}
 	listened := ch.listened()
@@ -51,7 +59,7 @@ func (ch *Channel) unary(ctx context.Context, method string, req, reply any, cc 
 	}
 	var err error
 	for n := 1; ; n++ {
-		err = ch.attempt(ctx, method, req, reply, cc, invoker, opts)
+		err = ch.attempt(ctx, wire, method, req, reply, cc, invoker, opts)
 		if err == nil {
 			ch.throttle.success()
 			break
@@ -67,18 +75,26 @@ func (ch *Channel) unary(ctx context.Context, method string, req, reply any, cc 
 	return err
 }
 
-// attempt is one try of a unary call.
-func (ch *Channel) attempt(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+// offWire is a context whose deadline grpc-go does not see, and so does
+// not send: Done, Err and Value (and so the cancellation a child context
+// registers under) are the context's own.
+type offWire struct{ context.Context }
+
+func (offWire) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+// attempt is one try of a unary call: ctx bounds it, and grpc-go is given
+// wire, which is ctx or ctx with its deadline off the wire.
+func (ch *Channel) attempt(ctx, wire context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
 	tok, err := ch.allow(method)
 	if err != nil {
 		return err
 	}
 	if ch.callTimeout <= 0 {
-		err = invoker(ctx, method, req, reply, cc, opts...)
+		err = invoker(wire, method, req, reply, cc, opts...)
 		ch.judge(ctx, tok, err)
 		return err
 	}
-	return ch.timedAttempt(ctx, tok, method, req, reply, cc, invoker, opts)
+	return ch.timedAttempt(ctx, wire, tok, method, req, reply, cc, invoker, opts)
 }
 
 // timedAttempt bounds one attempt by the breaker's CallTimeout, as
@@ -87,14 +103,14 @@ func (ch *Channel) attempt(ctx context.Context, method string, req, reply any, c
 // with DeadlineExceeded wrapping a *breaker.TimeoutError (errors.Is matches
 // breaker.ErrTimeout and context.DeadlineExceeded); the deadline also goes
 // on the wire, so the server stops working on it.
-func (ch *Channel) timedAttempt(ctx context.Context, tok breaker.Token, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
+func (ch *Channel) timedAttempt(ctx, wire context.Context, tok breaker.Token, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts []grpc.CallOption) error {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= ch.callTimeout {
-		err := invoker(ctx, method, req, reply, cc, opts...)
+		err := invoker(wire, method, req, reply, cc, opts...)
 		ch.judge(ctx, tok, err)
 		return err
 	}
 	start := time.Now()
-	actx, cancel := context.WithTimeout(ctx, ch.callTimeout)
+	actx, cancel := context.WithTimeout(wire, ch.callTimeout)
 	defer cancel()
 	err := invoker(actx, method, req, reply, cc, opts...)
 	if err != nil && ctx.Err() == nil && (actx.Err() == context.DeadlineExceeded || ch.serverEnforced(err, start)) {
