@@ -39,7 +39,7 @@ type Sentinel struct {
 func StartSentinel(tb testing.TB) *Sentinel {
 	tb.Helper()
 	bin, _ := binaries(tb, 6)
-	s := &Sentinel{tb: tb, bin: bin, dir: tb.TempDir()}
+	s := &Sentinel{tb: tb, bin: bin, dir: stateDir(tb)}
 	tb.Cleanup(s.killAll)
 	ports := freePorts(tb, 5)
 	master := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
