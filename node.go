@@ -21,6 +21,7 @@ import (
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/fault"
+	"github.com/viable-systems/vsm-connections/internal/actorsys"
 	"github.com/viable-systems/vsm-connections/internal/ask"
 	"github.com/viable-systems/vsm-connections/supervisor"
 	"github.com/viable-systems/vsm-connections/systems"
@@ -127,7 +128,7 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	}
 	logger := o.logger.With(zap.String("node", c.Node.Name))
 	slogger := slog.New(zapslog.NewHandler(logger.Core()))
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+	sys := actorsys.New(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return slogger.With("lib", "protoactor")
 	}),
 		// protoactor parks a goroutine for one throttle interval after a

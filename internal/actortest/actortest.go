@@ -19,13 +19,15 @@ import (
 	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/viable-systems/vsm-connections/internal/actorsys"
 )
 
 // NewSystem returns an actor system that logs nothing and keeps protoactor's
 // dead-letter throttle short (it parks a goroutine for one interval, which
 // goleak would otherwise see). tb, when not nil, shuts it down at cleanup.
 func NewSystem(tb testing.TB) *actor.ActorSystem {
-	sys := actor.NewActorSystem(
+	sys := actorsys.New(
 		actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return slog.New(slog.DiscardHandler) }),
 		actor.WithDeadLetterThrottleInterval(10*time.Millisecond),
 	)

@@ -40,6 +40,7 @@ import (
 
 	"github.com/viable-systems/vsm-connections/cluster"
 	"github.com/viable-systems/vsm-connections/event"
+	"github.com/viable-systems/vsm-connections/internal/actorsys"
 )
 
 var out = struct {
@@ -113,7 +114,7 @@ func main() {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(logLevel))
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	sys := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	sys := actorsys.New(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 
 	// Events are printed from a queue, not on the publisher's goroutine.
 	sub := event.Subscribe(sys.EventStream, func(ev event.Event) {
