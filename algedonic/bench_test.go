@@ -3,6 +3,7 @@ package algedonic_test
 import (
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,25 @@ import (
 // floodSize is how many ordinary messages wait in S5's mailbox in the
 // flooded cases.
 const floodSize = 100_000
+
+// spinFor is about how long the flood's sends take here.
+const spinFor = 5 * time.Millisecond
+
+// spin keeps the CPU busy for d on registers alone.
+func spin(d time.Duration) {
+	end := time.Now().Add(d)
+	x := uint64(end.UnixNano())
+	for time.Now().Before(end) {
+		for range 1000 {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+		}
+	}
+	spun.Store(x)
+}
+
+var spun atomic.Uint64 // keeps spin's work from being optimised away
 
 // probe is a reaction that signals when it handles a benchmark alert.
 //
@@ -100,12 +120,48 @@ func BenchmarkAlgedonic(b *testing.B) {
 
 	raise := func(reason string) { alerts.Raise(algedonic.Warning, "bench", reason) }
 	b.Run("idle", func(b *testing.B) {
-		report(b, measure(b, node, policy, p, g, gatePID, raise, 0))
+		report(b, measure(b, node, policy, p, g, gatePID, raise, 0, nil))
 	})
 
 	b.Run("flooded", func(b *testing.B) {
 		defer busyS1(b, node)()
-		report(b, measure(b, node, policy, p, g, gatePID, raise, floodSize))
+		report(b, measure(b, node, policy, p, g, gatePID, raise, floodSize, nil))
+	})
+
+	// Three controls that take the flooded case apart. idle-busy is idle
+	// with the two S1 actors burning the CPUs. flooded-elsewhere is the
+	// flooded case with the flood queued for a second, parked policy
+	// actor (not S5), so S5's mailbox is empty: the same CPU load and the
+	// same 100,000 sends before the alert. spun is idle-busy with the
+	// raiser first spinning on the CPU for spinFor, about what the flood's
+	// sends take, touching no memory and queueing nothing. If
+	// flooded-elsewhere and spun are about as slow as flooded, the cost is
+	// the raiser having run that long on a saturated scheduler, not S5's
+	// queue.
+	b.Run("idle-busy", func(b *testing.B) {
+		defer busyS1(b, node)()
+		report(b, measure(b, node, policy, p, g, gatePID, raise, 0, nil))
+	})
+
+	b.Run("spun", func(b *testing.B) {
+		defer busyS1(b, node)()
+		report(b, measure(b, node, policy, p, g, gatePID, raise, 0, func() { spin(spinFor) }))
+	})
+
+	b.Run("flooded-elsewhere", func(b *testing.B) {
+		defer busyS1(b, node)()
+		quiet := algedonic.Emergency + 1
+		props := s5.PolicyProps(s5.Env{Stats: &s5.Stats{}, Policy: s5.Policy{LogMin: quiet, PublishMin: quiet}}).
+			Configure(actor.WithMailbox(actor.Unbounded()))
+		sink, err := node.Spawn(ctx, "bench-sink", props)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			user, _ := node.Lookup(vsm.User)
+			_ = supervisor.Stop(ctx, node.Root(), user, "bench-sink")
+		}()
+		report(b, measureElsewhere(b, node, sink, p, g, gatePID, raise, floodSize))
 	})
 
 	b.Run("busy", func(b *testing.B) {
@@ -134,14 +190,14 @@ func BenchmarkAlgedonic(b *testing.B) {
 		raise := func(reason string) {
 			node.Root().Send(fifo, &algedonic.Alert{Severity: algedonic.Warning, Source: "bench", Reason: reason})
 		}
-		report(b, measure(b, node, fifo, fp, g, gatePID, raise, floodSize))
+		report(b, measure(b, node, fifo, fp, g, gatePID, raise, floodSize, nil))
 	})
 }
 
 // measure raises alerts through raise and returns, for each, the time from
 // raising it to target's reaction handling it, with flood ordinary
 // messages queued ahead of it.
-func measure(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, g *gate, gatePID *actor.PID, raise func(reason string), flood int) []time.Duration {
+func measure(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, g *gate, gatePID *actor.PID, raise func(reason string), flood int, prep func()) []time.Duration {
 	root := node.Root()
 	lat := make([]time.Duration, 0, b.N)
 	for b.Loop() {
@@ -153,6 +209,9 @@ func measure(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, g *gate,
 		for range flood {
 			root.Send(target, &s5.Ping{})
 		}
+		if prep != nil {
+			prep()
+		}
 		b.StartTimer()
 		t0 := time.Now()
 		raise("measured")
@@ -161,6 +220,32 @@ func measure(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, g *gate,
 		b.StopTimer()
 		// Wait for the flood to drain so every iteration starts alike.
 		if _, err := root.RequestFuture(target, &s5.Ping{}, 30*time.Second).Result(); err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+	}
+	return lat
+}
+
+// measureElsewhere is measure with the flood queued for sink, parked at
+// the gate, while the alert is raised to S5 with its mailbox empty.
+func measureElsewhere(b *testing.B, node *vsm.Node, sink *actor.PID, p *probe, g *gate, gatePID *actor.PID, raise func(reason string), flood int) []time.Duration {
+	root := node.Root()
+	lat := make([]time.Duration, 0, b.N)
+	for b.Loop() {
+		b.StopTimer()
+		root.RequestWithCustomSender(sink, &s5.Ping{}, gatePID)
+		<-g.entered
+		for range flood {
+			root.Send(sink, &s5.Ping{})
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		raise("measured")
+		g.open <- struct{}{}
+		lat = append(lat, (<-p.handled).Sub(t0))
+		b.StopTimer()
+		if _, err := root.RequestFuture(sink, &s5.Ping{}, 30*time.Second).Result(); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

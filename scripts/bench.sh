@@ -37,7 +37,7 @@ spec() {
 	http-stack) echo "./actors/httppool BenchmarkHTTPStack -test.benchmem" ;;
 	redis) echo "./actors/redisstore BenchmarkRedis(Get|Set)\$ -test.benchmem" ;;
 	actor) echo "./systems/s1 BenchmarkActor -test.benchmem" ;;
-	algedonic) echo "./algedonic BenchmarkAlgedonic/^(idle|flooded|busy)\$ -test.benchtime=200x" ;;
+	algedonic) echo "./algedonic BenchmarkAlgedonic/^(idle|idle-busy|spun|flooded|flooded-elsewhere|busy)\$ -test.benchtime=200x" ;;
 	footprint) echo ". BenchmarkNodeFootprint -test.benchtime=1x" ;;
 	ws) echo "./actors/ws BenchmarkWSRoundTrip -test.benchmem" ;;
 	grpc) echo "./actors/grpcpool BenchmarkGRPCUnary -test.benchmem" ;;
