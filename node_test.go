@@ -21,22 +21,14 @@ import (
 	"github.com/viable-systems/vsm-connections/config"
 	"github.com/viable-systems/vsm-connections/event"
 	"github.com/viable-systems/vsm-connections/fault"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 	"github.com/viable-systems/vsm-connections/supervisor"
 )
 
 func startNode(t *testing.T, cfg *vsm.Config) *vsm.Node { return startWith(t, cfg) }
 
 // recv waits for a value on ch, failing the test after a bounded wait.
-func recv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatalf("nothing received on %T within 10s", ch)
-		panic("unreachable")
-	}
-}
+func recv[T any](t *testing.T, ch <-chan T) T { return actortest.Recv(t, ch) }
 
 // collect records every event of type T published on the node.
 func collect[T vsm.Event](t *testing.T, n *vsm.Node) <-chan T {

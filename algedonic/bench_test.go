@@ -161,7 +161,7 @@ func BenchmarkAlgedonic(b *testing.B) {
 			user, _ := node.Lookup(vsm.User)
 			_ = supervisor.Stop(ctx, node.Root(), user, "bench-sink")
 		}()
-		report(b, measureElsewhere(b, node, sink, p, g, gatePID, raise, floodSize))
+		report(b, measure(b, node, sink, p, g, gatePID, raise, floodSize, nil))
 	})
 
 	b.Run("busy", func(b *testing.B) {
@@ -195,8 +195,10 @@ func BenchmarkAlgedonic(b *testing.B) {
 }
 
 // measure raises alerts through raise and returns, for each, the time from
-// raising it to target's reaction handling it, with flood ordinary
-// messages queued ahead of it.
+// raising it to p's reaction handling it, with target parked at the gate
+// and flood ordinary messages queued for it; prep, if set, runs last
+// before the clock starts. target is the actor that handles the alert,
+// except in flooded-elsewhere, where it only takes the flood.
 func measure(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, g *gate, gatePID *actor.PID, raise func(reason string), flood int, prep func()) []time.Duration {
 	root := node.Root()
 	lat := make([]time.Duration, 0, b.N)
@@ -220,32 +222,6 @@ func measure(b *testing.B, node *vsm.Node, target *actor.PID, p *probe, g *gate,
 		b.StopTimer()
 		// Wait for the flood to drain so every iteration starts alike.
 		if _, err := root.RequestFuture(target, &s5.Ping{}, 30*time.Second).Result(); err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-	}
-	return lat
-}
-
-// measureElsewhere is measure with the flood queued for sink, parked at
-// the gate, while the alert is raised to S5 with its mailbox empty.
-func measureElsewhere(b *testing.B, node *vsm.Node, sink *actor.PID, p *probe, g *gate, gatePID *actor.PID, raise func(reason string), flood int) []time.Duration {
-	root := node.Root()
-	lat := make([]time.Duration, 0, b.N)
-	for b.Loop() {
-		b.StopTimer()
-		root.RequestWithCustomSender(sink, &s5.Ping{}, gatePID)
-		<-g.entered
-		for range flood {
-			root.Send(sink, &s5.Ping{})
-		}
-		b.StartTimer()
-		t0 := time.Now()
-		raise("measured")
-		g.open <- struct{}{}
-		lat = append(lat, (<-p.handled).Sub(t0))
-		b.StopTimer()
-		if _, err := root.RequestFuture(sink, &s5.Ping{}, 30*time.Second).Result(); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 )
 
 // res is a test resource; its id says which New made it.
@@ -76,16 +78,8 @@ func queued(p *Pool[*res]) <-chan struct{} {
 	return ch
 }
 
-func recv[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatal("timed out waiting on channel")
-		panic("unreachable")
-	}
-}
+// recv waits for a value on ch, failing the test after a bounded wait.
+func recv[T any](t *testing.T, ch <-chan T) T { return actortest.Recv(t, ch) }
 
 // eventually spins (yielding, never sleeping) until cond holds or 10s pass.
 func eventually(t *testing.T, what string, cond func() bool) {

@@ -1,4 +1,4 @@
-package actorsys
+package actorsys_test
 
 import (
 	"fmt"
@@ -9,6 +9,9 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"go.uber.org/goleak"
+
+	"github.com/viable-systems/vsm-connections/internal/actorsys"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -33,10 +36,10 @@ func TestCompactKeepsTheSystemsProcesses(t *testing.T) {
 	want := count(plain.ProcessRegistry)
 	plain.Shutdown()
 
-	sys := New(quiet(), actor.WithDeadLetterThrottleInterval(time.Millisecond))
+	sys := actorsys.New(quiet(), actor.WithDeadLetterThrottleInterval(time.Millisecond))
 	defer sys.Shutdown()
-	if got := len(sys.ProcessRegistry.LocalPIDs.LocalPIDs); got != Buckets {
-		t.Fatalf("registry has %d maps, want %d", got, Buckets)
+	if got := len(sys.ProcessRegistry.LocalPIDs.LocalPIDs); got != actorsys.Buckets {
+		t.Fatalf("registry has %d maps, want %d", got, actorsys.Buckets)
 	}
 	if got := count(sys.ProcessRegistry); got != want || want == 0 {
 		t.Fatalf("compact registry holds %d processes, want the %d the system registered", got, want)
@@ -57,7 +60,7 @@ func TestCompactKeepsTheSystemsProcesses(t *testing.T) {
 	defer sys.EventStream.Unsubscribe(sub)
 
 	sys.Root.Send(actor.NewPID(sys.ProcessRegistry.Address, "eventstream"), "published")
-	if got := wait(t, mine); got != "published" {
+	if got := actortest.Recv(t, mine); got != "published" {
 		t.Fatalf("event stream process got %q", got)
 	}
 	pid := sys.Root.Spawn(actor.PropsFromFunc(func(actor.Context) {}))
@@ -65,7 +68,7 @@ func TestCompactKeepsTheSystemsProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	sys.Root.Send(pid, "late")
-	if e := wait(t, dead); !e.PID.Equal(pid) || e.Message != "late" {
+	if e := actortest.Recv(t, dead); !e.PID.Equal(pid) || e.Message != "late" {
 		t.Fatalf("dead letter %+v, want the message to %v", e, pid)
 	}
 }
@@ -73,7 +76,7 @@ func TestCompactKeepsTheSystemsProcesses(t *testing.T) {
 // Thousands of actors spawn, answer and stop through the compact
 // registry; each is found by its PID and none is left registered.
 func TestManyActorsThroughCompactRegistry(t *testing.T) {
-	sys := New(quiet())
+	sys := actorsys.New(quiet())
 	defer sys.Shutdown()
 	base := count(sys.ProcessRegistry)
 	const n = 5000
@@ -126,20 +129,9 @@ func TestCompactRegistryHeap(t *testing.T) {
 		return after.HeapAlloc - min(after.HeapAlloc, before.HeapAlloc), after.HeapObjects - min(after.HeapObjects, before.HeapObjects)
 	}
 	defBytes, defObjs := retained(func() *actor.ActorSystem { return actor.NewActorSystem(quiet()) })
-	bytes, objs := retained(func() *actor.ActorSystem { return New(quiet()) })
+	bytes, objs := retained(func() *actor.ActorSystem { return actorsys.New(quiet()) })
 	t.Logf("retained by an empty system: default registry %d B in %d objects, compact %d B in %d objects", defBytes, defObjs, bytes, objs)
 	if bytes > 256<<10 || objs > 2000 {
 		t.Fatalf("an empty system retains %d B in %d objects, want at most 256 KiB and 2000", bytes, objs)
-	}
-}
-
-func wait[T any](t *testing.T, ch <-chan T) T {
-	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing arrived within 10s")
-		panic("unreachable")
 	}
 }

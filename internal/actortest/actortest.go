@@ -160,3 +160,16 @@ func CountMoved(ctx context.Context, root *actor.RootContext, pid *actor.PID, re
 	}
 	return moved, nil
 }
+
+// Recv returns the next value on ch, failing the test if none comes within
+// 10 seconds.
+func Recv[T any](tb testing.TB, ch <-chan T) T {
+	tb.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		tb.Fatalf("nothing received on %T within 10s", ch)
+		panic("unreachable")
+	}
+}
