@@ -160,6 +160,9 @@ func Start(ctx context.Context, cfg *Config, opts ...Option) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vsm: metrics: %w", err)
 	}
+	if err := telemetry.RegisterAlertLane(n.registry, n.s5lane); err != nil {
+		return nil, fmt.Errorf("vsm: metrics: %w", err)
+	}
 	metricsSub = n.subscribe(m.Observe, event.WithBuffer(8192))
 
 	n.senv = supervisor.Env{Directory: n.dir, Events: sys.EventStream, Alerts: n.alerts, Logger: slogger}

@@ -204,3 +204,31 @@ func TestRuntimeMetrics(t *testing.T) {
 			have["go_goroutines"], have["process_cpu_seconds_total"])
 	}
 }
+
+// TestAlertLaneMetrics: the node serves its alert lane's backlog and drops,
+// both 0 on a running node; a registry that already holds them makes
+// Start fail with the clash, leaving nothing running (goleak checks).
+func TestAlertLaneMetrics(t *testing.T) {
+	n := startWith(t, nil)
+	mfs, err := n.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[mf.GetName()] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	for _, name := range []string{"vsm_alert_lane_queued", "vsm_alert_lane_dropped_total"} {
+		if v, ok := got[name]; !ok || v != 0 {
+			t.Errorf("%s = %v (present %v), want 0", name, v, ok)
+		}
+	}
+
+	taken := prometheus.NewRegistry()
+	taken.MustRegister(prometheus.NewGauge(prometheus.GaugeOpts{Name: "vsm_alert_lane_queued", Help: "someone else's"}))
+	if _, err := vsm.Start(context.Background(), nil, vsm.WithRegistry(taken)); err == nil || !strings.Contains(err.Error(), "vsm: metrics") {
+		t.Fatalf("Start on a registry holding vsm_alert_lane_queued: err = %v, want the metrics clash", err)
+	}
+}

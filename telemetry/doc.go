@@ -13,6 +13,8 @@
 //	vsm_alerts_total{severity}                 algedonic alerts published by S5
 //	vsm_breaker_transitions_total{name,to}     circuit breaker state changes
 //	vsm_telemetry_events_dropped_total         events lost because this subscriber fell behind
+//	vsm_alert_lane_queued                      alerts waiting in S5's alert lane (RegisterAlertLane)
+//	vsm_alert_lane_dropped_total               alerts the lane refused, its backlog full while S5 was down
 //
 // NewRegistry adds the Go runtime and process collectors (go_*, process_*)
 // to a new registry: the node uses it when not given one with WithRegistry.

@@ -86,3 +86,30 @@ func (m *Metrics) Observe(ev event.Event) {
 		m.transitions.WithLabelValues(e.Name, e.To).Inc()
 	}
 }
+
+// AlertLane is what the alert-lane metrics read: algedonic.Lane.
+type AlertLane interface {
+	Queued() int
+	Dropped() uint64
+}
+
+// RegisterAlertLane registers, on reg, the gauge of alerts waiting in S5's
+// alert lane and the counter of alerts it refused, both read from lane at
+// scrape time. Alerts wait there for a moment behind the one being
+// handled, and for longer while S5 restarts; a queue that stays up, or any
+// drop, means S5 is not taking alerts.
+func RegisterAlertLane(reg prometheus.Registerer, lane AlertLane) error {
+	for _, c := range []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vsm_alert_lane_queued", Help: "Algedonic alerts waiting in System 5's alert lane.",
+		}, func() float64 { return float64(lane.Queued()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "vsm_alert_lane_dropped_total", Help: "Algedonic alerts System 5's alert lane refused because its backlog was full.",
+		}, func() float64 { return float64(lane.Dropped()) }),
+	} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}

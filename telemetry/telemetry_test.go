@@ -89,3 +89,46 @@ func TestNewRegistryServesRuntimeMetrics(t *testing.T) {
 		}
 	}
 }
+
+type lane struct {
+	queued  int
+	dropped uint64
+}
+
+func (l *lane) Queued() int     { return l.queued }
+func (l *lane) Dropped() uint64 { return l.dropped }
+
+// The lane's metrics are read at scrape time.
+func TestAlertLaneMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	l := &lane{}
+	if err := telemetry.RegisterAlertLane(reg, l); err != nil {
+		t.Fatal(err)
+	}
+	gauge := func() (float64, float64) {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var q, d float64
+		for _, mf := range mfs {
+			switch mf.GetName() {
+			case "vsm_alert_lane_queued":
+				q = mf.GetMetric()[0].GetGauge().GetValue()
+			case "vsm_alert_lane_dropped_total":
+				d = mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		return q, d
+	}
+	if q, d := gauge(); q != 0 || d != 0 {
+		t.Fatalf("queued %v dropped %v, want 0 0", q, d)
+	}
+	l.queued, l.dropped = 7, 3
+	if q, d := gauge(); q != 7 || d != 3 {
+		t.Fatalf("queued %v dropped %v, want 7 3", q, d)
+	}
+	if err := telemetry.RegisterAlertLane(reg, l); err == nil {
+		t.Fatal("registering twice on one registry succeeded")
+	}
+}
