@@ -150,17 +150,7 @@ func BenchmarkAlgedonic(b *testing.B) {
 
 	b.Run("flooded-elsewhere", func(b *testing.B) {
 		defer busyS1(b, node)()
-		quiet := algedonic.Emergency + 1
-		props := s5.PolicyProps(s5.Env{Stats: &s5.Stats{}, Policy: s5.Policy{LogMin: quiet, PublishMin: quiet}}).
-			Configure(actor.WithMailbox(actor.Unbounded()))
-		sink, err := node.Spawn(ctx, "bench-sink", props)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer func() {
-			user, _ := node.Lookup(vsm.User)
-			_ = supervisor.Stop(ctx, node.Root(), user, "bench-sink")
-		}()
+		sink := spawnPolicy(b, node, "bench-sink", nil)
 		report(b, measure(b, node, sink, p, g, gatePID, raise, floodSize, nil))
 	})
 
@@ -174,24 +164,35 @@ func BenchmarkAlgedonic(b *testing.B) {
 		fp := newProbe()
 		// No lane bound: alerts go to the actor's mailbox, as a Channel
 		// bound to a PID only would send them.
-		quiet := algedonic.Emergency + 1 // neither logged nor published, as in the other cases' reaction-only path
-		props := s5.PolicyProps(s5.Env{Stats: &s5.Stats{}, Policy: s5.Policy{LogMin: quiet, PublishMin: quiet},
-			Reactions: []s5.Reaction{fp.react}}).
-			Configure(actor.WithMailbox(actor.Unbounded()))
-		fifo, err := node.Spawn(ctx, "bench-fifo-policy", props)
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer func() {
-			// Through its supervisor, so the name is free for the next run.
-			user, _ := node.Lookup(vsm.User)
-			_ = supervisor.Stop(ctx, node.Root(), user, "bench-fifo-policy")
-		}()
+		fifo := spawnPolicy(b, node, "bench-fifo-policy", fp.react)
 		raise := func(reason string) {
 			node.Root().Send(fifo, &algedonic.Alert{Severity: algedonic.Warning, Source: "bench", Reason: reason})
 		}
 		report(b, measure(b, node, fifo, fp, g, gatePID, raise, floodSize, nil))
 	})
+}
+
+// spawnPolicy starts a second S5 policy actor named name under the user
+// supervisor, on a plain FIFO mailbox and with no alert lane, that neither
+// logs nor publishes (as the other cases' reaction-only path), reacting
+// with react if set. It is stopped through its supervisor when b ends, so
+// the name is free for the next run.
+func spawnPolicy(b *testing.B, node *vsm.Node, name string, react s5.Reaction) *actor.PID {
+	ctx := context.Background()
+	quiet := algedonic.Emergency + 1
+	env := s5.Env{Stats: &s5.Stats{}, Policy: s5.Policy{LogMin: quiet, PublishMin: quiet}}
+	if react != nil {
+		env.Reactions = []s5.Reaction{react}
+	}
+	pid, err := node.Spawn(ctx, name, s5.PolicyProps(env).Configure(actor.WithMailbox(actor.Unbounded())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		user, _ := node.Lookup(vsm.User)
+		_ = supervisor.Stop(ctx, node.Root(), user, name)
+	})
+	return pid
 }
 
 // measure raises alerts through raise and returns, for each, the time from
