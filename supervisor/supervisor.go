@@ -290,7 +290,7 @@ func (s *supervisor) Receive(ctx actor.Context) {
 		}
 		// Requests deferred by a restart that turned into a stop.
 		for _, d := range s.shared.takeDeferred() {
-			gone := fmt.Errorf("%w: %s", ErrStopped, s.closing)
+			gone := s.stoppedErr()
 			switch d.msg.(type) {
 			case *StartChild:
 				s.respond(d.replyTo, &StartChildResult{Err: gone})
@@ -489,12 +489,7 @@ func (s *supervisor) startAck(gen uint64) {
 }
 
 func (s *supervisor) startChild(m *StartChild, replyTo *actor.PID) {
-	if s.closing != "" {
-		if s.restart {
-			s.deferRequest(m, replyTo)
-			return
-		}
-		s.respond(replyTo, &StartChildResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
+	if s.closed(m, replyTo, func(err error) any { return &StartChildResult{Err: err} }) {
 		return
 	}
 	if err := s.validateFor(m.Spec); err != nil {
@@ -515,7 +510,7 @@ func (s *supervisor) startChild(m *StartChild, replyTo *actor.PID) {
 		case !sp.begun && restart:
 			s.deferRequest(m, replyTo)
 		case !sp.begun:
-			s.respond(replyTo, &StartChildResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
+			s.respond(replyTo, &StartChildResult{Err: s.stoppedErr()})
 		case !reply.begun:
 			reply.do()
 		}
@@ -526,12 +521,7 @@ func (s *supervisor) startChild(m *StartChild, replyTo *actor.PID) {
 // one_for_one the spawns do not wait for each other, and an opAwait waits
 // for all of their Started; otherwise each waits for the previous one.
 func (s *supervisor) startChildren(m *StartChildren, replyTo *actor.PID) {
-	if s.closing != "" {
-		if s.restart {
-			s.deferRequest(m, replyTo)
-			return
-		}
-		s.respond(replyTo, &StartChildrenResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
+	if s.closed(m, replyTo, func(err error) any { return &StartChildrenResult{Err: err} }) {
 		return
 	}
 	if len(m.Specs) == 0 {
@@ -566,15 +556,34 @@ func (s *supervisor) startChildren(m *StartChildren, replyTo *actor.PID) {
 		case !spawns[0].begun && restart:
 			s.deferRequest(m, replyTo)
 		case !spawns[0].begun:
-			s.respond(replyTo, &StartChildrenResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
+			s.respond(replyTo, &StartChildrenResult{Err: s.stoppedErr()})
 		case !reply.begun:
 			res := result()
 			if res.Err == nil && len(res.PIDs) < len(spawns) {
-				res.Err = fmt.Errorf("%w: %s", ErrStopped, s.closing)
+				res.Err = s.stoppedErr()
 			}
 			s.respond(replyTo, res)
 		}
 	}})
+}
+
+// stoppedErr is what a request gets when this supervisor is stopping for
+// good.
+func (s *supervisor) stoppedErr() error { return fmt.Errorf("%w: %s", ErrStopped, s.closing) }
+
+// closed handles a request that arrives while we close: kept for the next
+// incarnation when we stop for a restart, else answered with refuse's
+// reply to ErrStopped. It reports whether the request was handled so.
+func (s *supervisor) closed(m any, replyTo *actor.PID, refuse func(error) any) bool {
+	if s.closing == "" {
+		return false
+	}
+	if s.restart {
+		s.deferRequest(m, replyTo)
+	} else {
+		s.respond(replyTo, refuse(s.stoppedErr()))
+	}
+	return true
 }
 
 // deferRequest keeps a request that arrives while we stop our children for
@@ -586,12 +595,7 @@ func (s *supervisor) deferRequest(m any, replyTo *actor.PID) {
 }
 
 func (s *supervisor) stopChild(m *StopChild, replyTo *actor.PID) {
-	if s.closing != "" {
-		if s.restart {
-			s.deferRequest(m, replyTo)
-			return
-		}
-		s.respond(replyTo, &StopChildResult{Err: fmt.Errorf("%w: %s", ErrStopped, s.closing)})
+	if s.closed(m, replyTo, func(err error) any { return &StopChildResult{Err: err} }) {
 		return
 	}
 	c := s.find(m.Name)
