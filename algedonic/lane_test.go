@@ -21,6 +21,20 @@ type recorder struct {
 	hook    func(a *algedonic.Alert) // optional, runs inside the handler
 }
 
+// gatedRecorder is a recorder whose handling of the alert with reason
+// "gate" closes entered and then waits until gate is closed.
+func gatedRecorder(t *testing.T) (r *recorder, entered, gate chan struct{}) {
+	entered, gate = make(chan struct{}), make(chan struct{})
+	r = &recorder{t: t}
+	r.hook = func(a *algedonic.Alert) {
+		if a.Reason == "gate" {
+			close(entered)
+			<-gate
+		}
+	}
+	return r, entered, gate
+}
+
 func (r *recorder) handle(a *algedonic.Alert) {
 	if r.inside.Add(1) != 1 {
 		r.t.Error("two alerts handled at once")
@@ -137,14 +151,7 @@ func TestLaneReentrantPost(t *testing.T) {
 // handles its alert. Past the budget, the rest goes to the server through
 // one kick.
 func TestLaneBusyPosterQueuesAndBudgetKicks(t *testing.T) {
-	entered, gate := make(chan struct{}), make(chan struct{})
-	r := &recorder{t: t}
-	r.hook = func(a *algedonic.Alert) {
-		if a.Reason == "gate" {
-			close(entered)
-			<-gate
-		}
-	}
+	r, entered, gate := gatedRecorder(t)
 	var kicks atomic.Int32
 	l := servedLane(t, r, func() { kicks.Add(1) })
 	done := make(chan struct{})
@@ -179,14 +186,7 @@ func TestLaneBusyPosterQueuesAndBudgetKicks(t *testing.T) {
 // Paused, the lane queues; Pause waits for the alert being handled;
 // Resume handles the backlog, in order.
 func TestLanePauseResume(t *testing.T) {
-	entered, gate := make(chan struct{}), make(chan struct{})
-	r := &recorder{t: t}
-	r.hook = func(a *algedonic.Alert) {
-		if a.Reason == "gate" {
-			close(entered)
-			<-gate
-		}
-	}
+	r, entered, gate := gatedRecorder(t)
 	l := servedLane(t, r, nil)
 	go l.Post(alert("a", "gate"))
 	waitFor(t, entered, "the poster to hold the lane")
