@@ -241,7 +241,8 @@ func (ch *Channel) streamInterceptor(c *conn) grpc.StreamClientInterceptor {
 		}
 		ch.stats.streams.Add(1)
 		ts := &trackedStream{ClientStream: s, ch: ch, release: release, tok: tok, ctx: ctx,
-			method: method, start: start, listened: listened, serverStreams: desc.ServerStreams}
+			method: method, start: start, listened: listened, serverStreams: desc.ServerStreams,
+			settled: make(chan struct{})}
 		// The callback may run before AfterFunc returns (ctx already
 		// done), so it must not touch ts.stop: finish does not.
 		ts.stop = context.AfterFunc(ctx, func() { ts.finish(ctx.Err()) })
@@ -264,6 +265,8 @@ type trackedStream struct {
 	serverStreams bool
 	stop          func() bool
 	done          atomic.Bool
+	// settled is closed once finish has settled the stream.
+	settled chan struct{}
 }
 
 func (s *trackedStream) RecvMsg(m any) error {
@@ -278,11 +281,16 @@ func (s *trackedStream) RecvMsg(m any) error {
 }
 
 // end is the stream's end seen by a receive, on the caller's goroutine
-// (after the interceptor returned, so s.stop is set).
+// (after the interceptor returned, so s.stop is set). When the context's
+// callback got there first, end waits for it to finish settling, so that
+// a caller who has seen the stream end sees its breaker outcome, in-flight
+// count and stats settled too.
 func (s *trackedStream) end(err error) {
 	if s.finish(err) {
 		s.stop()
+		return
 	}
+	<-s.settled
 }
 
 // finish settles the stream once and reports whether this call did it.
@@ -299,6 +307,7 @@ func (s *trackedStream) finish(err error) bool {
 	if s.listened {
 		s.ch.publish(s.method, s.start, err)
 	}
+	close(s.settled)
 	return true
 }
 
