@@ -132,22 +132,12 @@ func TestThreeMembers(t *testing.T) {
 		}
 	}
 	b2.waitFrom(0, formBound, "b2 sees a", isEvent("member.joined", "a"))
-	// a talked to the old b: protoactor's endpoint writer to that address
-	// keeps retrying it for a few seconds and, when it gives up, closes the
-	// connection then serving the address, the restarted b's (upstream
-	// trap; see README "Clusters"). A request caught by that is answered
-	// by the next one.
-	var r line
-	for try := 1; ; try++ {
-		if r = a.do("request b again", "reply"); r.Value == "b:again" {
-			if try > 1 {
-				t.Logf("a -> restarted b answered on try %d", try)
-			}
-			break
-		}
-		if try == 5 {
-			t.Fatalf("a -> restarted b, 5 tries: %+v", r)
-		}
+	// a and c gossiped to the old b after it died: protoactor's endpoint
+	// writers for that address were stopped when b left, and (before
+	// quietClose) their stream readers then stopped the endpoints serving
+	// the restarted b, losing these requests about one run in five.
+	if r := a.do("request b again", "reply"); r.Value != "b:again" {
+		t.Fatalf("a -> restarted b: %+v", r)
 	}
 	if r := b2.do("request c back", "reply"); r.Value != "c:back" {
 		t.Fatalf("restarted b -> c: %+v", r)

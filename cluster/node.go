@@ -229,9 +229,10 @@ func isRemote(sender actor.SenderContext, pid *actor.PID) bool {
 // line, the caller only times out) and an address that is no member now.
 // The last one matters beyond failing fast: protoactor creates an endpoint
 // writer for any address sent to, which retries a dead one for 10 s with
-// its mailbox blocked, and when it finally gives up or is stopped it
-// terminates whatever endpoint then serves that address: the endpoint of
-// the member restarted there meanwhile, dropping its queued messages.
+// its mailbox blocked, and when it finally gives up it terminates whatever
+// endpoint then serves that address: the endpoint of the member restarted
+// there meanwhile, dropping its queued messages. (One stopped before that
+// did the same; quietClose, in remote.go, keeps it quiet.)
 func (n *Node) check(sender actor.SenderContext, pid *actor.PID, msg any) error {
 	if n.stopped.Load() {
 		return ErrStopped

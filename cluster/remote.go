@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"runtime/debug"
@@ -12,6 +13,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
@@ -53,17 +55,63 @@ func recoverUnary(log *slog.Logger, panics *atomic.Uint64) grpc.UnaryServerInter
 	}
 }
 
+// quietClose keeps an endpoint writer that is being stopped from taking
+// its successor down with it. protoactor's writer reads its stream on a
+// goroutine that, on any error but io.EOF, publishes an
+// EndpointTerminatedEvent for the writer's address
+// (remote/endpoint_writer.go, initializeInternal); the endpoint manager
+// answers by stopping whatever endpoint serves that address now. When the
+// writer was stopped on purpose (its endpoint was already removed: the
+// member left, or the remote is stopping), closing its connection fails
+// that read with "the client connection is closing", and the event stops
+// the endpoint created since, typically the one connected to a member
+// restarted on the same address, dropping what it had queued; its own
+// close then repeats this for the next one. A read that fails because this
+// side shut the connection is reported as the end of the stream instead.
+// A writer that stops itself after a failed send has not been removed, so
+// its read error still goes through and the manager forgets it.
+func quietClose(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	s, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &closingStream{ClientStream: s, cc: cc}, nil
+}
+
+type closingStream struct {
+	grpc.ClientStream
+	cc         *grpc.ClientConn
+	sendFailed atomic.Bool
+}
+
+func (s *closingStream) SendMsg(m any) error {
+	err := s.ClientStream.SendMsg(m)
+	if err != nil {
+		s.sendFailed.Store(true)
+	}
+	return err
+}
+
+func (s *closingStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if err != nil && err != io.EOF && !s.sendFailed.Load() && s.cc.GetState() == connectivity.Shutdown {
+		return io.EOF
+	}
+	return err
+}
+
 // grpcOptions are the server and dial options of the remote layer.
 func grpcOptions(c Config, log *slog.Logger, panics *atomic.Uint64) ([]grpc.ServerOption, []grpc.DialOption) {
 	srv := []grpc.ServerOption{
 		grpc.ChainStreamInterceptor(recoverStreams(log, panics)),
 		grpc.ChainUnaryInterceptor(recoverUnary(log, panics)),
 	}
-	dial := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	creds := insecure.NewCredentials()
 	if c.TLS != nil {
 		srv = append(srv, grpc.Creds(credentials.NewTLS(c.TLS)))
-		dial = []grpc.DialOption{grpc.WithTransportCredentials(credentials.NewTLS(c.ClientTLS))}
+		creds = credentials.NewTLS(c.ClientTLS)
 	}
+	dial := []grpc.DialOption{grpc.WithTransportCredentials(creds), grpc.WithChainStreamInterceptor(quietClose)}
 	return srv, dial
 }
 
