@@ -1,7 +1,9 @@
 package grpcpool
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/viable-systems/vsm-connections/actors/grpcpool/internal/testpb"
 	"github.com/viable-systems/vsm-connections/internal/actortest"
@@ -17,7 +19,6 @@ func TestConnectDisconnectCyclesLeakNothing(t *testing.T) {
 	}
 	ts := (&testServer{}).start(t, "")
 	sys := actortest.NewSystem(t)
-	ctx := bounded(t)
 	for i := range cycles {
 		ch, err := New(Config{Endpoints: []string{ts.addr}})
 		if err != nil {
@@ -28,7 +29,12 @@ func TestConnectDisconnectCyclesLeakNothing(t *testing.T) {
 			pid := sys.Root.Spawn(Props(ch, Env{}))
 			stop = func() { _ = sys.Root.StopFuture(pid).Wait() }
 		}
-		if _, err := testpb.NewTestClient(ch).Unary(ctx, &testpb.Request{}); err != nil {
+		// Each call gets its own bound: under load and -race the whole loop
+		// takes longer than one call may.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err = testpb.NewTestClient(ch).Unary(ctx, &testpb.Request{})
+		cancel()
+		if err != nil {
 			t.Fatalf("cycle %d: %v", i, err)
 		}
 		if stop != nil {
