@@ -392,9 +392,9 @@ func TestDeadlineShorterThanServerWork(t *testing.T) {
 	ch := newChannel(t, Config{Endpoints: []string{ts.addr}, Breaker: b})
 	client := testpb.NewTestClient(ch)
 	const d = 200 * time.Millisecond
+	start := time.Now() // before the deadline is set, which counts from WithTimeout
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
-	start := time.Now()
 	_, err := client.Unary(ctx, &testpb.Request{})
 	took := time.Since(start)
 	if status.Code(err) != codes.DeadlineExceeded {

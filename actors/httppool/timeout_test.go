@@ -429,8 +429,9 @@ func TestCallerDeadlineSoonerEndsTheAttempt(t *testing.T) {
 	srv := stallServer(t)
 	c := newClient(t, Config{Endpoints: []string{srv.Listener.Addr().String()}, Timeout: 10 * time.Second})
 	for _, path := range []string{"/hang", "/stall"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		// start before the deadline is set, which counts from WithTimeout.
 		start := time.Now()
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		_, err := c.Do(ctx, Request{URL: path})
 		took := time.Since(start)
 		cancel()
