@@ -143,23 +143,43 @@ func TestQuietCloseAfterFailedSend(t *testing.T) {
 	}
 }
 
-// remoteSystem is an actor system with protoactor's remote on a free
-// loopback port, dialling with the options a Node uses.
-func remoteSystem(t *testing.T) (*actor.ActorSystem, *remote.Remote) {
+// remoteSystems are two actor systems with protoactor's remote on free
+// loopback ports, dialling with the options a Node uses.
+//
+// They are stopped without protoactor's graceful Shutdown, which sends on
+// the channel of every endpoint reader it has seen; a reader whose stream
+// ended with an error has closed its channel without removing it
+// (remote/endpoint_reader.go), so that send panics, or races with the close
+// under -race. Node.Stop recovers from the panic; here each side stops its
+// endpoint to the other (closing its connection), then its server.
+func remoteSystems(t *testing.T) (a, b *actor.ActorSystem) {
 	t.Helper()
-	sys := actorsys.New(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	}))
-	port, err := freePort("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
+	var systems [2]*actor.ActorSystem
+	var remotes [2]*remote.Remote
+	for i := range systems {
+		sys := actorsys.New(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+			return slog.New(slog.NewTextHandler(io.Discard, nil))
+		}))
+		port, err := freePort("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var panics atomic.Uint64
+		srv, dial := grpcOptions(Config{}, sys.Logger(), &panics)
+		r := remote.NewRemote(sys, remote.Configure("127.0.0.1", port, remote.WithServerOptions(srv...), remote.WithDialOptions(dial...)))
+		r.Start()
+		systems[i], remotes[i] = sys, r
 	}
-	var panics atomic.Uint64
-	srv, dial := grpcOptions(Config{}, sys.Logger(), &panics)
-	r := remote.NewRemote(sys, remote.Configure("127.0.0.1", port, remote.WithServerOptions(srv...), remote.WithDialOptions(dial...)))
-	r.Start()
-	t.Cleanup(func() { r.Shutdown(true); sys.Shutdown() })
-	return sys, r
+	t.Cleanup(func() {
+		for i, sys := range systems {
+			sys.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: systems[1-i].Address()})
+		}
+		for i, r := range remotes {
+			r.Shutdown(false)
+			systems[i].Shutdown()
+		}
+	})
+	return systems[0], systems[1]
 }
 
 // TestRemovedEndpointLeavesItsSuccessor: when a member leaves, protoactor's
@@ -170,8 +190,7 @@ func remoteSystem(t *testing.T) (*actor.ActorSystem, *remote.Remote) {
 // with the message it held: the request below was lost in about half of
 // the rounds.
 func TestRemovedEndpointLeavesItsSuccessor(t *testing.T) {
-	a, _ := remoteSystem(t)
-	b, _ := remoteSystem(t)
+	a, b := remoteSystems(t)
 	echo, err := b.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
 		if m, ok := c.Message().(*wrapperspb.StringValue); ok {
 			c.Respond(m)
