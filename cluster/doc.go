@@ -27,7 +27,10 @@
 //     an unknown type, a bad serializer id, a bad target or sender index
 //     panics the process. A recovering gRPC interceptor ends only the
 //     offending stream (RemotePanics counts them). Config.TLS makes remote
-//     traffic mutually authenticated (LoadTLS: CA, certificate, key).
+//     traffic mutually authenticated (LoadTLS: CA, certificate, key). A
+//     client interceptor keeps an endpoint that protoactor stops (a member
+//     left) from stopping the one opened since to the same address, which
+//     lost the first messages to a member restarted there.
 //   - Addressing. Connection actors are per-node named actors, not grains
 //     (grains move and lose state on membership change): PID resolves "this
 //     name on that member" to a PID, and Node.Send / Request refuse what
