@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
-	"github.com/viable-systems/vsm-connections/internal/actorsys"
+	"github.com/viable-systems/vsm-connections/internal/actortest"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -80,17 +79,6 @@ func blockedRead(s grpc.ClientStream) <-chan error {
 	return got
 }
 
-func result(t *testing.T, got <-chan error) error {
-	t.Helper()
-	select {
-	case err := <-got:
-		return err
-	case <-time.After(10 * time.Second):
-		t.Fatal("the blocked read did not end")
-		return nil
-	}
-}
-
 // TestQuietCloseOwnClose: closing the connection on this side ends the
 // open read with io.EOF, which protoactor's reader takes as a completed
 // stream; without the interceptor it is the Canceled error that made
@@ -102,7 +90,7 @@ func TestQuietCloseOwnClose(t *testing.T) {
 		got := blockedRead(s)
 		time.Sleep(20 * time.Millisecond) // the read is blocked, as the writer's is
 		_ = cc.Close()
-		err := result(t, got)
+		err := actortest.Recv(t, got)
 		if quiet && err != io.EOF {
 			t.Errorf("with quietClose: %v, want io.EOF", err)
 		}
@@ -119,7 +107,7 @@ func TestQuietClosePeerLoss(t *testing.T) {
 	_, s := openWatch(t, addr, true)
 	got := blockedRead(s)
 	stop()
-	if err := result(t, got); err == nil || err == io.EOF {
+	if err := actortest.Recv(t, got); err == nil || err == io.EOF {
 		t.Errorf("server stopped: %v, want an error other than io.EOF", err)
 	}
 }
@@ -138,7 +126,7 @@ func TestQuietCloseAfterFailedSend(t *testing.T) {
 	got := blockedRead(s)
 	time.Sleep(20 * time.Millisecond)
 	_ = cc.Close()
-	if err := result(t, got); err == nil || errors.Is(err, io.EOF) {
+	if err := actortest.Recv(t, got); err == nil || errors.Is(err, io.EOF) {
 		t.Errorf("closed after a failed send: %v, want the close error", err)
 	}
 }
@@ -157,9 +145,7 @@ func remoteSystems(t *testing.T) (a, b *actor.ActorSystem) {
 	var systems [2]*actor.ActorSystem
 	var remotes [2]*remote.Remote
 	for i := range systems {
-		sys := actorsys.New(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
-			return slog.New(slog.NewTextHandler(io.Discard, nil))
-		}))
+		sys := actortest.NewSystem(t) // shut down after the remotes (cleanups run last first)
 		port, err := freePort("127.0.0.1")
 		if err != nil {
 			t.Fatal(err)
@@ -174,9 +160,8 @@ func remoteSystems(t *testing.T) (a, b *actor.ActorSystem) {
 		for i, sys := range systems {
 			sys.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: systems[1-i].Address()})
 		}
-		for i, r := range remotes {
+		for _, r := range remotes {
 			r.Shutdown(false)
-			systems[i].Shutdown()
 		}
 	})
 	return systems[0], systems[1]
